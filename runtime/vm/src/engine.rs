@@ -1,0 +1,70 @@
+//! The wasmtime engine, configured for determinism and the VM's limits.
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+
+use crate::errors::{VmError, VmResult};
+use crate::limits::InstanceLimits;
+
+/// How instances get their memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allocation {
+    /// wasmtime's pooling allocator: slots reserved up front, instantiation in microseconds.
+    /// The number is how many instances may be alive at once (nested contract calls count).
+    Pooling {
+        /// Concurrent instances.
+        max_instances: u32,
+    },
+    /// Memory mapped per instance: slower to instantiate, reserves nothing up front.
+    OnDemand,
+}
+
+impl Default for Allocation {
+    fn default() -> Self {
+        Self::Pooling { max_instances: 128 }
+    }
+}
+
+/// Builds the engine. Every setting that could make two nodes disagree is fixed here:
+/// no threads, no SIMD (relaxed SIMD is nondeterministic by design), NaNs canonicalised, fuel
+/// metering on; and the wasm features match exactly what the upload checks accept.
+pub(crate) fn build(limits: &InstanceLimits, allocation: &Allocation) -> VmResult<Engine> {
+    let mut config = Config::new();
+    config
+        .consume_fuel(true)
+        .cranelift_nan_canonicalization(true)
+        .cranelift_opt_level(OptLevel::Speed)
+        .max_wasm_stack(limits.stack_bytes)
+        .wasm_simd(false)
+        .wasm_relaxed_simd(false)
+        // Reference types stay on (wasmtime default; GC types are compiled out). The upload
+        // checks reject every other proposal before wasmtime sees a module.
+        .wasm_bulk_memory(true)
+        .wasm_multi_value(true)
+        .wasm_multi_memory(false)
+        .wasm_memory64(false)
+        .wasm_tail_call(false)
+        .wasm_extended_const(false)
+        .wasm_wide_arithmetic(false)
+        .parallel_compilation(true);
+    if let Allocation::Pooling { max_instances } = allocation {
+        let memory_bytes = usize::try_from(limits.memory_bytes).map_err(|_| VmError::Config {
+            msg: "memory limit does not fit this platform".into(),
+        })?;
+        let table_elements =
+            usize::try_from(limits.table_elements).map_err(|_| VmError::Config {
+                msg: "table limit does not fit this platform".into(),
+            })?;
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_core_instances(*max_instances)
+            .total_memories(*max_instances)
+            .total_tables(*max_instances)
+            .max_memories_per_module(1)
+            .max_tables_per_module(1)
+            .max_memory_size(memory_bytes)
+            .table_elements(table_elements);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    Engine::new(&config).map_err(|e| VmError::Config {
+        msg: format!("cannot create the wasmtime engine: {e:#}"),
+    })
+}
