@@ -176,6 +176,11 @@ impl VmError {
         match err.downcast_ref::<wasmtime::Trap>() {
             Some(wasmtime::Trap::OutOfFuel) => Self::OutOfGas { limit: gas_limit },
             Some(wasmtime::Trap::StackOverflow) => Self::StackOverflow,
+            Some(wasmtime::Trap::MemoryOutOfBounds) => Self::Trap {
+                msg: "out of bounds memory access (the contract read or wrote outside its \
+                      memory; a contract whose recursion exhausts its own stack ends this way)"
+                    .into(),
+            },
             Some(wasmtime::Trap::UnreachableCodeReached) => Self::Trap {
                 msg: "unreachable code reached (a panic in the contract?)".into(),
             },
