@@ -1,0 +1,95 @@
+//! The `consign` command line: global options, the subcommands, and [`run`].
+
+use std::process::ExitCode;
+
+use clap::{ArgAction, Parser, Subcommand, ValueEnum};
+
+pub mod check;
+
+/// Exit status when every file or command succeeded.
+pub const EXIT_OK: u8 = 0;
+/// Exit status when a contract was rejected (or, generally, the command's answer is "no").
+pub const EXIT_REJECTED: u8 = 1;
+/// Exit status for a usage error or an input that could not be read.
+pub const EXIT_USAGE: u8 = 2;
+
+const ABOUT: &str = "Consign: a local chain that runs CosmWasm contracts, and its command line";
+
+const LONG_ABOUT: &str = "\
+Consign: a local chain that runs CosmWasm contracts, and its command line.
+
+Contracts are ordinary cosmwasm-std 2.x / 3.x contracts built for wasm32-unknown-unknown; the
+runtime adds one host function, consign_deliver, for off-chain data delivery.";
+
+const EXAMPLES: &str = "\
+Examples:
+  Check contracts before uploading them:
+    consign check target/contracts/cw20_base.wasm
+  The same, as JSON for scripts:
+    consign --output json check target/contracts/*.wasm
+  More logging (or set RUST_LOG, e.g. RUST_LOG=runtime::vm=debug):
+    consign -vv check contract.wasm";
+
+/// The `consign` command line.
+#[derive(Debug, Parser)]
+#[command(name = "consign", version, about = ABOUT, long_about = LONG_ABOUT, after_help = EXAMPLES)]
+pub struct Cli {
+    /// Output format: `text` for people, `json` for scripts.
+    #[arg(long, short, global = true, value_enum, default_value_t = OutputFormat::Text, env = "CONSIGN_OUTPUT")]
+    pub output: OutputFormat,
+
+    /// More log output on stderr: -v info, -vv debug, -vvv trace. `RUST_LOG` overrides it.
+    #[arg(long, short, global = true, action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How results are printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable text.
+    Text,
+    /// JSON, one document per command.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check contract wasm files against the upload rules, like cosmwasm-check.
+    #[command(long_about = check::LONG_ABOUT, after_help = check::EXAMPLES)]
+    Check(check::CheckArgs),
+}
+
+/// Carries out a parsed command line, writing results to stdout, and returns the exit status.
+///
+/// # Errors
+///
+/// Fails if stdout cannot be written; the caller should exit with [`EXIT_USAGE`].
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    let code = match &cli.command {
+        Command::Check(args) => check::run(args, cli.output, &mut stdout)?,
+    };
+    Ok(ExitCode::from(code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn output_is_global() {
+        let cli = Cli::try_parse_from(["consign", "check", "a.wasm", "--output", "json"]).unwrap();
+        assert_eq!(cli.output, OutputFormat::Json);
+    }
+}
