@@ -1,1 +1,229 @@
-fn main() {}
+//! `cargo bench -p consign-vm`: the VM's figures for cw20-base, the reference workload.
+//!
+//! Prints, for `target/contracts/cw20_base.wasm` (built by `scripts/build-contracts.sh`):
+//! first compile (checks + compile + write to the disk cache), load from the disk cache,
+//! a fresh instance from the memory cache, a `transfer` on a fresh instance and a `balance`
+//! query on a fresh instance. Each figure is the median of many runs, with p99 and mean.
+//! Set `CONSIGN_BENCH_JSON=1` to print one JSON object per figure as well.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use consign_vm::{
+    Backend, BackendApi, Bech32Api, InstanceOptions, MemoryStorage, ModuleSource, NoChainQuerier,
+    Vm, VmConfig,
+};
+use cosmwasm_std::{
+    Addr, BlockInfo, ContractInfo, ContractResult, Empty, Env, MessageInfo, Timestamp,
+};
+
+type BenchVm = Vm<Bech32Api, MemoryStorage, NoChainQuerier>;
+
+struct Figure {
+    name: &'static str,
+    samples: Vec<Duration>,
+}
+
+impl Figure {
+    fn report(mut self) {
+        self.samples.sort();
+        let n = self.samples.len();
+        let median = self.samples[n / 2];
+        let p99 = self.samples[(n * 99 / 100).min(n - 1)];
+        let mean = self.samples.iter().sum::<Duration>() / u32::try_from(n).unwrap_or(u32::MAX);
+        println!(
+            "{:<44} median {:>11}  p99 {:>11}  mean {:>11}  ({n} runs)",
+            self.name,
+            fmt(median),
+            fmt(p99),
+            fmt(mean)
+        );
+        if std::env::var_os("CONSIGN_BENCH_JSON").is_some() {
+            println!(
+                "{{\"figure\":\"{}\",\"median_ns\":{},\"p99_ns\":{},\"mean_ns\":{},\"runs\":{n}}}",
+                self.name,
+                median.as_nanos(),
+                p99.as_nanos(),
+                mean.as_nanos()
+            );
+        }
+    }
+}
+
+fn fmt(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns >= 10_000_000 {
+        format!("{:.1} ms", d.as_secs_f64() * 1e3)
+    } else if ns >= 10_000 {
+        format!("{:.1} µs", d.as_secs_f64() * 1e6)
+    } else {
+        format!("{ns} ns")
+    }
+}
+
+/// Runs `f` `runs` times after `warmup` unmeasured runs.
+fn measure(
+    name: &'static str,
+    warmup: usize,
+    runs: usize,
+    mut f: impl FnMut() -> Duration,
+) -> Figure {
+    for _ in 0..warmup {
+        f();
+    }
+    Figure {
+        name,
+        samples: (0..runs).map(|_| f()).collect(),
+    }
+}
+
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let out = f();
+    (out, start.elapsed())
+}
+
+fn env() -> Env {
+    Env {
+        block: BlockInfo {
+            height: 1,
+            time: Timestamp::from_seconds(1_700_000_000),
+            chain_id: "consign-bench".into(),
+        },
+        transaction: None,
+        contract: ContractInfo {
+            address: Addr::unchecked(addr(200)),
+        },
+    }
+}
+
+fn addr(n: u8) -> String {
+    Bech32Api::new("consign")
+        .unwrap()
+        .addr_humanize(&[n; 20])
+        .unwrap()
+}
+
+fn backend(storage: MemoryStorage) -> Backend<Bech32Api, MemoryStorage, NoChainQuerier> {
+    Backend {
+        api: Bech32Api::new("consign").unwrap(),
+        storage,
+        querier: NoChainQuerier,
+    }
+}
+
+fn main() {
+    let dir = std::env::var_os("CONSIGN_CONTRACTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/contracts")
+        });
+    let path = dir.join("cw20_base.wasm");
+    let wasm = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}; run scripts/build-contracts.sh first",
+            path.display()
+        )
+    });
+    println!(
+        "consign-vm on wasmtime {} — cw20-base ({} KiB)",
+        consign_vm::WASMTIME_VERSION,
+        wasm.len() / 1024
+    );
+
+    // First compile: a new cache directory each time, so nothing is cached.
+    measure("first compile (check + compile + persist)", 1, 10, || {
+        let cache = tempfile::tempdir().unwrap();
+        let vm: BenchVm = Vm::new(VmConfig {
+            cache_dir: Some(cache.path().to_path_buf()),
+            ..VmConfig::default()
+        })
+        .unwrap();
+        timed(|| vm.save_wasm(&wasm).unwrap()).1
+    })
+    .report();
+
+    let cache = tempfile::tempdir().unwrap();
+    let vm: BenchVm = Vm::new(VmConfig {
+        cache_dir: Some(cache.path().to_path_buf()),
+        ..VmConfig::default()
+    })
+    .unwrap();
+    let checksum = vm.save_wasm(&wasm).unwrap();
+
+    measure("load from the disk cache", 3, 50, || {
+        vm.clear_memory_cache();
+        let (source, took) = timed(|| vm.prepare(&checksum).unwrap());
+        assert_eq!(source, ModuleSource::Disk);
+        took
+    })
+    .report();
+
+    // A token with two holders.
+    let info = MessageInfo {
+        sender: Addr::unchecked(addr(1)),
+        funds: vec![],
+    };
+    let init = format!(
+        r#"{{"name":"Bench","symbol":"BNCH","decimals":6,"initial_balances":[{{"address":"{}","amount":"1000000000000"}}],"mint":null}}"#,
+        addr(1)
+    );
+    let options = InstanceOptions::default();
+    let mut instance = vm
+        .instance(&checksum, backend(MemoryStorage::new()), &options)
+        .unwrap();
+    let res = instance
+        .call_instantiate::<Empty>(&env(), &info, init.as_bytes())
+        .unwrap();
+    assert!(matches!(res, ContractResult::Ok(_)), "{res:?}");
+    let mut storage = Some(instance.finish().backend.storage);
+
+    measure("fresh instance from the memory cache", 100, 5_000, || {
+        let s = storage.take().unwrap();
+        let (instance, took) = timed(|| vm.instance(&checksum, backend(s), &options).unwrap());
+        storage = Some(instance.finish().backend.storage);
+        took
+    })
+    .report();
+
+    let transfer = format!(
+        r#"{{"transfer":{{"recipient":"{}","amount":"1"}}}}"#,
+        addr(2)
+    );
+    let mut gas = 0;
+    measure("fresh instance + transfer + finish", 100, 5_000, || {
+        let s = storage.take().unwrap();
+        let start = Instant::now();
+        let mut instance = vm.instance(&checksum, backend(s), &options).unwrap();
+        let res = instance
+            .call_execute::<Empty>(&env(), &info, transfer.as_bytes())
+            .unwrap();
+        let finished = instance.finish();
+        let took = start.elapsed();
+        assert!(matches!(res, ContractResult::Ok(_)), "{res:?}");
+        gas = finished.gas_used;
+        storage = Some(finished.backend.storage);
+        took
+    })
+    .report();
+    println!("  (a transfer uses {gas} gas)");
+
+    let balance = format!(r#"{{"balance":{{"address":"{}"}}}}"#, addr(2));
+    measure(
+        "fresh instance + balance query + finish",
+        100,
+        5_000,
+        || {
+            let s = storage.take().unwrap();
+            let start = Instant::now();
+            let mut instance = vm.instance(&checksum, backend(s), &options).unwrap();
+            let res = instance.call_query(&env(), balance.as_bytes()).unwrap();
+            let finished = instance.finish();
+            let took = start.elapsed();
+            assert!(matches!(res, ContractResult::Ok(_)), "{res:?}");
+            storage = Some(finished.backend.storage);
+            took
+        },
+    )
+    .report();
+}

@@ -26,7 +26,7 @@ use std::collections::BTreeSet;
 
 use cosmwasm_std::Checksum;
 use serde::{Deserialize, Serialize};
-use wasmparser::{ExternalKind, TypeRef, ValType, WasmFeatures};
+use wasmtime::wasmparser::{ExternalKind, TypeRef, ValType, WasmFeatures};
 
 pub use self::error::CheckError;
 use self::module::{kind_name, FuncSig, ModuleInfo};

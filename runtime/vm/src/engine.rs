@@ -1,6 +1,10 @@
 //! The wasmtime engine, configured for determinism and the VM's limits.
 
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, WasmFeatures,
+};
+
+use crate::checks;
 
 use crate::errors::{VmError, VmResult};
 use crate::limits::InstanceLimits;
@@ -24,6 +28,9 @@ impl Default for Allocation {
     }
 }
 
+/// Bytes of each pooled memory and table kept resident between instances.
+const KEEP_RESIDENT_BYTES: usize = 2 * 1024 * 1024;
+
 /// Builds the engine. Every setting that could make two nodes disagree is fixed here:
 /// no threads, no SIMD (relaxed SIMD is nondeterministic by design), NaNs canonicalised, fuel
 /// metering on; and the wasm features match exactly what the upload checks accept.
@@ -46,6 +53,10 @@ pub(crate) fn build(limits: &InstanceLimits, allocation: &Allocation) -> VmResul
         .wasm_extended_const(false)
         .wasm_wide_arithmetic(false)
         .parallel_compilation(true);
+    // Then pin the feature set to exactly what the upload checks accept.
+    config
+        .wasm_features(WasmFeatures::all(), false)
+        .wasm_features(checks::wasm_features(), true);
     if let Allocation::Pooling { max_instances } = allocation {
         let memory_bytes = usize::try_from(limits.memory_bytes).map_err(|_| VmError::Config {
             msg: "memory limit does not fit this platform".into(),
@@ -61,7 +72,11 @@ pub(crate) fn build(limits: &InstanceLimits, allocation: &Allocation) -> VmResul
             .max_memories_per_module(1)
             .max_tables_per_module(1)
             .max_memory_size(memory_bytes)
-            .table_elements(table_elements);
+            .table_elements(table_elements)
+            // Reset a contract's memory with memset rather than madvise when its slot is reused:
+            // a fresh instance then takes no page faults on the pages the last one touched.
+            .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+            .table_keep_resident(KEEP_RESIDENT_BYTES);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     Engine::new(&config).map_err(|e| VmError::Config {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use wasmparser::{
+use wasmtime::wasmparser::{
     BinaryReader, BinaryReaderError, CompositeInnerType, Export, ExternalKind, KnownCustom,
     MemoryType, Name, Parser, Payload, TableType, TypeRef, ValType, Validator, WasmFeatures,
 };
@@ -329,7 +329,7 @@ impl<'a> ModuleInfo<'a> {
     }
 
     /// Debug names only improve messages: a malformed name section is ignored.
-    fn read_names(&mut self, reader: wasmparser::NameSectionReader<'a>) {
+    fn read_names(&mut self, reader: wasmtime::wasmparser::NameSectionReader<'a>) {
         for name in reader.into_iter().flatten() {
             if let Name::Function(map) = name {
                 for naming in map.into_iter().flatten() {

@@ -27,6 +27,11 @@ const BLS12_381_MAX_AGGREGATE_SIZE: usize = 2 * 1024 * 1024;
 const BLS12_381_MAX_MESSAGE_SIZE: usize = 5 * 1024 * 1024;
 const BLS12_381_MAX_DST_SIZE: usize = 5 * 1024;
 
+/// `(hash, signature, public key) -> valid?`
+type VerifyFn = fn(&[u8], &[u8], &[u8]) -> Result<bool, CryptoError>;
+/// `(hash, signature, recovery param) -> public key`
+type RecoverFn = fn(&[u8], &[u8], u8) -> Result<Vec<u8>, CryptoError>;
+
 /// Runs a crypto function, turning a panic inside it into a failed call instead of a crashed
 /// host.
 fn guarded<T>(f: impl FnOnce() -> T) -> VmResult<T> {
@@ -94,7 +99,7 @@ fn ecdsa_verify<A: BackendApi, S: Storage, Q: Querier>(
     caller: &mut Ctx<'_, A, S, Q>,
     ptrs: (u32, u32, u32),
     cost: u64,
-    verify: fn(&[u8], &[u8], &[u8]) -> Result<bool, CryptoError>,
+    verify: VerifyFn,
 ) -> VmResult<u32> {
     let hash = read(caller, ptrs.0, MESSAGE_HASH_MAX_LEN, "message hash")?;
     let signature = read(caller, ptrs.1, ECDSA_SIGNATURE_LEN, "signature")?;
@@ -111,7 +116,7 @@ fn ecdsa_recover<A: BackendApi, S: Storage, Q: Querier>(
     ptrs: (u32, u32),
     recovery_param: u32,
     cost: u64,
-    recover: fn(&[u8], &[u8], u8) -> Result<Vec<u8>, CryptoError>,
+    recover: RecoverFn,
 ) -> VmResult<u64> {
     let hash = read(caller, ptrs.0, MESSAGE_HASH_MAX_LEN, "message hash")?;
     let signature = read(caller, ptrs.1, ECDSA_SIGNATURE_LEN, "signature")?;
@@ -140,7 +145,7 @@ pub(super) fn secp256k1_verify<A: BackendApi, S: Storage, Q: Querier>(
         caller,
         (hash_ptr, signature_ptr, pubkey_ptr),
         cost,
-        |h, s, k| cosmwasm_crypto::secp256k1_verify(h, s, k),
+        cosmwasm_crypto::secp256k1_verify,
     )
 }
 
@@ -156,7 +161,7 @@ pub(super) fn secp256k1_recover_pubkey<A: BackendApi, S: Storage, Q: Querier>(
         (hash_ptr, signature_ptr),
         recovery_param,
         cost,
-        |h, s, p| cosmwasm_crypto::secp256k1_recover_pubkey(h, s, p),
+        cosmwasm_crypto::secp256k1_recover_pubkey,
     )
 }
 
@@ -171,7 +176,7 @@ pub(super) fn secp256r1_verify<A: BackendApi, S: Storage, Q: Querier>(
         caller,
         (hash_ptr, signature_ptr, pubkey_ptr),
         cost,
-        |h, s, k| cosmwasm_crypto::secp256r1_verify(h, s, k),
+        cosmwasm_crypto::secp256r1_verify,
     )
 }
 
@@ -187,7 +192,7 @@ pub(super) fn secp256r1_recover_pubkey<A: BackendApi, S: Storage, Q: Querier>(
         (hash_ptr, signature_ptr),
         recovery_param,
         cost,
-        |h, s, p| cosmwasm_crypto::secp256r1_recover_pubkey(h, s, p),
+        cosmwasm_crypto::secp256r1_recover_pubkey,
     )
 }
 

@@ -14,7 +14,9 @@ fn vm_at(dir: &std::path::Path) -> TestVm {
 }
 
 fn module_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let modules = dir.join("modules").join(format!("wasmtime-{}", consign_vm::WASMTIME_VERSION));
+    let modules = dir
+        .join("modules")
+        .join(format!("wasmtime-{}", consign_vm::WASMTIME_VERSION));
     std::fs::read_dir(modules)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -75,5 +77,7 @@ fn unknown_code_is_a_clear_error() {
         .err()
         .unwrap();
     assert!(matches!(err, VmError::CodeNotFound { .. }), "{err}");
-    assert!(err.to_string().starts_with("no contract code with checksum"));
+    assert!(err
+        .to_string()
+        .starts_with("no contract code with checksum"));
 }

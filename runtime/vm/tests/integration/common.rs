@@ -109,9 +109,7 @@ pub(crate) fn env() -> Env {
             chain_id: "consign-test".into(),
         },
         transaction: Some(TransactionInfo::new(3, vec![7u8; 32].into())),
-        contract: ContractInfo {
-            address: addr(200),
-        },
+        contract: ContractInfo { address: addr(200) },
     }
 }
 
@@ -171,12 +169,20 @@ impl Harness {
         result
     }
 
-    pub(crate) fn instantiate(&mut self, sender: &Addr, msg: Value) -> VmResult<ContractResult<Response>> {
+    pub(crate) fn instantiate(
+        &mut self,
+        sender: &Addr,
+        msg: Value,
+    ) -> VmResult<ContractResult<Response>> {
         let msg = serde_json::to_vec(&msg).unwrap();
         self.run(|i| i.call_instantiate::<Empty>(&env(), &info(sender, &[]), &msg))
     }
 
-    pub(crate) fn execute(&mut self, sender: &Addr, msg: Value) -> VmResult<ContractResult<Response>> {
+    pub(crate) fn execute(
+        &mut self,
+        sender: &Addr,
+        msg: Value,
+    ) -> VmResult<ContractResult<Response>> {
         let msg = serde_json::to_vec(&msg).unwrap();
         self.run(|i| i.call_execute::<Empty>(&env(), &info(sender, &[]), &msg))
     }
@@ -189,7 +195,10 @@ impl Harness {
         }
     }
 
-    pub(crate) fn query_raw(&mut self, msg: Value) -> VmResult<ContractResult<cosmwasm_std::Binary>> {
+    pub(crate) fn query_raw(
+        &mut self,
+        msg: Value,
+    ) -> VmResult<ContractResult<cosmwasm_std::Binary>> {
         let msg = serde_json::to_vec(&msg).unwrap();
         self.run(|i| i.call_query(&env(), &msg))
     }

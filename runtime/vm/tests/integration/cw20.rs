@@ -48,23 +48,35 @@ fn instantiate_and_token_info() {
 #[test]
 fn transfer_moves_balances_and_a_failing_transfer_changes_nothing() {
     let mut h = token();
-    h.execute_ok(&addr(1), json!({"transfer": {"recipient": addr(3), "amount": "250"}}));
+    h.execute_ok(
+        &addr(1),
+        json!({"transfer": {"recipient": addr(3), "amount": "250"}}),
+    );
     assert_eq!(balance(&mut h, 1), 750);
     assert_eq!(balance(&mut h, 3), 250);
 
     let before = h.snapshot();
     let res = h
-        .execute(&addr(3), json!({"transfer": {"recipient": addr(1), "amount": "251"}}))
+        .execute(
+            &addr(3),
+            json!({"transfer": {"recipient": addr(1), "amount": "251"}}),
+        )
         .unwrap();
     match res {
-        ContractResult::Err(msg) => assert!(msg.contains("Overflow") || msg.contains("Cannot Sub"), "{msg}"),
+        ContractResult::Err(msg) => assert!(
+            msg.contains("Overflow") || msg.contains("Cannot Sub"),
+            "{msg}"
+        ),
         ok => panic!("overdraft accepted: {ok:?}"),
     }
     assert_eq!(h.snapshot(), before);
     assert_eq!(balance(&mut h, 3), 250);
 
     let res = h
-        .execute(&addr(1), json!({"transfer": {"recipient": "not-an-address", "amount": "1"}}))
+        .execute(
+            &addr(1),
+            json!({"transfer": {"recipient": "not-an-address", "amount": "1"}}),
+        )
         .unwrap();
     assert!(matches!(res, ContractResult::Err(_)), "{res:?}");
     assert_eq!(h.snapshot(), before);
@@ -81,7 +93,9 @@ fn send_debits_and_calls_the_receiving_contract() {
     assert_eq!(balance(&mut h, 9), 100);
     assert_eq!(response.messages.len(), 1);
     match &response.messages[0].msg {
-        CosmosMsg::Wasm(WasmMsg::Execute { contract_addr, msg, .. }) => {
+        CosmosMsg::Wasm(WasmMsg::Execute {
+            contract_addr, msg, ..
+        }) => {
             assert_eq!(contract_addr, addr(9).as_str());
             let receive: Value = serde_json::from_slice(msg).unwrap();
             assert_eq!(receive["receive"]["sender"], addr(2).to_string());
@@ -99,7 +113,10 @@ fn allowances_transfer_from_and_their_queries() {
         json!({"increase_allowance": {"spender": addr(5), "amount": "300"}}),
     );
     let allowance: Value = h.query(json!({"allowance": {"owner": addr(1), "spender": addr(5)}}));
-    assert_eq!(allowance, json!({"allowance": "300", "expires": {"never": {}}}));
+    assert_eq!(
+        allowance,
+        json!({"allowance": "300", "expires": {"never": {}}})
+    );
 
     h.execute_ok(
         &addr(5),
@@ -135,16 +152,26 @@ fn allowances_transfer_from_and_their_queries() {
     // 300 - 120 spent - 80 decreased - 100 burnt: nothing left to spend.
     assert_eq!(all["allowances"][0]["allowance"], "0", "{all}");
     let accounts: Value = h.query(json!({"all_accounts": {"limit": 10}}));
-    assert_eq!(accounts["accounts"].as_array().unwrap().len(), 3, "{accounts}");
+    assert_eq!(
+        accounts["accounts"].as_array().unwrap().len(),
+        3,
+        "{accounts}"
+    );
 }
 
 #[test]
 fn mint_by_the_minter_only() {
     let mut h = token();
-    h.execute_ok(&addr(1), json!({"mint": {"recipient": addr(7), "amount": "10"}}));
+    h.execute_ok(
+        &addr(1),
+        json!({"mint": {"recipient": addr(7), "amount": "10"}}),
+    );
     assert_eq!(balance(&mut h, 7), 10);
     let res = h
-        .execute(&addr(2), json!({"mint": {"recipient": addr(2), "amount": "10"}}))
+        .execute(
+            &addr(2),
+            json!({"mint": {"recipient": addr(2), "amount": "10"}}),
+        )
         .unwrap();
     assert_eq!(res, ContractResult::Err("Unauthorized".into()));
 }

@@ -37,7 +37,10 @@ fn attack(msg: serde_json::Value) -> VmError {
 #[test]
 fn endless_loop_runs_out_of_gas() {
     let err = attack(json!({"loop": {}}));
-    assert!(matches!(err, VmError::OutOfGas { limit: 50_000_000 }), "{err}");
+    assert!(
+        matches!(err, VmError::OutOfGas { limit: 50_000_000 }),
+        "{err}"
+    );
     assert_eq!(
         err.to_string(),
         "out of gas: the call used its whole gas limit of 50000000"
@@ -48,7 +51,10 @@ fn endless_loop_runs_out_of_gas() {
 fn memory_grow_bomb_hits_the_memory_limit() {
     let err = attack(json!({"memory_bomb": {}}));
     assert!(matches!(err, VmError::MemoryLimit { .. }), "{err}");
-    assert!(err.to_string().starts_with("memory limit exceeded"), "{err}");
+    assert!(
+        err.to_string().starts_with("memory limit exceeded"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -86,8 +92,12 @@ fn recursion_past_the_wasm_stack_limit_is_a_stack_overflow() {
         storage: consign_vm::MemoryStorage::new(),
         querier: crate::common::BankQuerier::default(),
     };
-    let mut instance = vm.instance(&checksum, backend, &Default::default()).unwrap();
-    let err = instance.call_query(&crate::common::env(), b"{}").unwrap_err();
+    let mut instance = vm
+        .instance(&checksum, backend, &Default::default())
+        .unwrap();
+    let err = instance
+        .call_query(&crate::common::env(), b"{}")
+        .unwrap_err();
     assert!(matches!(err, VmError::StackOverflow), "{err}");
     assert_eq!(
         err.to_string(),
@@ -105,7 +115,10 @@ fn huge_allocation_hits_the_memory_limit() {
 fn region_with_out_of_bounds_data_is_refused() {
     let err = attack(json!({"bad_region": {}}));
     assert!(matches!(err, VmError::Region { .. }), "{err}");
-    assert!(err.to_string().contains("outside the contract's memory"), "{err}");
+    assert!(
+        err.to_string().contains("outside the contract's memory"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -118,7 +131,10 @@ fn region_pointer_out_of_bounds_is_refused() {
 fn result_over_the_limit_is_refused() {
     let err = attack(json!({"huge_result": {"size": 400 * 1024}}));
     assert!(matches!(err, VmError::TooLarge { .. }), "{err}");
-    assert!(err.to_string().contains("over the limit of 262144 bytes"), "{err}");
+    assert!(
+        err.to_string().contains("over the limit of 262144 bytes"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -131,7 +147,11 @@ fn unreachable_is_a_trap() {
 fn malformed_delivery_instruction_fails_the_call() {
     let err = attack(json!({"deliver_unchecked": {"json": "{\"offer_id\": 1}"}}));
     assert!(matches!(err, VmError::InvalidDelivery { .. }), "{err}");
-    assert!(err.to_string().starts_with("invalid delivery instruction: not a DeliveryInstruction"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("invalid delivery instruction: not a DeliveryInstruction"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -139,20 +159,30 @@ fn writes_in_a_query_are_refused() {
     let mut h = hostile();
     let before = h.snapshot();
     let err = h.query_raw(json!({"write_in_query": {}})).unwrap_err();
-    assert!(matches!(err, VmError::WriteAccessDenied { op: "db_write" }), "{err}");
-    assert_eq!(err.to_string(), "db_write is not allowed in a query: queries are read-only");
+    assert!(
+        matches!(err, VmError::WriteAccessDenied { op: "db_write" }),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "db_write is not allowed in a query: queries are read-only"
+    );
     assert_eq!(h.snapshot(), before);
 }
 
 #[test]
 fn uploads_that_break_the_interface_are_rejected_by_name() {
     let vm = crate::common::new_vm();
-    let err = vm.save_wasm(&crate::common::wasm("bad_import")).unwrap_err();
+    let err = vm
+        .save_wasm(&crate::common::wasm("bad_import"))
+        .unwrap_err();
     let text = err.to_string();
     assert!(matches!(err, VmError::Rejected { .. }), "{text}");
     assert!(text.contains("consign_teleport"), "{text}");
 
-    let err = vm.save_wasm(&crate::common::wasm("no_interface")).unwrap_err();
+    let err = vm
+        .save_wasm(&crate::common::wasm("no_interface"))
+        .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("allocate"), "{text}");
     assert!(text.contains("interface_version_8"), "{text}");

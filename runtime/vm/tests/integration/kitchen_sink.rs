@@ -69,7 +69,10 @@ fn a_failed_call_leaves_storage_untouched() {
     let mut h = sink();
     let before = h.snapshot();
     let res = h
-        .execute(&addr(1), json!({"set_then_fail": {"key": "x", "value": "y", "message": "no"}}))
+        .execute(
+            &addr(1),
+            json!({"set_then_fail": {"key": "x", "value": "y", "message": "no"}}),
+        )
         .unwrap();
     match res {
         ContractResult::Err(msg) => assert!(msg.ends_with("error: no"), "{msg}"),
@@ -84,8 +87,14 @@ fn a_failed_call_leaves_storage_untouched() {
 #[test]
 fn a_valid_delivery_appears_in_the_result() {
     let mut h = sink();
-    let res = h.execute_ok(&addr(1), json!({"deliver": {"instruction": instruction(7)}}));
-    assert!(res.attributes.iter().any(|a| a.key == "delivered" && a.value == "7"));
+    let res = h.execute_ok(
+        &addr(1),
+        json!({"deliver": {"instruction": instruction(7)}}),
+    );
+    assert!(res
+        .attributes
+        .iter()
+        .any(|a| a.key == "delivered" && a.value == "7"));
     assert_eq!(h.last.as_ref().unwrap().deliveries, vec![instruction(7)]);
 }
 
@@ -109,7 +118,10 @@ fn an_invalid_delivery_fails_the_call_with_the_reason() {
 fn a_delivery_in_a_failed_call_is_dropped() {
     let mut h = sink();
     let res = h
-        .execute(&addr(1), json!({"deliver_then_fail": {"instruction": instruction(9)}}))
+        .execute(
+            &addr(1),
+            json!({"deliver_then_fail": {"instruction": instruction(9)}}),
+        )
         .unwrap();
     assert!(matches!(res, ContractResult::Err(_)), "{res:?}");
     assert!(h.last.as_ref().unwrap().deliveries.is_empty());
@@ -138,11 +150,27 @@ fn addresses_validate_canonicalize_and_humanize() {
     let ok: Value = h.query(json!({"addr_validate": {"addr": addr(3)}}));
     assert_eq!(ok, json!({"ok": addr(3)}));
     let upper: Value = h.query(json!({"addr_validate": {"addr": addr(3).as_str().to_uppercase()}}));
-    assert!(upper["error"].as_str().unwrap().ends_with("Address is not normalized"), "{upper}");
-    let wrong: Value = h.query(json!({"addr_validate": {"addr": "cosmos1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5lzv7xu"}}));
-    assert!(wrong["error"].as_str().unwrap().contains("Wrong bech32 prefix"), "{wrong}");
+    assert!(
+        upper["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("Address is not normalized"),
+        "{upper}"
+    );
+    let wrong: Value = h
+        .query(json!({"addr_validate": {"addr": "cosmos1qypqxpq9qcrsszg2pvxq6rs0zqg3yyc5lzv7xu"}}));
+    assert!(
+        wrong["error"]
+            .as_str()
+            .unwrap()
+            .contains("Wrong bech32 prefix"),
+        "{wrong}"
+    );
     let empty: Value = h.query(json!({"addr_validate": {"addr": ""}}));
-    assert!(empty["error"].as_str().unwrap().ends_with("Input is empty"), "{empty}");
+    assert!(
+        empty["error"].as_str().unwrap().ends_with("Input is empty"),
+        "{empty}"
+    );
     let canonical: Value = h.query(json!({"addr_canonicalize": {"addr": addr(3)}}));
     assert_eq!(canonical, json!({"ok": Binary::new(vec![3; 20])}));
     let human: Value = h.query(json!({"addr_humanize": {"canonical": Binary::new(vec![3; 20])}}));
@@ -156,7 +184,11 @@ fn secp256k1_verify_and_recover() {
     let hash = Sha256::digest(b"message");
     let (sig, recid): (k256::ecdsa::Signature, _) = key.sign_prehash_recoverable(&hash).unwrap();
     let sig = sig.normalize_s().unwrap_or(sig);
-    let pubkey = key.verifying_key().to_encoded_point(true).as_bytes().to_vec();
+    let pubkey = key
+        .verifying_key()
+        .to_encoded_point(true)
+        .as_bytes()
+        .to_vec();
     let b = |v: &[u8]| Binary::new(v.to_vec());
     let ok: Value = h.query(json!({"secp256k1_verify": {"hash": b(&hash), "signature": b(&sig.to_bytes()), "pubkey": b(&pubkey)}}));
     assert_eq!(ok, json!({"ok": true}));
@@ -164,13 +196,23 @@ fn secp256k1_verify_and_recover() {
     let bad: Value = h.query(json!({"secp256k1_verify": {"hash": b(&other), "signature": b(&sig.to_bytes()), "pubkey": b(&pubkey)}}));
     assert_eq!(bad, json!({"ok": false}));
     let malformed: Value = h.query(json!({"secp256k1_verify": {"hash": b(&hash), "signature": b(&sig.to_bytes()), "pubkey": b(&[1, 2, 3])}}));
-    assert!(malformed["error"].as_str().unwrap().contains("public key"), "{malformed}");
+    assert!(
+        malformed["error"].as_str().unwrap().contains("public key"),
+        "{malformed}"
+    );
     let recovered: Value = h.query(json!({"secp256k1_recover": {"hash": b(&hash), "signature": b(&sig.to_bytes()), "recovery_param": recid.to_byte()}}));
-    let uncompressed = key.verifying_key().to_encoded_point(false).as_bytes().to_vec();
+    let uncompressed = key
+        .verifying_key()
+        .to_encoded_point(false)
+        .as_bytes()
+        .to_vec();
     // The reference recovers the uncompressed key.
     assert_eq!(recovered, json!({"ok": b(&uncompressed)}));
     let bad_param: Value = h.query(json!({"secp256k1_recover": {"hash": b(&hash), "signature": b(&sig.to_bytes()), "recovery_param": 7}}));
-    assert!(bad_param["error"].as_str().unwrap().contains("recovery"), "{bad_param}");
+    assert!(
+        bad_param["error"].as_str().unwrap().contains("recovery"),
+        "{bad_param}"
+    );
 }
 
 #[test]
@@ -178,19 +220,27 @@ fn secp256r1_reports_malformed_input_as_an_error_value() {
     let mut h = sink();
     let b = |v: &[u8]| Binary::new(v.to_vec());
     let res: Value = h.query(json!({"secp256r1_verify": {"hash": b(&[1; 32]), "signature": b(&[2; 64]), "pubkey": b(&[3; 33])}}));
-    assert!(res.get("error").is_some() || res == json!({"ok": false}), "{res}");
+    assert!(
+        res.get("error").is_some() || res == json!({"ok": false}),
+        "{res}"
+    );
 }
 
 #[test]
 fn ed25519_verify_and_batch_verify() {
     // RFC 8032, test 1.
-    let pubkey = hex::decode("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a").unwrap();
+    let pubkey =
+        hex::decode("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a").unwrap();
     let sig = hex::decode("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b").unwrap();
     let b = |v: &[u8]| Binary::new(v.to_vec());
     let mut h = sink();
-    let ok: Value = h.query(json!({"ed25519_verify": {"message": b(b""), "signature": b(&sig), "pubkey": b(&pubkey)}}));
+    let ok: Value = h.query(
+        json!({"ed25519_verify": {"message": b(b""), "signature": b(&sig), "pubkey": b(&pubkey)}}),
+    );
     assert_eq!(ok, json!({"ok": true}));
-    let bad: Value = h.query(json!({"ed25519_verify": {"message": b(b"x"), "signature": b(&sig), "pubkey": b(&pubkey)}}));
+    let bad: Value = h.query(
+        json!({"ed25519_verify": {"message": b(b"x"), "signature": b(&sig), "pubkey": b(&pubkey)}}),
+    );
     assert_eq!(bad, json!({"ok": false}));
     let batch: Value = h.query(json!({"ed25519_batch_verify": {"messages": [b(b""), b(b"")], "signatures": [b(&sig), b(&sig)], "pubkeys": [b(&pubkey)]}}));
     assert_eq!(batch, json!({"ok": true}));
@@ -240,8 +290,12 @@ fn migrate_sudo_and_reply_entry_points() {
             storage: std::mem::take(&mut h.storage),
             querier: h.querier.clone(),
         };
-        let mut i = vm.instance(&h.checksum, backend, &Default::default()).unwrap();
-        let migrate = i.call_migrate::<cosmwasm_std::Empty>(&env(), b"{}", &info).unwrap();
+        let mut i = vm
+            .instance(&h.checksum, backend, &Default::default())
+            .unwrap();
+        let migrate = i
+            .call_migrate::<cosmwasm_std::Empty>(&env(), b"{}", &info)
+            .unwrap();
         let sudo = i
             .call_sudo::<cosmwasm_std::Empty>(&env(), br#"{"record":{"note":"hi"}}"#)
             .unwrap();
@@ -260,7 +314,10 @@ fn migrate_sudo_and_reply_entry_points() {
     assert!(matches!(res.1, ContractResult::Ok(_)), "{:?}", res.1);
     assert!(matches!(res.2, ContractResult::Ok(_)), "{:?}", res.2);
     let migrate: Value = h.query(json!({"get": {"key": "migrate"}}));
-    assert!(migrate["value"].as_str().unwrap().contains("old_version=1"), "{migrate}");
+    assert!(
+        migrate["value"].as_str().unwrap().contains("old_version=1"),
+        "{migrate}"
+    );
     let sudo: Value = h.query(json!({"get": {"key": "sudo"}}));
     assert_eq!(sudo, json!({"value": "hi"}));
 }
