@@ -101,6 +101,12 @@ pub(crate) fn new_vm() -> TestVm {
     Vm::new(VmConfig::default()).expect("vm starts")
 }
 
+/// One VM for the whole test binary, as a node has: each contract compiles once.
+pub(crate) fn shared_vm() -> &'static TestVm {
+    static VM: std::sync::OnceLock<TestVm> = std::sync::OnceLock::new();
+    VM.get_or_init(new_vm)
+}
+
 pub(crate) fn env() -> Env {
     Env {
         block: BlockInfo {
@@ -122,7 +128,7 @@ pub(crate) fn info(sender: &Addr, funds: &[Coin]) -> MessageInfo {
 
 /// One contract with its storage, called on a fresh instance each time.
 pub(crate) struct Harness {
-    pub(crate) vm: TestVm,
+    pub(crate) vm: &'static TestVm,
     pub(crate) checksum: Checksum,
     pub(crate) storage: MemoryStorage,
     pub(crate) querier: BankQuerier,
@@ -133,7 +139,7 @@ pub(crate) struct Harness {
 
 impl Harness {
     pub(crate) fn new(name: &str) -> Self {
-        let vm = new_vm();
+        let vm = shared_vm();
         let checksum = vm.save_wasm(&wasm(name)).expect("contract accepted");
         Self {
             vm,

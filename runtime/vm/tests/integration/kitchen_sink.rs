@@ -284,7 +284,7 @@ fn migrate_sudo_and_reply_entry_points() {
         old_migrate_version: Some(1),
     };
     let res = {
-        let vm = &h.vm;
+        let vm = h.vm;
         let backend = consign_vm::Backend {
             api: crate::common::api(),
             storage: std::mem::take(&mut h.storage),

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: installs the wasm32 target, builds the contracts
+# (ours and cw20-base from crates.io), checks formatting and lints, then runs every test.
+#
+#   bash scripts/test.sh            everything
+#   bash scripts/test.sh -E 'test(cw20)'   only matching tests (nextest filter), after the set-up
+#
+# Uses cargo-nextest when it is installed (it is on this project's machines) and plain
+# `cargo test` otherwise; either way the last line says how many tests ran.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "building contracts to wasm32"
+bash scripts/build-contracts.sh
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "doc tests"
+cargo test --workspace --doc --locked
+
+if cargo nextest --version >/dev/null 2>&1; then
+    step "tests (cargo nextest)"
+    cargo nextest run --workspace --locked --no-fail-fast "$@"
+else
+    step "tests (cargo test; install cargo-nextest for a faster run)"
+    log="$(mktemp)"
+    trap 'rm -f "$log"' EXIT
+    status=0
+    cargo test --workspace --all-targets --locked --no-fail-fast "$@" 2>&1 | tee "$log" || status=$?
+    # cargo test ends with the last binary's result; print the total.
+    awk '/^test result:/ { p += $4; f += $6; s += $8 } END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+    exit "$status"
+fi
