@@ -4,7 +4,9 @@
 //! first compile (checks + compile + write to the disk cache), load from the disk cache,
 //! a fresh instance from the memory cache, a `transfer` on a fresh instance and a `balance`
 //! query on a fresh instance. Each figure is the median of many runs, with p99 and mean.
-//! Set `CONSIGN_BENCH_JSON=1` to print one JSON object per figure as well.
+//! Set `CONSIGN_BENCH_JSON=1` to print one JSON object per figure as well,
+//! `CONSIGN_BENCH_FILTER=transfer` to measure only the figures whose name contains it, and
+//! `CONSIGN_BENCH_SCALE=10` to run every figure ten times as often (for profiling).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -61,20 +63,27 @@ fn fmt(d: Duration) -> String {
     }
 }
 
-/// Runs `f` `runs` times after `warmup` unmeasured runs.
-fn measure(
-    name: &'static str,
-    warmup: usize,
-    runs: usize,
-    mut f: impl FnMut() -> Duration,
-) -> Figure {
+/// Runs `f` `runs` times after `warmup` unmeasured runs and reports the figure, unless
+/// `CONSIGN_BENCH_FILTER` leaves it out.
+fn measure(name: &'static str, warmup: usize, runs: usize, mut f: impl FnMut() -> Duration) {
+    if let Ok(filter) = std::env::var("CONSIGN_BENCH_FILTER") {
+        if !name.contains(&filter) {
+            return;
+        }
+    }
+    let scale = std::env::var("CONSIGN_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
     for _ in 0..warmup {
         f();
     }
     Figure {
         name,
-        samples: (0..runs).map(|_| f()).collect(),
+        samples: (0..runs * scale).map(|_| f()).collect(),
     }
+    .report();
 }
 
 fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
@@ -140,8 +149,7 @@ fn main() {
         })
         .unwrap();
         timed(|| vm.save_wasm(&wasm).unwrap()).1
-    })
-    .report();
+    });
 
     let cache = tempfile::tempdir().unwrap();
     let vm: BenchVm = Vm::new(VmConfig {
@@ -156,8 +164,7 @@ fn main() {
         let (source, took) = timed(|| vm.prepare(&checksum).unwrap());
         assert_eq!(source, ModuleSource::Disk);
         took
-    })
-    .report();
+    });
 
     // A token with two holders.
     let info = MessageInfo {
@@ -183,8 +190,7 @@ fn main() {
         let (instance, took) = timed(|| vm.instance(&checksum, backend(s), &options).unwrap());
         storage = Some(instance.finish().backend.storage);
         took
-    })
-    .report();
+    });
 
     let transfer = format!(
         r#"{{"transfer":{{"recipient":"{}","amount":"1"}}}}"#,
@@ -204,8 +210,7 @@ fn main() {
         gas = finished.gas_used;
         storage = Some(finished.backend.storage);
         took
-    })
-    .report();
+    });
     println!("  (a transfer uses {gas} gas)");
 
     let balance = format!(r#"{{"balance":{{"address":"{}"}}}}"#, addr(2));
@@ -224,6 +229,5 @@ fn main() {
             storage = Some(finished.backend.storage);
             took
         },
-    )
-    .report();
+    );
 }

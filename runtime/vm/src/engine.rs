@@ -1,7 +1,8 @@
 //! The wasmtime engine, configured for determinism and the VM's limits.
 
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, WasmFeatures,
+    Config, Enabled, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+    WasmFeatures,
 };
 
 use crate::checks;
@@ -29,7 +30,7 @@ impl Default for Allocation {
 }
 
 /// Bytes of each pooled memory and table kept resident between instances.
-const KEEP_RESIDENT_BYTES: usize = 2 * 1024 * 1024;
+const KEEP_RESIDENT_BYTES: usize = 4 * 1024 * 1024;
 
 /// Builds the engine. Every setting that could make two nodes disagree is fixed here:
 /// no threads, no SIMD (relaxed SIMD is nondeterministic by design), NaNs canonicalised, fuel
@@ -73,8 +74,11 @@ pub(crate) fn build(limits: &InstanceLimits, allocation: &Allocation) -> VmResul
             .max_tables_per_module(1)
             .max_memory_size(memory_bytes)
             .table_elements(table_elements)
-            // Reset a contract's memory with memset rather than madvise when its slot is reused:
-            // a fresh instance then takes no page faults on the pages the last one touched.
+            // Reset the pages the last instance touched with memset (found with the
+            // PAGEMAP_SCAN ioctl, Linux 6.7+) instead of dropping them with madvise: a fresh
+            // instance then takes no page faults and no TLB flush. Half the cost of a small
+            // call was madvise and the page faults after it.
+            .pagemap_scan(Enabled::Auto)
             .linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
             .table_keep_resident(KEEP_RESIDENT_BYTES);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
