@@ -244,5 +244,14 @@ fn real_contracts() -> Result<()> {
     let text = stdout(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
     assert!(text.contains("[interface-version]"), "{text}");
+
+    let simd = contract("simd.wasm")?;
+    let output = consign(&["check", &path(&simd)], dir.path())?;
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("[wasm-feature] SIMD is not allowed"),
+        "{text}"
+    );
     Ok(())
 }

@@ -187,6 +187,10 @@ fn uploads_that_break_the_interface_are_rejected_by_name() {
     assert!(text.contains("allocate"), "{text}");
     assert!(text.contains("interface_version_8"), "{text}");
 
+    let err = vm.save_wasm(&crate::common::wasm("simd")).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("SIMD is not allowed"), "{text}");
+
     let err = vm.save_wasm(b"\0asm garbage").unwrap_err();
     assert!(matches!(err, VmError::Rejected { .. }), "{err}");
 }
