@@ -39,7 +39,11 @@ die() {
     exit 1
 }
 
-say "the first run builds wasmer for cosmwasm-vm and takes about 15 minutes on 2 cores; later runs take a few minutes"
+if [ -x "$TARGET_DIR/reference/consign-bench-reference" ]; then
+    say "building what changed, then running both benches (about a minute when nothing changed)"
+else
+    say "first run: this builds wasmer for cosmwasm-vm (and our bench, and the contracts if needed); it takes about 15 minutes on 2 cores"
+fi
 
 # 1. The contracts.
 "$ROOT/scripts/build-contracts.sh"

@@ -31,10 +31,6 @@ pub fn instantiate(
     _msg: Msg,
 ) -> StdResult<Response> {
     let h = i32::try_from(env.block.height % 1000).unwrap_or(0);
-    #[cfg(target_arch = "wasm32")]
-    // SAFETY: only reached on a host that accepted SIMD, i.e. one that supports it.
-    let sum = unsafe { lanes_sum([h, 1, 2, 3], [4, 5, 6, h]) };
-    #[cfg(not(target_arch = "wasm32"))]
     let sum = lanes_sum([h, 1, 2, 3], [4, 5, 6, h]);
     Ok(Response::new().add_attribute("sum", sum.to_string()))
 }
