@@ -1,0 +1,166 @@
+//! Why a transaction was refused, why it failed, or why the chain itself failed.
+
+use consign_vm::VmError;
+
+/// A transaction refused before it enters a block (it is not recorded, and its sequence is not
+/// used up).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// The bytes are not a transaction, or its signature is wrong.
+    #[error("{0}")]
+    Tx(String),
+    /// The transaction was signed for another chain.
+    #[error("wrong chain id: the transaction is for {got:?}, this chain is {expected:?}")]
+    ChainId {
+        /// This chain.
+        expected: String,
+        /// The transaction's.
+        got: String,
+    },
+    /// The sequence is not the account's next one.
+    #[error("sequence mismatch for {address}: expected {expected}, got {got} ({})", if got < expected { "a replayed or already used transaction" } else { "a transaction is missing before this one" })]
+    Sequence {
+        /// The signer.
+        address: String,
+        /// The sequence the account expects next.
+        expected: u64,
+        /// The transaction's.
+        got: u64,
+    },
+    /// The gas limit does not even cover what the transaction costs before it runs.
+    #[error(
+        "gas limit {limit} is too low: this transaction needs {needed} gas before any message runs"
+    )]
+    GasTooLow {
+        /// The transaction's limit.
+        limit: u64,
+        /// The intrinsic cost.
+        needed: u64,
+    },
+    /// The gas limit is above what a block allows.
+    #[error("gas limit {limit} is above the block's maximum of {max}")]
+    GasTooHigh {
+        /// The transaction's limit.
+        limit: u64,
+        /// The maximum.
+        max: u64,
+    },
+    /// A transaction with no messages.
+    #[error("the transaction has no messages")]
+    Empty,
+}
+
+impl CheckError {
+    /// The result code reported for this refusal (Cosmos SDK codes where one fits).
+    pub fn code(&self) -> u32 {
+        match self {
+            Self::Tx(_) => 2,
+            Self::ChainId { .. } => 9,
+            Self::Sequence { .. } => 32,
+            Self::GasTooLow { .. } => 11,
+            Self::GasTooHigh { .. } => 11,
+            Self::Empty => 12,
+        }
+    }
+}
+
+/// Why a message failed inside a block. The transaction is recorded with a non-zero code and
+/// this message as its log; all its state changes and deliveries are reverted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExecError {
+    /// The transaction ran out of gas.
+    #[error("out of gas: used {used} of the gas limit {limit}")]
+    OutOfGas {
+        /// The limit.
+        limit: u64,
+        /// Used when it ran out.
+        used: u64,
+    },
+    /// Not enough funds for a transfer.
+    #[error("insufficient funds: {address} has {available}, needs {needed}")]
+    InsufficientFunds {
+        /// Whose funds.
+        address: String,
+        /// What it has of the denomination.
+        available: String,
+        /// What was needed.
+        needed: String,
+    },
+    /// A contract returned an error.
+    #[error("contract {contract} returned an error: {msg}")]
+    Contract {
+        /// The contract.
+        contract: String,
+        /// Its error.
+        msg: String,
+    },
+    /// The VM failed the call (trap, out of memory, invalid delivery…).
+    #[error("contract {contract} failed: {msg}")]
+    Vm {
+        /// The contract.
+        contract: String,
+        /// What happened.
+        msg: String,
+    },
+    /// The message was invalid (unknown contract or code, bad address, not the admin…).
+    #[error("{0}")]
+    Invalid(String),
+    /// A message type this chain does not support.
+    #[error("unsupported message: {0}")]
+    Unsupported(String),
+}
+
+impl ExecError {
+    /// The result code recorded for the transaction.
+    pub fn code(&self) -> u32 {
+        match self {
+            Self::OutOfGas { .. } => 11,
+            Self::InsufficientFunds { .. } => 5,
+            Self::Contract { .. } | Self::Vm { .. } => 5_000,
+            Self::Invalid(_) => 3,
+            Self::Unsupported(_) => 4,
+        }
+    }
+
+    pub(crate) fn from_vm(contract: &str, err: &VmError, gas_limit: u64, gas_used: u64) -> Self {
+        match err {
+            VmError::OutOfGas { .. } => Self::OutOfGas {
+                limit: gas_limit,
+                used: gas_used.max(gas_limit),
+            },
+            other => Self::Vm {
+                contract: contract.to_owned(),
+                msg: other.to_string(),
+            },
+        }
+    }
+}
+
+/// The chain itself failed: storage, a corrupted record, the VM's set-up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainError {
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(String),
+    /// A stored record could not be read.
+    #[error("corrupted state: {0}")]
+    Corrupt(String),
+    /// The VM could not be set up or a stored code could not be loaded.
+    #[error("vm error: {0}")]
+    Vm(#[from] VmError),
+    /// The genesis is invalid.
+    #[error("invalid genesis: {0}")]
+    Genesis(String),
+    /// A query was invalid (unknown contract, bad input).
+    #[error("{0}")]
+    Query(String),
+}
+
+impl ChainError {
+    pub(crate) fn db(err: impl std::fmt::Display) -> Self {
+        Self::Db(err.to_string())
+    }
+}

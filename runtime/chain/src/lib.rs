@@ -1,0 +1,27 @@
+//! The Consign chain's state machine.
+//!
+//! [`App`] checks signed transactions, executes blocks of them — bank transfers and contracts
+//! run in the Consign VM, with CosmWasm's messages, submessages, replies and events — and
+//! commits each block atomically to redb, with a state hash that is the same for the same
+//! history on any machine. Delivery instructions of committed calls get a gap-free sequence in
+//! the delivery log. Block production is not here: `consign dev` drives [`App`], and so could
+//! a consensus engine.
+
+mod app;
+mod bank;
+mod core;
+mod db;
+mod error;
+pub mod gas;
+mod genesis;
+mod querier;
+mod state;
+mod store;
+mod wasm;
+
+pub use app::{App, AppConfig, BlockOutcome, CheckedTx};
+pub use error::{ChainError, CheckError, ExecError};
+pub use genesis::{Genesis, GenesisAccount};
+pub use querier::ChainQuerier;
+pub use state::{AccountRecord, CodeRecord, ContractRecord};
+pub use store::{ContractStore, Layers};

@@ -1,0 +1,604 @@
+//! The wasm module: storing code, creating contracts, calling them, and carrying out what their
+//! responses ask for — bank and wasm messages, submessages with `reply`, events in CosmWasm's
+//! format, and the delivery instructions of calls that succeed.
+
+mod proto;
+
+use consign_vm::{BackendApi, Instance};
+use cosmwasm_std::{
+    Attribute, BankMsg, Binary, Checksum, Coin, ContractResult, CosmosMsg, Empty, Event,
+    MessageInfo, MigrateInfo, Reply, ReplyOn, Response, SubMsg, WasmMsg,
+};
+use serde_json::json;
+
+use crate::bank;
+use crate::core::Core;
+use crate::error::ExecError;
+use crate::gas::{self, GasMeter};
+use crate::querier::ChainQuerier;
+use crate::state::{self, CodeRecord, ContractRecord};
+use crate::store::{lock, ContractStore};
+
+/// How deep contracts may call contracts.
+const MAX_DEPTH: usize = 10;
+
+type ChainInstance = Instance<consign_vm::Bech32Api, ContractStore, ChainQuerier>;
+
+/// What a message (or submessage) produced.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Outcome {
+    pub(crate) events: Vec<Event>,
+    pub(crate) data: Option<Binary>,
+    pub(crate) code_id: Option<u64>,
+    pub(crate) contract_address: Option<String>,
+}
+
+/// The checksum of a stored code.
+pub(crate) fn code_checksum(core: &Core, code_id: u64) -> Result<Checksum, ExecError> {
+    let layers = lock(&core.layers);
+    let record = state::read_json::<CodeRecord>(&layers, &state::code_key(code_id))
+        .map_err(|e| ExecError::Invalid(e.to_string()))?
+        .ok_or_else(|| ExecError::Invalid(format!("no code with id {code_id}")))?;
+    Checksum::from_hex(&record.checksum)
+        .map_err(|e| ExecError::Invalid(format!("stored checksum of code {code_id}: {e}")))
+}
+
+/// Executes messages for one transaction, against the core's layers, within one gas meter.
+pub(crate) struct Executor<'a> {
+    pub(crate) core: &'a Core,
+    pub(crate) gas: GasMeter,
+    pub(crate) height: u64,
+}
+
+impl Executor<'_> {
+    fn contract(&self, address: &str) -> Result<ContractRecord, ExecError> {
+        let layers = lock(&self.core.layers);
+        state::read_json::<ContractRecord>(&layers, &state::contract_key(address))
+            .map_err(|e| ExecError::Invalid(e.to_string()))?
+            .ok_or_else(|| ExecError::Invalid(format!("no contract at {address}")))
+    }
+
+    fn validate(&self, address: &str, what: &str) -> Result<(), ExecError> {
+        let canonical =
+            self.core.api.addr_canonicalize(address).map_err(|e| {
+                ExecError::Invalid(format!("invalid {what} address {address:?}: {e}"))
+            })?;
+        let normal =
+            self.core.api.addr_humanize(&canonical).map_err(|e| {
+                ExecError::Invalid(format!("invalid {what} address {address:?}: {e}"))
+            })?;
+        if normal != address {
+            return Err(ExecError::Invalid(format!(
+                "{what} address {address:?} is not normalized (use {normal})"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Transfers coins, charging the bank's gas.
+    pub(crate) fn send(
+        &mut self,
+        from: &str,
+        to: &str,
+        amount: &[Coin],
+    ) -> Result<Vec<Event>, ExecError> {
+        self.gas.consume(gas::BANK_SEND)?;
+        self.validate(to, "recipient")?;
+        let event = bank::transfer(&mut lock(&self.core.layers), from, to, amount)?;
+        Ok(event.into_iter().collect())
+    }
+
+    /// Checks, compiles and stores a code.
+    pub(crate) fn store_code(&mut self, sender: &str, wasm: &[u8]) -> Result<Outcome, ExecError> {
+        self.gas
+            .consume(gas::STORE_CODE_PER_BYTE.saturating_mul(wasm.len() as u64))?;
+        let checksum = self
+            .core
+            .vm
+            .save_wasm(wasm)
+            .map_err(|e| ExecError::Invalid(e.to_string()))?;
+        let mut layers = lock(&self.core.layers);
+        let code_id = state::next_seq(&mut layers, state::CODE_SEQ_KEY)
+            .map_err(|e| ExecError::Invalid(e.to_string()))?;
+        state::write_json(
+            &mut layers,
+            &state::code_key(code_id),
+            &CodeRecord {
+                checksum: checksum.to_hex(),
+                creator: sender.to_owned(),
+                size: wasm.len() as u64,
+                height: self.height,
+            },
+        );
+        layers.set(&state::code_bytes_key(code_id), wasm);
+        Ok(Outcome {
+            events: vec![Event::new("store_code").add_attributes([
+                Attribute::new("code_checksum", checksum.to_hex()),
+                Attribute::new("code_id", code_id.to_string()),
+            ])],
+            code_id: Some(code_id),
+            ..Outcome::default()
+        })
+    }
+
+    /// Creates a contract and calls its `instantiate`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn instantiate(
+        &mut self,
+        sender: &str,
+        code_id: u64,
+        msg: &[u8],
+        funds: &[Coin],
+        label: &str,
+        admin: Option<&str>,
+        salt: Option<&[u8]>,
+        depth: usize,
+    ) -> Result<Outcome, ExecError> {
+        self.gas.consume(gas::INSTANTIATE)?;
+        if let Some(admin) = admin {
+            self.validate(admin, "admin")?;
+        }
+        if label.trim().is_empty() {
+            return Err(ExecError::Invalid(
+                "a contract needs a non-empty label".into(),
+            ));
+        }
+        let checksum = code_checksum(self.core, code_id)?;
+        let canonical = match salt {
+            None => {
+                let instance_id =
+                    state::next_seq(&mut lock(&self.core.layers), state::INSTANCE_SEQ_KEY)
+                        .map_err(|e| ExecError::Invalid(e.to_string()))?;
+                consign_client::contract_address(code_id, instance_id).to_vec()
+            }
+            Some(salt) => {
+                if salt.is_empty() || salt.len() > 64 {
+                    return Err(ExecError::Invalid(
+                        "instantiate2 salt must be 1 to 64 bytes".into(),
+                    ));
+                }
+                let creator = self
+                    .core
+                    .api
+                    .addr_canonicalize(sender)
+                    .map_err(|e| ExecError::Invalid(format!("invalid sender: {e}")))?;
+                cosmwasm_std::instantiate2_address(checksum.as_slice(), &creator.into(), salt)
+                    .map_err(|e| ExecError::Invalid(format!("instantiate2 address: {e}")))?
+                    .to_vec()
+            }
+        };
+        let address = self
+            .core
+            .api
+            .addr_humanize(&canonical)
+            .map_err(|e| ExecError::Invalid(format!("contract address: {e}")))?;
+        {
+            let mut layers = lock(&self.core.layers);
+            if layers.get(&state::contract_key(&address)).is_some() {
+                return Err(ExecError::Invalid(format!(
+                    "a contract already exists at {address} (instantiate2 with the same code, creator and salt)"
+                )));
+            }
+            state::write_json(
+                &mut layers,
+                &state::contract_key(&address),
+                &ContractRecord {
+                    code_id,
+                    creator: sender.to_owned(),
+                    admin: admin.map(str::to_owned),
+                    label: label.to_owned(),
+                    created: self.height,
+                },
+            );
+        }
+        let mut events = self.send(sender, &address, funds)?;
+        let info = MessageInfo {
+            sender: cosmwasm_std::Addr::unchecked(sender),
+            funds: funds.to_vec(),
+        };
+        let env = self.core.env(&address);
+        let response = self.call(&address, &checksum, |i| {
+            i.call_instantiate::<Empty>(&env, &info, msg)
+        })?;
+        events.push(Event::new("instantiate").add_attributes([
+            Attribute::new("_contract_address", &address),
+            Attribute::new("code_id", code_id.to_string()),
+        ]));
+        let (more, data) = self.handle_response(&address, response, depth)?;
+        events.extend(more);
+        Ok(Outcome {
+            events,
+            data,
+            code_id: Some(code_id),
+            contract_address: Some(address),
+        })
+    }
+
+    /// Calls a contract's `execute`.
+    pub(crate) fn execute(
+        &mut self,
+        sender: &str,
+        contract: &str,
+        msg: &[u8],
+        funds: &[Coin],
+        depth: usize,
+    ) -> Result<Outcome, ExecError> {
+        let record = self.contract(contract)?;
+        let checksum = code_checksum(self.core, record.code_id)?;
+        let mut events = self.send(sender, contract, funds)?;
+        let info = MessageInfo {
+            sender: cosmwasm_std::Addr::unchecked(sender),
+            funds: funds.to_vec(),
+        };
+        let env = self.core.env(contract);
+        let response = self.call(contract, &checksum, |i| {
+            i.call_execute::<Empty>(&env, &info, msg)
+        })?;
+        events.push(Event::new("execute").add_attribute("_contract_address", contract));
+        let (more, data) = self.handle_response(contract, response, depth)?;
+        events.extend(more);
+        Ok(Outcome {
+            events,
+            data,
+            ..Outcome::default()
+        })
+    }
+
+    /// Migrates a contract to another code, if `sender` is its admin.
+    pub(crate) fn migrate(
+        &mut self,
+        sender: &str,
+        contract: &str,
+        code_id: u64,
+        msg: &[u8],
+        depth: usize,
+    ) -> Result<Outcome, ExecError> {
+        let mut record = self.contract(contract)?;
+        if record.admin.as_deref() != Some(sender) {
+            return Err(ExecError::Invalid(format!(
+                "{sender} may not migrate {contract}: {}",
+                match &record.admin {
+                    Some(admin) => format!("only its admin {admin} may"),
+                    None => "it has no admin".to_owned(),
+                }
+            )));
+        }
+        let checksum = code_checksum(self.core, code_id)?;
+        let old_version = {
+            // The migrate version of the old code, from its `cw_migrate_version` section, is not
+            // tracked yet; contracts see `None`.
+            None
+        };
+        record.code_id = code_id;
+        state::write_json(
+            &mut lock(&self.core.layers),
+            &state::contract_key(contract),
+            &record,
+        );
+        let env = self.core.env(contract);
+        let info = MigrateInfo {
+            sender: cosmwasm_std::Addr::unchecked(sender),
+            old_migrate_version: old_version,
+        };
+        let response = self.call(contract, &checksum, |i| {
+            i.call_migrate::<Empty>(&env, msg, &info)
+        })?;
+        let mut events = vec![Event::new("migrate").add_attributes([
+            Attribute::new("_contract_address", contract),
+            Attribute::new("code_id", code_id.to_string()),
+        ])];
+        let (more, data) = self.handle_response(contract, response, depth)?;
+        events.extend(more);
+        Ok(Outcome {
+            events,
+            data,
+            ..Outcome::default()
+        })
+    }
+
+    /// Sets or clears a contract's admin, if `sender` is its admin.
+    pub(crate) fn set_admin(
+        &mut self,
+        sender: &str,
+        contract: &str,
+        new_admin: Option<&str>,
+    ) -> Result<Outcome, ExecError> {
+        let mut record = self.contract(contract)?;
+        if record.admin.as_deref() != Some(sender) {
+            return Err(ExecError::Invalid(format!(
+                "{sender} is not the admin of {contract}"
+            )));
+        }
+        if let Some(admin) = new_admin {
+            self.validate(admin, "admin")?;
+        }
+        record.admin = new_admin.map(str::to_owned);
+        state::write_json(
+            &mut lock(&self.core.layers),
+            &state::contract_key(contract),
+            &record,
+        );
+        let kind = if new_admin.is_some() {
+            "update_contract_admin"
+        } else {
+            "clear_contract_admin"
+        };
+        Ok(Outcome {
+            events: vec![Event::new(kind).add_attributes([
+                Attribute::new("_contract_address", contract),
+                Attribute::new("new_admin", new_admin.unwrap_or("")),
+            ])],
+            ..Outcome::default()
+        })
+    }
+
+    /// Runs one entry point on a fresh instance with the gas left, charges what it used, and
+    /// keeps its delivery instructions in the current layer (they are dropped with it if a
+    /// caller fails).
+    fn call(
+        &mut self,
+        contract: &str,
+        checksum: &Checksum,
+        run: impl FnOnce(&mut ChainInstance) -> consign_vm::VmResult<ContractResult<Response<Empty>>>,
+    ) -> Result<Response<Empty>, ExecError> {
+        self.gas.consume(gas::CONTRACT_CALL)?;
+        let limit = self.gas.remaining();
+        let backend = self
+            .core
+            .backend(contract, false)
+            .map_err(ExecError::Invalid)?;
+        let mut instance = self
+            .core
+            .vm
+            .instance(checksum, backend, &Core::options(contract, limit))
+            .map_err(|e| ExecError::from_vm(contract, &e, self.gas.limit(), self.gas.used()))?;
+        let result = run(&mut instance);
+        let finished = instance.finish();
+        let charged = self.gas.consume(finished.gas_used);
+        let response = match result {
+            Err(e) => {
+                return Err(ExecError::from_vm(
+                    contract,
+                    &e,
+                    self.gas.limit(),
+                    self.gas.used() + 1,
+                ))
+            }
+            Ok(ContractResult::Err(msg)) => {
+                return Err(ExecError::Contract {
+                    contract: contract.to_owned(),
+                    msg,
+                })
+            }
+            Ok(ContractResult::Ok(response)) => response,
+        };
+        charged?;
+        let mut layers = lock(&self.core.layers);
+        for instruction in finished.deliveries {
+            layers.add_delivery(contract.to_owned(), instruction);
+        }
+        Ok(response)
+    }
+
+    /// Turns a response into events, runs its messages (submessages with their replies), and
+    /// returns the data the caller sees.
+    fn handle_response(
+        &mut self,
+        contract: &str,
+        response: Response<Empty>,
+        depth: usize,
+    ) -> Result<(Vec<Event>, Option<Binary>), ExecError> {
+        let mut events = Vec::new();
+        if !response.attributes.is_empty() {
+            events.push(
+                Event::new("wasm")
+                    .add_attribute("_contract_address", contract)
+                    .add_attributes(response.attributes),
+            );
+        }
+        for event in response.events {
+            events.push(
+                Event::new(format!("wasm-{}", event.ty))
+                    .add_attribute("_contract_address", contract)
+                    .add_attributes(event.attributes),
+            );
+        }
+        let mut data = response.data;
+        for sub in response.messages {
+            let (sub_events, reply_data) = self.run_submessage(contract, sub, depth)?;
+            events.extend(sub_events);
+            if reply_data.is_some() {
+                data = reply_data;
+            }
+        }
+        Ok((events, data))
+    }
+
+    /// Runs a submessage in its own layer and, as its `reply_on` asks, calls `reply`.
+    fn run_submessage(
+        &mut self,
+        contract: &str,
+        sub: SubMsg<Empty>,
+        depth: usize,
+    ) -> Result<(Vec<Event>, Option<Binary>), ExecError> {
+        if depth >= MAX_DEPTH {
+            return Err(ExecError::Invalid(format!(
+                "contracts may call contracts at most {MAX_DEPTH} levels deep"
+            )));
+        }
+        let gas_before = self.gas.used();
+        lock(&self.core.layers).push();
+        let result = self.dispatch(contract, &sub.msg, depth + 1);
+        let gas_used = self.gas.used() - gas_before;
+        let mut layers = lock(&self.core.layers);
+        match &result {
+            Ok(_) => layers.commit_top(),
+            Err(_) => layers.discard_top(),
+        }
+        drop(layers);
+        let wants_reply = matches!(
+            (&result, sub.reply_on),
+            (_, ReplyOn::Always) | (Ok(_), ReplyOn::Success) | (Err(_), ReplyOn::Error)
+        );
+        // Running out of gas is never caught by a reply: the transaction is over.
+        if let Err(e @ ExecError::OutOfGas { .. }) = &result {
+            return Err(e.clone());
+        }
+        if !wants_reply {
+            return result.map(|outcome| (outcome.events, None));
+        }
+        let (result_json, mut events, mode) = match result {
+            Ok(outcome) => {
+                let msg_responses = outcome.msg_response(&sub.msg);
+                // As wasmd: a wasm message's data reaches the reply protobuf-encoded, the way
+                // `cw-utils` decodes it.
+                let data = match msg_responses.first() {
+                    Some(response) if !matches!(sub.msg, CosmosMsg::Bank(_)) => {
+                        response.get("value").cloned()
+                    }
+                    _ => None,
+                };
+                (
+                    json!({"ok": {
+                        "events": outcome.events,
+                        "data": data,
+                        "msg_responses": msg_responses,
+                    }}),
+                    outcome.events,
+                    "handle_success",
+                )
+            }
+            Err(e) => (
+                json!({"error": e.to_string()}),
+                Vec::new(),
+                "handle_failure",
+            ),
+        };
+        let reply: Reply = serde_json::from_value(json!({
+            "id": sub.id,
+            "payload": sub.payload,
+            "gas_used": gas_used,
+            "result": result_json,
+        }))
+        .map_err(|e| ExecError::Invalid(format!("cannot build reply: {e}")))?;
+        let record = self.contract(contract)?;
+        let checksum = code_checksum(self.core, record.code_id)?;
+        let env = self.core.env(contract);
+        let response = self.call(contract, &checksum, |i| i.call_reply::<Empty>(&env, &reply))?;
+        events.push(Event::new("reply").add_attributes([
+            Attribute::new("_contract_address", contract),
+            Attribute::new("mode", mode),
+        ]));
+        let (more, data) = self.handle_response(contract, response, depth)?;
+        events.extend(more);
+        Ok((events, data))
+    }
+
+    /// Carries out a message a contract returned, with the contract as sender.
+    fn dispatch(
+        &mut self,
+        sender: &str,
+        msg: &CosmosMsg<Empty>,
+        depth: usize,
+    ) -> Result<Outcome, ExecError> {
+        match msg {
+            CosmosMsg::Bank(BankMsg::Send { to_address, amount }) => Ok(Outcome {
+                events: self.send(sender, to_address, amount)?,
+                ..Outcome::default()
+            }),
+            CosmosMsg::Bank(BankMsg::Burn { amount }) => {
+                self.gas.consume(gas::BANK_SEND)?;
+                let event = bank::burn(&mut lock(&self.core.layers), sender, amount)?;
+                Ok(Outcome {
+                    events: vec![event],
+                    ..Outcome::default()
+                })
+            }
+            CosmosMsg::Wasm(WasmMsg::Execute {
+                contract_addr,
+                msg,
+                funds,
+            }) => {
+                let mut outcome = self.execute(sender, contract_addr, msg, funds, depth)?;
+                outcome.contract_address = Some(contract_addr.clone());
+                Ok(outcome)
+            }
+            CosmosMsg::Wasm(WasmMsg::Instantiate {
+                admin,
+                code_id,
+                msg,
+                funds,
+                label,
+            }) => self.instantiate(
+                sender,
+                *code_id,
+                msg,
+                funds,
+                label,
+                admin.as_deref(),
+                None,
+                depth,
+            ),
+            CosmosMsg::Wasm(WasmMsg::Instantiate2 {
+                admin,
+                code_id,
+                label,
+                msg,
+                funds,
+                salt,
+            }) => self.instantiate(
+                sender,
+                *code_id,
+                msg,
+                funds,
+                label,
+                admin.as_deref(),
+                Some(salt.as_slice()),
+                depth,
+            ),
+            CosmosMsg::Wasm(WasmMsg::Migrate {
+                contract_addr,
+                new_code_id,
+                msg,
+            }) => self.migrate(sender, contract_addr, *new_code_id, msg, depth),
+            CosmosMsg::Wasm(WasmMsg::UpdateAdmin {
+                contract_addr,
+                admin,
+            }) => self.set_admin(sender, contract_addr, Some(admin)),
+            CosmosMsg::Wasm(WasmMsg::ClearAdmin { contract_addr }) => {
+                self.set_admin(sender, contract_addr, None)
+            }
+            other => Err(ExecError::Unsupported(format!(
+                "{} (this chain handles bank and wasm messages)",
+                serde_json::to_string(other).unwrap_or_else(|_| "a message".into())
+            ))),
+        }
+    }
+}
+
+impl Outcome {
+    /// The `msg_responses` entry wasmd reports for a message's result.
+    fn msg_response(&self, msg: &CosmosMsg<Empty>) -> Vec<serde_json::Value> {
+        let data = self.data.as_ref().map(Binary::as_slice).unwrap_or_default();
+        let (type_url, value) = match msg {
+            CosmosMsg::Wasm(WasmMsg::Instantiate { .. } | WasmMsg::Instantiate2 { .. }) => (
+                "/cosmwasm.wasm.v1.MsgInstantiateContractResponse",
+                proto::instantiate_response(
+                    self.contract_address.as_deref().unwrap_or_default(),
+                    data,
+                ),
+            ),
+            CosmosMsg::Wasm(WasmMsg::Execute { .. }) => (
+                "/cosmwasm.wasm.v1.MsgExecuteContractResponse",
+                proto::execute_response(data),
+            ),
+            CosmosMsg::Wasm(WasmMsg::Migrate { .. }) => (
+                "/cosmwasm.wasm.v1.MsgMigrateContractResponse",
+                proto::execute_response(data),
+            ),
+            CosmosMsg::Bank(_) => ("/cosmos.bank.v1beta1.MsgSendResponse", Vec::new()),
+            _ => return Vec::new(),
+        };
+        vec![json!({"type_url": type_url, "value": Binary::new(value)})]
+    }
+}

@@ -1,0 +1,229 @@
+//! The chain's wire types: what the node's HTTP API returns and clients read, as JSON. Plain data,
+//! defined once here for the node, the command line, the storage node and tests.
+
+use consign_sdk::DeliveryInstruction;
+use cosmwasm_std::{Binary, Event, Timestamp};
+use serde::{Deserialize, Serialize};
+
+use crate::{PublicKey, TxHash};
+
+/// The outcome of a committed transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxResult {
+    /// The transaction's hash (SHA-256 of its broadcast bytes, uppercase hex).
+    pub txhash: TxHash,
+    /// The block it was committed in.
+    pub height: u64,
+    /// Its position in that block, from 0.
+    pub index: u32,
+    /// 0 on success; any other value means it failed and changed nothing but the sender's
+    /// sequence.
+    pub code: u32,
+    /// Why it failed, or empty on success.
+    pub log: String,
+    /// The gas limit it was signed with.
+    pub gas_wanted: u64,
+    /// The gas it used.
+    pub gas_used: u64,
+    /// The events it emitted, in CosmWasm's format; empty on failure.
+    pub events: Vec<Event>,
+    /// The data returned by its last message, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Binary>,
+    /// The code id, if it stored code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_id: Option<u64>,
+    /// The new contract's address, if it instantiated one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_address: Option<String>,
+    /// The delivery instructions it committed, in sequence order; empty on failure.
+    #[serde(default)]
+    pub deliveries: Vec<DeliveryRecord>,
+}
+
+/// A block's header: what its hash commits to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockHeader {
+    /// The chain's id.
+    pub chain_id: String,
+    /// The block's height; the first block is 1.
+    pub height: u64,
+    /// The block's time, which contracts see as `env.block.time` (nanoseconds, as a string).
+    pub time: Timestamp,
+    /// The previous block's hash, lowercase hex; 64 zeros for the first block.
+    pub prev_hash: String,
+    /// The root over the block's transaction hashes, lowercase hex.
+    pub tx_root: String,
+    /// The hash of the state after the block, lowercase hex; the same for the same history on
+    /// any machine.
+    pub state_hash: String,
+    /// The number of transactions in the block.
+    pub tx_count: u32,
+}
+
+/// A committed block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    /// Its header.
+    pub header: BlockHeader,
+    /// The hash of its header, lowercase hex.
+    pub hash: String,
+    /// Its transactions' hashes, in order.
+    pub txs: Vec<TxHash>,
+}
+
+/// A committed delivery instruction, as the delivery feed serves it: the contract's
+/// [`DeliveryInstruction`] fields, flattened, plus what the runtime stamps on it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    /// Its place in the chain's gap-free delivery sequence, from 1.
+    pub sequence: u64,
+    /// The address of the contract that emitted it (set by the runtime, never self-reported).
+    pub contract: String,
+    /// The block it was committed in.
+    pub height: u64,
+    /// The transaction that emitted it.
+    pub tx_hash: TxHash,
+    /// That block's time.
+    pub time: Timestamp,
+    /// What the contract asked for.
+    #[serde(flatten)]
+    pub instruction: DeliveryInstruction,
+}
+
+/// An account's state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// Its address, `consign1…`.
+    pub address: String,
+    /// The sequence its next transaction must carry.
+    pub sequence: u64,
+    /// Its public key, once it has sent a transaction.
+    #[serde(default)]
+    pub public_key: Option<PublicKey>,
+}
+
+/// The node's first answer to a broadcast: whether the transaction was accepted for a block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The transaction's hash, to look it up once committed.
+    pub txhash: TxHash,
+    /// 0 if accepted; any other value means it was refused and will not be committed.
+    pub code: u32,
+    /// Why it was refused, or empty.
+    pub log: String,
+}
+
+/// The node's current state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    /// The chain's id, to put in transactions.
+    pub chain_id: String,
+    /// The latest committed block's height; 0 before the first block.
+    pub height: u64,
+    /// That block's hash, lowercase hex.
+    pub latest_block_hash: String,
+    /// That block's time.
+    pub latest_block_time: Timestamp,
+    /// The sequence number the next committed delivery instruction will get.
+    pub next_delivery_sequence: u64,
+}
+
+/// The body of every error response from the node's API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// What went wrong and what to do about it.
+    pub error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use consign_sdk::DeliveryAddress;
+
+    use super::*;
+    use crate::Tx;
+
+    fn record() -> DeliveryRecord {
+        DeliveryRecord {
+            sequence: 1,
+            contract: crate::humanize_address(&crate::contract_address(1, 1)),
+            height: 5,
+            tx_hash: Tx::hash(b"tx"),
+            time: Timestamp::from_seconds(1_700_000_000),
+            instruction: DeliveryInstruction {
+                offer_id: 1,
+                purchase_id: 7,
+                buyer: crate::SecretKey::from_seed("buyer").address(),
+                recipient: DeliveryAddress {
+                    endpoint: "https://buyer.example/inbox".into(),
+                    key: "age1xyz".into(),
+                },
+                content_sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+                    .into(),
+                size: 1024,
+                deadline: None,
+            },
+        }
+    }
+
+    #[test]
+    fn delivery_record_is_flat_json() {
+        let record = record();
+        let value = serde_json::to_value(&record).unwrap();
+        assert_eq!(value["sequence"], 1);
+        assert_eq!(value["offer_id"], 1);
+        assert_eq!(
+            value["recipient"]["endpoint"],
+            "https://buyer.example/inbox"
+        );
+        assert_eq!(value["tx_hash"], record.tx_hash.to_string());
+        assert_eq!(value["time"], "1700000000000000000");
+        assert!(value.get("instruction").is_none());
+        let back: DeliveryRecord = serde_json::from_value(value).unwrap();
+        assert_eq!(back, record);
+    }
+
+    #[test]
+    fn tx_result_round_trips_and_omits_absent_fields() {
+        let result = TxResult {
+            txhash: Tx::hash(b"tx"),
+            height: 5,
+            index: 0,
+            code: 0,
+            log: String::new(),
+            gas_wanted: 200_000,
+            gas_used: 51_234,
+            events: vec![Event::new("wasm").add_attribute("action", "transfer")],
+            data: None,
+            code_id: None,
+            contract_address: Some(record().contract),
+            deliveries: vec![record()],
+        };
+        let value = serde_json::to_value(&result).unwrap();
+        assert!(value.get("code_id").is_none());
+        assert_eq!(value["events"][0]["type"], "wasm");
+        assert_eq!(value["events"][0]["attributes"][0]["key"], "action");
+        let back: TxResult = serde_json::from_value(value).unwrap();
+        assert_eq!(back, result);
+    }
+
+    #[test]
+    fn account_and_status_round_trip() {
+        let account = Account {
+            address: crate::SecretKey::from_seed("a").address(),
+            sequence: 2,
+            public_key: Some(crate::SecretKey::from_seed("a").public_key()),
+        };
+        let json = serde_json::to_string(&account).unwrap();
+        assert_eq!(serde_json::from_str::<Account>(&json).unwrap(), account);
+        let status = NodeStatus {
+            chain_id: "consign-dev".into(),
+            height: 0,
+            latest_block_hash: "00".repeat(32),
+            latest_block_time: Timestamp::from_nanos(0),
+            next_delivery_sequence: 1,
+        };
+        let json = serde_json::to_string(&status).unwrap();
+        assert_eq!(serde_json::from_str::<NodeStatus>(&json).unwrap(), status);
+    }
+}
