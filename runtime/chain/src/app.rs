@@ -590,10 +590,13 @@ impl App {
             }
         };
         drop(layers);
-        let mut events = vec![cosmwasm_std::Event::new("tx").add_attributes([
-            cosmwasm_std::Attribute::new("sender", &body.sender),
-            cosmwasm_std::Attribute::new("sequence", body.sequence.to_string()),
-        ])];
+        let mut events = vec![crate::events::event(
+            "tx",
+            [
+                crate::events::attr("sender", &body.sender),
+                crate::events::attr("sequence", body.sequence.to_string()),
+            ],
+        )];
         events.extend(outcome.events);
         if code != 0 {
             tracing::debug!(target: "runtime::chain", tx = %checked.hash, code, %log, "transaction failed");

@@ -1,6 +1,8 @@
 //! The bank: balances per denomination, transfers, minting at genesis.
 
-use cosmwasm_std::{Attribute, Coin, Event};
+use cosmwasm_std::{Coin, Event};
+
+use crate::events::{attr, event};
 
 use crate::error::{ChainError, ExecError};
 use crate::state::{balance_key, read_u128, supply_key, write_u128};
@@ -54,11 +56,14 @@ pub(crate) fn transfer(
         .map(|c| c.to_string())
         .collect::<Vec<_>>()
         .join(",");
-    Ok(Some(Event::new("transfer").add_attributes([
-        Attribute::new("recipient", to),
-        Attribute::new("sender", from),
-        Attribute::new("amount", amount_text),
-    ])))
+    Ok(Some(event(
+        "transfer",
+        [
+            attr("recipient", to),
+            attr("sender", from),
+            attr("amount", amount_text),
+        ],
+    )))
 }
 
 /// Creates coins (genesis only).
@@ -97,15 +102,18 @@ pub(crate) fn burn(layers: &mut Layers, from: &str, amount: &[Coin]) -> Result<E
         let supply = read_u128(layers, &skey).map_err(|e| ExecError::Invalid(e.to_string()))?;
         write_u128(layers, &skey, supply.saturating_sub(need));
     }
-    Ok(Event::new("burn").add_attributes([
-        Attribute::new("burner", from),
-        Attribute::new(
-            "amount",
-            amount
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
-    ]))
+    Ok(event(
+        "burn",
+        [
+            attr("burner", from),
+            attr(
+                "amount",
+                amount
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        ],
+    ))
 }

@@ -12,6 +12,7 @@ mod bank;
 mod core;
 mod db;
 mod error;
+mod events;
 pub mod gas;
 mod genesis;
 mod querier;

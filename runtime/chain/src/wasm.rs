@@ -6,14 +6,15 @@ mod proto;
 
 use consign_vm::{BackendApi, Instance};
 use cosmwasm_std::{
-    Attribute, BankMsg, Binary, Checksum, Coin, ContractResult, CosmosMsg, Empty, Event,
-    MessageInfo, MigrateInfo, Reply, ReplyOn, Response, SubMsg, WasmMsg,
+    BankMsg, Binary, Checksum, Coin, ContractResult, CosmosMsg, Empty, Event, MessageInfo,
+    MigrateInfo, Reply, ReplyOn, Response, SubMsg, WasmMsg,
 };
 use serde_json::json;
 
 use crate::bank;
 use crate::core::Core;
 use crate::error::ExecError;
+use crate::events::{attr, check_contract_attributes, event};
 use crate::gas::{self, GasMeter};
 use crate::querier::ChainQuerier;
 use crate::state::{self, CodeRecord, ContractRecord};
@@ -112,10 +113,13 @@ impl Executor<'_> {
         );
         layers.set(&state::code_bytes_key(code_id), wasm);
         Ok(Outcome {
-            events: vec![Event::new("store_code").add_attributes([
-                Attribute::new("code_checksum", checksum.to_hex()),
-                Attribute::new("code_id", code_id.to_string()),
-            ])],
+            events: vec![event(
+                "store_code",
+                [
+                    attr("code_checksum", checksum.to_hex()),
+                    attr("code_id", code_id.to_string()),
+                ],
+            )],
             code_id: Some(code_id),
             ..Outcome::default()
         })
@@ -200,10 +204,13 @@ impl Executor<'_> {
         let response = self.call(&address, &checksum, |i| {
             i.call_instantiate::<Empty>(&env, &info, msg)
         })?;
-        events.push(Event::new("instantiate").add_attributes([
-            Attribute::new("_contract_address", &address),
-            Attribute::new("code_id", code_id.to_string()),
-        ]));
+        events.push(event(
+            "instantiate",
+            [
+                attr("_contract_address", &address),
+                attr("code_id", code_id.to_string()),
+            ],
+        ));
         let (more, data) = self.handle_response(&address, response, depth)?;
         events.extend(more);
         Ok(Outcome {
@@ -234,7 +241,7 @@ impl Executor<'_> {
         let response = self.call(contract, &checksum, |i| {
             i.call_execute::<Empty>(&env, &info, msg)
         })?;
-        events.push(Event::new("execute").add_attribute("_contract_address", contract));
+        events.push(event("execute", [attr("_contract_address", contract)]));
         let (more, data) = self.handle_response(contract, response, depth)?;
         events.extend(more);
         Ok(Outcome {
@@ -283,10 +290,13 @@ impl Executor<'_> {
         let response = self.call(contract, &checksum, |i| {
             i.call_migrate::<Empty>(&env, msg, &info)
         })?;
-        let mut events = vec![Event::new("migrate").add_attributes([
-            Attribute::new("_contract_address", contract),
-            Attribute::new("code_id", code_id.to_string()),
-        ])];
+        let mut events = vec![event(
+            "migrate",
+            [
+                attr("_contract_address", contract),
+                attr("code_id", code_id.to_string()),
+            ],
+        )];
         let (more, data) = self.handle_response(contract, response, depth)?;
         events.extend(more);
         Ok(Outcome {
@@ -324,10 +334,13 @@ impl Executor<'_> {
             "clear_contract_admin"
         };
         Ok(Outcome {
-            events: vec![Event::new(kind).add_attributes([
-                Attribute::new("_contract_address", contract),
-                Attribute::new("new_admin", new_admin.unwrap_or("")),
-            ])],
+            events: vec![event(
+                kind,
+                [
+                    attr("_contract_address", contract),
+                    attr("new_admin", new_admin.unwrap_or("")),
+                ],
+            )],
             ..Outcome::default()
         })
     }
@@ -389,19 +402,26 @@ impl Executor<'_> {
         depth: usize,
     ) -> Result<(Vec<Event>, Option<Binary>), ExecError> {
         let mut events = Vec::new();
+        let refuse = |msg: String| ExecError::Contract {
+            contract: contract.to_owned(),
+            msg,
+        };
+        check_contract_attributes(&response.attributes).map_err(refuse)?;
         if !response.attributes.is_empty() {
-            events.push(
-                Event::new("wasm")
-                    .add_attribute("_contract_address", contract)
-                    .add_attributes(response.attributes),
-            );
+            events.push(event(
+                "wasm",
+                std::iter::once(attr("_contract_address", contract)).chain(response.attributes),
+            ));
         }
-        for event in response.events {
-            events.push(
-                Event::new(format!("wasm-{}", event.ty))
-                    .add_attribute("_contract_address", contract)
-                    .add_attributes(event.attributes),
-            );
+        for custom in response.events {
+            check_contract_attributes(&custom.attributes).map_err(refuse)?;
+            if custom.ty.trim().is_empty() {
+                return Err(refuse("an event type is empty".into()));
+            }
+            events.push(event(
+                format!("wasm-{}", custom.ty),
+                std::iter::once(attr("_contract_address", contract)).chain(custom.attributes),
+            ));
         }
         let mut data = response.data;
         for sub in response.messages {
@@ -485,10 +505,10 @@ impl Executor<'_> {
         let checksum = code_checksum(self.core, record.code_id)?;
         let env = self.core.env(contract);
         let response = self.call(contract, &checksum, |i| i.call_reply::<Empty>(&env, &reply))?;
-        events.push(Event::new("reply").add_attributes([
-            Attribute::new("_contract_address", contract),
-            Attribute::new("mode", mode),
-        ]));
+        events.push(event(
+            "reply",
+            [attr("_contract_address", contract), attr("mode", mode)],
+        ));
         let (more, data) = self.handle_response(contract, response, depth)?;
         events.extend(more);
         Ok((events, data))
