@@ -31,6 +31,22 @@ pub struct CheckedTx {
     pub hash: TxHash,
 }
 
+impl CheckedTx {
+    /// Decodes a transaction and verifies its signature: the checks that need no state.
+    ///
+    /// # Errors
+    /// When the bytes are not a transaction or the signature does not match.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CheckError> {
+        let tx = Tx::from_bytes(bytes).map_err(|e| CheckError::Tx(e.to_string()))?;
+        tx.verify().map_err(|e| CheckError::Tx(e.to_string()))?;
+        Ok(Self {
+            hash: Tx::hash(bytes),
+            tx,
+            bytes: bytes.to_vec(),
+        })
+    }
+}
+
 /// What committing a block produced.
 #[derive(Debug, Clone)]
 pub struct BlockOutcome {
