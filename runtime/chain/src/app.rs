@@ -436,6 +436,7 @@ impl App {
         }
         let mut results = Vec::with_capacity(txs.len());
         let mut included = Vec::with_capacity(txs.len());
+        let mut tx_bytes = Vec::with_capacity(txs.len());
         let mut dropped = Vec::new();
         let mut pending_deliveries: Vec<(usize, String, consign_sdk::DeliveryInstruction)> =
             Vec::new();
@@ -454,6 +455,7 @@ impl App {
                 pending_deliveries.push((results.len(), contract, instruction));
             }
             included.push(checked.hash);
+            tx_bytes.push((checked.hash.to_string(), checked.bytes));
             results.push(result);
         }
         let block_layer = lock(&self.core.layers).take_all();
@@ -505,6 +507,7 @@ impl App {
                     )
                 })
                 .collect(),
+            tx_bytes,
             deliveries: deliveries
                 .iter()
                 .map(|d| (d.sequence, serde_json::to_vec(d).unwrap_or_default()))
@@ -680,6 +683,27 @@ impl App {
                     .map_err(|e| ChainError::Corrupt(format!("tx {hash}: {e}")))
             })
             .transpose()
+    }
+
+    /// A committed transaction's bytes, exactly as broadcast (to replay the chain, or show
+    /// what was signed).
+    ///
+    /// # Errors
+    /// On a database error.
+    pub fn tx_bytes(&self, hash: &TxHash) -> Result<Option<Vec<u8>>, ChainError> {
+        self.db.tx_bytes(&hash.to_string())
+    }
+
+    /// The genesis the chain started from.
+    ///
+    /// # Errors
+    /// On a database error or a corrupted record.
+    pub fn genesis(&self) -> Result<Genesis, ChainError> {
+        let bytes = self
+            .db
+            .meta("genesis")?
+            .ok_or_else(|| ChainError::Corrupt("the genesis is missing".into()))?;
+        serde_json::from_slice(&bytes).map_err(|e| ChainError::Corrupt(format!("genesis: {e}")))
     }
 
     /// Delivery records after `after`, at most `limit`.

@@ -12,6 +12,7 @@ use crate::error::ChainError;
 pub(crate) const STATE: TableDefinition<'_, &[u8], &[u8]> = TableDefinition::new("state");
 pub(crate) const BLOCKS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("blocks");
 pub(crate) const TXS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("txs");
+pub(crate) const TX_BYTES: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("tx_bytes");
 pub(crate) const DELIVERIES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("deliveries");
 pub(crate) const META: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("meta");
 
@@ -21,6 +22,8 @@ pub(crate) struct BlockWrite {
     pub(crate) height: u64,
     pub(crate) block: Vec<u8>,
     pub(crate) txs: Vec<(String, Vec<u8>)>,
+    /// Each included transaction's bytes as broadcast, by hash.
+    pub(crate) tx_bytes: Vec<(String, Vec<u8>)>,
     pub(crate) deliveries: Vec<(u64, Vec<u8>)>,
     pub(crate) changes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     pub(crate) meta: Vec<(&'static str, Vec<u8>)>,
@@ -40,6 +43,7 @@ impl Db {
             txn.open_table(STATE).map_err(ChainError::db)?;
             txn.open_table(BLOCKS).map_err(ChainError::db)?;
             txn.open_table(TXS).map_err(ChainError::db)?;
+            txn.open_table(TX_BYTES).map_err(ChainError::db)?;
             txn.open_table(DELIVERIES).map_err(ChainError::db)?;
             txn.open_table(META).map_err(ChainError::db)?;
         }
@@ -71,6 +75,12 @@ impl Db {
             let mut txs = txn.open_table(TXS).map_err(ChainError::db)?;
             for (hash, result) in &write.txs {
                 txs.insert(hash.as_str(), result.as_slice())
+                    .map_err(ChainError::db)?;
+            }
+            let mut tx_bytes = txn.open_table(TX_BYTES).map_err(ChainError::db)?;
+            for (hash, bytes) in &write.tx_bytes {
+                tx_bytes
+                    .insert(hash.as_str(), bytes.as_slice())
                     .map_err(ChainError::db)?;
             }
             let mut deliveries = txn.open_table(DELIVERIES).map_err(ChainError::db)?;
@@ -121,6 +131,15 @@ impl Db {
     pub(crate) fn tx(&self, hash: &str) -> Result<Option<Vec<u8>>, ChainError> {
         let txn = self.db.begin_read().map_err(ChainError::db)?;
         let table = txn.open_table(TXS).map_err(ChainError::db)?;
+        Ok(table
+            .get(hash)
+            .map_err(ChainError::db)?
+            .map(|v| v.value().to_vec()))
+    }
+
+    pub(crate) fn tx_bytes(&self, hash: &str) -> Result<Option<Vec<u8>>, ChainError> {
+        let txn = self.db.begin_read().map_err(ChainError::db)?;
+        let table = txn.open_table(TX_BYTES).map_err(ChainError::db)?;
         Ok(table
             .get(hash)
             .map_err(ChainError::db)?

@@ -81,3 +81,28 @@ fn a_reopened_chain_without_the_vm_cache_recompiles_its_codes() {
         json!({"count": 0})
     );
 }
+
+#[test]
+fn replaying_the_stored_blocks_gives_the_same_state_hash() {
+    let mut chain = TestChain::new();
+    history(&mut chain);
+    let genesis = chain.app.genesis().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut replay =
+        consign_chain::App::open(consign_chain::AppConfig::new(dir.path()), Some(&genesis))
+            .unwrap();
+    for height in 1..=chain.app.height() {
+        let block = chain.app.block(height).unwrap().unwrap();
+        let txs = block
+            .txs
+            .iter()
+            .map(|hash| {
+                let bytes = chain.app.tx_bytes(hash).unwrap().unwrap();
+                consign_chain::CheckedTx::decode(&bytes).unwrap()
+            })
+            .collect();
+        let outcome = replay.execute_block(txs, block.header.time).unwrap();
+        assert_eq!(outcome.block, block, "block {height} differs on replay");
+    }
+    assert_eq!(replay.state_hash(), chain.app.state_hash());
+}
