@@ -362,14 +362,19 @@ impl App {
         bytes: &[u8],
         pending: impl Fn(&str) -> u64,
     ) -> Result<CheckedTx, CheckError> {
-        let tx = Tx::from_bytes(bytes).map_err(|e| CheckError::Tx(e.to_string()))?;
-        tx.verify().map_err(|e| CheckError::Tx(e.to_string()))?;
-        self.check_body(&tx, bytes.len(), pending(&tx.body.sender))?;
-        Ok(CheckedTx {
-            hash: Tx::hash(bytes),
-            tx,
-            bytes: bytes.to_vec(),
-        })
+        let checked = CheckedTx::decode(bytes)?;
+        self.admit(&checked, pending(&checked.tx.body.sender))?;
+        Ok(checked)
+    }
+
+    /// The checks of [`App::check_tx`] that need the state (chain id, sequence, gas limit),
+    /// for a transaction already decoded and verified with [`CheckedTx::decode`] — which a
+    /// server can do without holding the state.
+    ///
+    /// # Errors
+    /// The reason it is refused.
+    pub fn admit(&self, checked: &CheckedTx, pending: u64) -> Result<(), CheckError> {
+        self.check_body(&checked.tx, checked.bytes.len(), pending)
     }
 
     fn check_body(&self, tx: &Tx, len: usize, pending: u64) -> Result<(), CheckError> {

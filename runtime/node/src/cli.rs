@@ -5,6 +5,10 @@ use std::process::ExitCode;
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
 pub mod check;
+pub mod dev;
+pub mod keys;
+pub mod query;
+pub mod tx;
 
 /// Exit status when every file or command succeeded.
 pub const EXIT_OK: u8 = 0;
@@ -62,6 +66,21 @@ pub enum Command {
     /// Check contract wasm files against the upload rules, like cosmwasm-check.
     #[command(long_about = check::LONG_ABOUT, after_help = check::EXAMPLES)]
     Check(check::CheckArgs),
+    /// Run a local single-node chain with funded dev accounts, serving the node API.
+    #[command(long_about = dev::LONG_ABOUT, after_help = dev::EXAMPLES)]
+    Dev(dev::DevArgs),
+    /// Manage the local keyring: add, list and show account keys.
+    #[command(long_about = keys::LONG_ABOUT, after_help = keys::EXAMPLES)]
+    Keys(keys::KeysArgs),
+    /// Sign and broadcast transactions: bank sends, contract uploads and calls.
+    #[command(long_about = tx::LONG_ABOUT, after_help = tx::EXAMPLES)]
+    Tx(tx::TxArgs),
+    /// Query the chain: balances, codes, contracts, contract state, txs, blocks, deliveries.
+    #[command(long_about = query::LONG_ABOUT, after_help = query::EXAMPLES, visible_alias = "q")]
+    Query(query::QueryArgs),
+    /// Show the node's status: chain id, latest block, next delivery sequence.
+    #[command(long_about = query::STATUS_LONG_ABOUT, after_help = query::STATUS_EXAMPLES)]
+    Status(query::StatusArgs),
 }
 
 /// Carries out a parsed command line, writing results to stdout, and returns the exit status.
@@ -73,6 +92,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     let code = match &cli.command {
         Command::Check(args) => check::run(args, cli.output, &mut stdout)?,
+        Command::Dev(args) => dev::run(args, cli.output, &mut stdout)?,
+        Command::Keys(args) => keys::run(args, cli.output, &mut stdout)?,
+        Command::Tx(args) => tx::run(args, cli.output, &mut stdout)?,
+        Command::Query(args) => query::run(args, cli.output, &mut stdout)?,
+        Command::Status(args) => query::run_status(args, cli.output, &mut stdout)?,
     };
     Ok(ExitCode::from(code))
 }

@@ -6,3 +6,4 @@
 //! `consign check`).
 
 pub mod cli;
+pub mod server;

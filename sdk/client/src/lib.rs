@@ -10,6 +10,8 @@
 //!   [sign bytes](TxBody::sign_bytes); JSON on the wire; identified by its [`TxHash`].
 //! - [`TxResult`], [`Block`], [`DeliveryRecord`], [`Account`], [`NodeStatus`], …: what the node
 //!   returns.
+//! - [`NodeClient`]: an async client of the node's HTTP API, one method per route, and
+//!   [`NodeClient::sign_and_broadcast`].
 //!
 //! # Example
 //!
@@ -42,6 +44,7 @@
 mod address;
 mod error;
 mod keys;
+mod node;
 mod tx;
 mod types;
 
@@ -52,6 +55,10 @@ pub use address::{
 };
 pub use error::{AddressError, KeyError, TxError, TxHashError};
 pub use keys::{KeyFile, KeyInfo, Keyring, PublicKey, SecretKey};
+pub use node::{
+    BlockId, Broadcast, BroadcastMode, ClientError, CodeInfo, ContractInfo, DeliveryPage,
+    NodeClient,
+};
 pub use tx::{Msg, Tx, TxBody, TxHash, SIGN_BYTES_PREFIX};
 pub use types::{
     Account, ApiError, Block, BlockHeader, CheckResult, DeliveryRecord, NodeStatus, TxResult,

@@ -1,0 +1,365 @@
+//! `consign dev`: runs a local single-node chain with funded dev accounts and serves the node
+//! API, like `wasmd`'s local devnets, in one command.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use consign_chain::{App, AppConfig, Genesis, GenesisAccount};
+use consign_client::{coins, Keyring, SecretKey, Timestamp, NATIVE_DENOM};
+use serde::Serialize;
+
+use super::{OutputFormat, EXIT_OK};
+use crate::server::{self, Node, NodeConfig};
+
+/// Long help of `consign dev`.
+pub(super) const LONG_ABOUT: &str = "\
+Run a local single-node chain with funded dev accounts, serving the node API.
+
+The first run in a home directory creates the chain: its genesis funds the dev accounts (alice,
+bob, carol, dave, then dev5, dev6, … with --accounts) with 1000000000000 ucsn each, and their keys
+are written to the keyring in <home>/keys, so `consign tx … --from alice` works at once. Dev keys
+are derived from their names: anyone can recreate them, so never hold real value with them.
+
+Later runs reopen the chain and continue from its last committed block; the genesis flags are
+then ignored. Every block commits atomically, so a node killed at any moment (even with kill -9)
+restarts at its last committed block.
+
+Blocks are made at once whenever transactions are waiting, and otherwise every --block-time
+(an empty block). The API's address is printed and written to <home>/api.url. Stop with
+Ctrl-C or SIGTERM: the block in progress and every accepted transaction are committed first.";
+
+/// Examples for `consign dev --help`.
+pub(super) const EXAMPLES: &str = "\
+Examples:
+  Start (or continue) the chain in ~/.consign, serving on 127.0.0.1:26657:
+    consign dev
+  A throw-away chain on a free port, blocks only when transactions wait:
+    consign dev --home /tmp/devnet --api 127.0.0.1:0 --block-time 0
+  Ten funded accounts and a block every 500 ms, with block logs:
+    consign -v dev --accounts 10 --block-time 500ms
+  Where it listens, for scripts:
+    curl \"$(cat ~/.consign/api.url)/status\"";
+
+/// The names of the first dev accounts; later ones are `dev5`, `dev6`, …
+const DEV_NAMES: [&str; 4] = ["alice", "bob", "carol", "dave"];
+
+/// What each dev account gets at genesis, in the native denomination.
+pub const DEV_FUNDS: u128 = 1_000_000_000_000;
+
+/// Arguments of `consign dev`.
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    /// The chain's home directory: its database, the VM's cache, the keyring (`keys/`) and
+    /// `api.url`. Defaults to `$HOME/.consign`.
+    #[arg(long, value_name = "DIR", env = "CONSIGN_HOME")]
+    pub home: Option<PathBuf>,
+
+    /// Where to serve the node API (`HOST:PORT`; port 0 picks a free port, printed and written
+    /// to `<home>/api.url`).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:26657",
+        env = "CONSIGN_API"
+    )]
+    pub api: String,
+
+    /// The interval between empty blocks while no transaction waits, e.g. `5s`, `500ms`, `1m`;
+    /// `0` makes blocks only when transactions wait.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "5s",
+        value_parser = parse_block_time,
+        env = "CONSIGN_BLOCK_TIME"
+    )]
+    pub block_time: Duration,
+
+    /// The chain id of a new chain (default `consign-dev`); ignored when the home already
+    /// holds a chain.
+    #[arg(long, value_name = "ID")]
+    pub chain_id: Option<String>,
+
+    /// How many funded dev accounts a new chain gets (alice, bob, carol, dave, dev5, …). Their
+    /// keys are added to the keyring if missing, on every start.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub accounts: u32,
+}
+
+/// `0`, or a duration such as `5s`, `500ms`, `1m 30s`.
+fn parse_block_time(text: &str) -> Result<Duration, String> {
+    if text.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{e}; write a duration such as 5s, 500ms or 1m, or 0 for none"))
+}
+
+/// The dev accounts' names, in order.
+fn dev_names(count: u32) -> Vec<String> {
+    (1..=count)
+        .map(
+            |i| match usize::try_from(i - 1).ok().and_then(|i| DEV_NAMES.get(i)) {
+                Some(name) => (*name).to_owned(),
+                None => format!("dev{i}"),
+            },
+        )
+        .collect()
+}
+
+/// A dev account, as printed.
+#[derive(Debug, Serialize)]
+struct DevAccount {
+    name: String,
+    address: String,
+}
+
+/// What `consign dev` prints once it serves.
+#[derive(Debug, Serialize)]
+struct Started {
+    chain_id: String,
+    height: u64,
+    /// True when this run created the chain.
+    new_chain: bool,
+    api: String,
+    home: PathBuf,
+    /// Milliseconds; 0 means blocks only when transactions wait.
+    block_time_ms: u128,
+    keyring: PathBuf,
+    accounts: Vec<DevAccount>,
+}
+
+fn default_home() -> anyhow::Result<PathBuf> {
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .context("HOME is not set: give the chain's directory with --home DIR or CONSIGN_HOME")?;
+    Ok(PathBuf::from(home).join(".consign"))
+}
+
+/// Writes `contents` to `path` atomically (a reader sees the old file or the whole new one).
+fn write_atomically(path: &Path, contents: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, contents).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+fn now() -> Timestamp {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_nanos(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Runs `consign dev` until SIGINT or SIGTERM.
+///
+/// # Errors
+///
+/// When the home cannot be used, the chain cannot be opened, the address cannot be bound, or
+/// the node fails.
+pub fn run(args: &DevArgs, output: OutputFormat, out: &mut impl Write) -> anyhow::Result<u8> {
+    let home = match &args.home {
+        Some(home) => home.clone(),
+        None => default_home()?,
+    };
+    std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
+    let url_file = home.join("api.url");
+    // A file left by a node that was killed must not send clients to a dead address.
+    match std::fs::remove_file(&url_file) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("removing {}", url_file.display())),
+    }
+
+    let names = dev_names(args.accounts);
+    let keyring = Keyring::new(home.join("keys"));
+    let mut accounts = Vec::with_capacity(names.len());
+    for name in &names {
+        let key = SecretKey::from_seed(name);
+        let path = keyring.path_of(name)?;
+        if !path.exists() {
+            keyring
+                .import(name, key.clone())
+                .with_context(|| format!("adding the dev key {name} to the keyring"))?;
+        }
+        accounts.push(DevAccount {
+            name: name.clone(),
+            address: key.address(),
+        });
+    }
+
+    let new_chain = !App::db_path(&home).exists();
+    let chain_id = args
+        .chain_id
+        .clone()
+        .unwrap_or_else(|| "consign-dev".into());
+    let genesis = new_chain.then(|| Genesis {
+        chain_id: chain_id.clone(),
+        genesis_time: now(),
+        accounts: accounts
+            .iter()
+            .map(|a| GenesisAccount {
+                address: a.address.clone(),
+                coins: coins(DEV_FUNDS, NATIVE_DENOM),
+            })
+            .collect(),
+    });
+    let app = App::open(AppConfig::new(&home), genesis.as_ref())
+        .with_context(|| format!("opening the chain in {}", home.display()))?;
+    if !new_chain {
+        if let Some(asked) = &args.chain_id {
+            if asked != app.chain_id() {
+                tracing::warn!(
+                    target: "runtime::node",
+                    home = %home.display(),
+                    chain_id = app.chain_id(),
+                    "--chain-id {asked} ignored: the home already holds a chain"
+                );
+            }
+        }
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        // Before anyone can learn the address: a signal from then on must shut down cleanly.
+        let shutdown = shutdown_signal()?;
+        let listener = tokio::net::TcpListener::bind(&args.api)
+            .await
+            .with_context(|| format!("binding the API address {}", args.api))?;
+        let url = format!("http://{}", listener.local_addr()?);
+        write_atomically(&url_file, &format!("{url}\n"))?;
+
+        let started = Started {
+            chain_id: app.chain_id().to_owned(),
+            height: app.height(),
+            new_chain,
+            api: url,
+            home: home.clone(),
+            block_time_ms: args.block_time.as_millis(),
+            keyring: keyring.dir().to_path_buf(),
+            accounts,
+        };
+        print_started(&started, output, out)?;
+
+        let node = Node::new(
+            app,
+            NodeConfig {
+                block_time: args.block_time,
+                ..NodeConfig::default()
+            },
+        );
+        let result = server::run(listener, node.clone(), shutdown).await;
+        let _ = std::fs::remove_file(&url_file);
+        result?;
+        let status = node.status();
+        tracing::info!(target: "runtime::node", height = status.height, "stopped");
+        anyhow::Ok(())
+    })?;
+    Ok(EXIT_OK)
+}
+
+fn print_started(
+    started: &Started,
+    output: OutputFormat,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    match output {
+        OutputFormat::Json => {
+            serde_json::to_writer(&mut *out, started)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            let what = if started.new_chain {
+                "created"
+            } else {
+                "continuing"
+            };
+            writeln!(
+                out,
+                "chain {} ({what}) at height {}, home {}",
+                started.chain_id,
+                started.height,
+                started.home.display()
+            )?;
+            writeln!(out, "API:        {}", started.api)?;
+            let block_time = if started.block_time_ms == 0 {
+                "only when transactions wait".to_owned()
+            } else {
+                format!("{} ms", started.block_time_ms)
+            };
+            writeln!(out, "block time: {block_time}")?;
+            writeln!(
+                out,
+                "dev accounts (keys in {}; anyone can derive them, never hold real value):",
+                started.keyring.display()
+            )?;
+            let width = started
+                .accounts
+                .iter()
+                .map(|a| a.name.len())
+                .max()
+                .unwrap_or(0);
+            for account in &started.accounts {
+                writeln!(out, "  {:width$}  {}", account.name, account.address)?;
+            }
+            writeln!(
+                out,
+                "Ctrl-C stops the node after committing what it accepted."
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed at once, so a signal
+/// that arrives before the future is polled is not lost.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let mut terminate =
+            signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_time_accepts_zero_and_units() {
+        assert_eq!(parse_block_time("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_block_time("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_block_time("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_block_time("soon").unwrap_err().contains("500ms"));
+    }
+
+    #[test]
+    fn dev_names_continue_after_dave() {
+        assert_eq!(dev_names(2), ["alice", "bob"]);
+        assert_eq!(
+            dev_names(6),
+            ["alice", "bob", "carol", "dave", "dev5", "dev6"]
+        );
+    }
+}

@@ -1,0 +1,456 @@
+//! `consign query …` and `consign status`: read the chain through a node's HTTP API and print
+//! the answer's JSON. Also [`NodeArgs`], the `--node`/`--home` options shared with `consign tx`.
+
+use std::future::Future;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use consign_client::{BlockId, NodeClient, TxHash};
+use serde::Serialize;
+
+use super::keys::HomeArgs;
+use super::tx::{parse_address, JsonArg};
+use super::{OutputFormat, EXIT_OK};
+
+/// The node URL used when neither `--node`, `$CONSIGN_NODE` nor `<home>/api.url` gives one.
+pub const DEFAULT_NODE: &str = "http://127.0.0.1:26657";
+
+/// The file in the home directory where `consign dev` writes its API URL.
+pub const API_URL_FILE: &str = "api.url";
+
+/// `--node` and `--home`: which node to talk to, and where the keyring is.
+#[derive(Debug, Clone, Args)]
+pub struct NodeArgs {
+    /// The node's API URL [default: the URL in <home>/api.url, written by `consign dev`, else
+    /// http://127.0.0.1:26657]
+    #[arg(long, global = true, value_name = "URL", env = "CONSIGN_NODE")]
+    pub node: Option<String>,
+
+    /// The home directory.
+    #[command(flatten)]
+    pub home: HomeArgs,
+}
+
+impl NodeArgs {
+    /// The node URL and where it came from: `--node`/`$CONSIGN_NODE`, else the first line of
+    /// `<home>/api.url`, else [`DEFAULT_NODE`].
+    ///
+    /// # Errors
+    ///
+    /// If `<home>/api.url` exists but cannot be read.
+    pub fn node_url(&self) -> anyhow::Result<(String, Option<PathBuf>)> {
+        if let Some(node) = &self.node {
+            return Ok((node.clone(), None));
+        }
+        let file = self.home.dir()?.join(API_URL_FILE);
+        match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                let url = text.lines().next().unwrap_or("").trim().to_owned();
+                Ok((url, Some(file)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok((DEFAULT_NODE.to_owned(), None))
+            }
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", file.display())),
+        }
+    }
+
+    /// A client of the node.
+    ///
+    /// # Errors
+    ///
+    /// If the URL is not an `http://` URL, or `<home>/api.url` cannot be read.
+    pub fn client(&self) -> anyhow::Result<NodeClient> {
+        let (url, file) = self.node_url()?;
+        tracing::debug!(target: "cli::node", url, from_file = ?file, "node URL");
+        NodeClient::new(&url).map_err(|error| match file {
+            Some(file) => anyhow::anyhow!(
+                "{error} (read from {}, written by `consign dev`)",
+                file.display()
+            ),
+            None => anyhow::anyhow!("{error} (given by --node or $CONSIGN_NODE)"),
+        })
+    }
+}
+
+/// Runs `future` to completion on a current-thread tokio runtime: each command makes a few
+/// requests in sequence, so one thread is plenty.
+///
+/// # Errors
+///
+/// If the runtime cannot be created.
+pub(super) fn block_on<F: Future>(future: F) -> anyhow::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    Ok(runtime.block_on(future))
+}
+
+/// Writes `value` as JSON: pretty for people, one compact line for scripts.
+pub(super) fn print_json(
+    value: &impl Serialize,
+    output: OutputFormat,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    match output {
+        OutputFormat::Text => serde_json::to_writer_pretty(&mut *out, value)?,
+        OutputFormat::Json => serde_json::to_writer(&mut *out, value)?,
+    }
+    writeln!(out)?;
+    Ok(())
+}
+
+/// Long help of `consign query`.
+pub(super) const LONG_ABOUT: &str = "\
+Query the chain through a node's HTTP API and print the answer's JSON: pretty-printed by default,
+one compact line with --output json.
+
+The node is --node URL, else $CONSIGN_NODE, else the URL `consign dev` wrote to <home>/api.url,
+else http://127.0.0.1:26657.";
+
+/// Examples for `consign query --help`.
+pub(super) const EXAMPLES: &str = "\
+Examples:
+  consign query bank balances $(consign keys show alice -a)
+  consign query wasm contract-state smart $CONTRACT '{\"balance\":{\"address\":\"consign1...\"}}'
+  consign query tx 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08
+  consign query deliveries --after 10 --wait 30
+  consign --output json query block | jq .header.height";
+
+/// `consign query …`.
+#[derive(Debug, Clone, Args)]
+pub struct QueryArgs {
+    /// Which node.
+    #[command(flatten)]
+    pub node: NodeArgs,
+
+    /// What to query.
+    #[command(subcommand)]
+    pub command: QueryCommand,
+}
+
+/// The `consign query` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum QueryCommand {
+    /// Query the bank: balances.
+    #[command(subcommand)]
+    Bank(BankQuery),
+    /// Query codes, contracts and contract state.
+    #[command(subcommand)]
+    Wasm(WasmQuery),
+    /// Show a committed transaction's result: height, code, log, gas, events, deliveries.
+    #[command(
+        long_about = "Show a committed transaction's result, as `consign tx … --output json` \
+                      prints it: txhash, height, code (0 on success), log, gas_wanted, gas_used, \
+                      events, and the code id, contract address and delivery records it made.",
+        after_help = "Examples:\n  consign query tx 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"
+    )]
+    Tx {
+        /// The transaction's hash: 64 hex characters, either case.
+        hash: TxHash,
+    },
+    /// Show a committed block: header (height, time, hashes) and transaction hashes.
+    #[command(
+        long_about = "Show a committed block: its header (chain id, height, time, previous hash, \
+                      transaction root, state hash), its hash and its transactions' hashes. \
+                      Without HEIGHT, the latest block.",
+        after_help = "Examples:\n  consign query block\n  consign query block 42"
+    )]
+    Block {
+        /// The block's height; the latest block if omitted.
+        height: Option<u64>,
+    },
+    /// Read the delivery feed: committed delivery instructions in sequence order.
+    #[command(
+        long_about = "Read the delivery feed: the committed `consign_deliver` instructions with a \
+                      sequence above --after, in order and without gaps, with the emitting \
+                      contract, height, transaction and time. Prints {\"deliveries\": [...], \
+                      \"next_after\": N}; pass N as --after to read on. With --wait, the node \
+                      holds the request (up to 60 s) until there is at least one.",
+        after_help = "Examples:\n  consign query deliveries\n  consign query deliveries --after 10 --limit 100 --wait 30"
+    )]
+    Deliveries {
+        /// Return deliveries with a sequence above this one.
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        after: u64,
+        /// Return at most this many (the node's default if omitted).
+        #[arg(long, value_name = "M")]
+        limit: Option<u32>,
+        /// Wait up to this long for a delivery: seconds, or a duration like `500ms` or `1m`.
+        #[arg(long, value_name = "SECS", value_parser = parse_wait)]
+        wait: Option<Duration>,
+    },
+    /// Show an account: its next sequence and public key.
+    #[command(
+        long_about = "Show an account: its address, the sequence its next transaction must carry \
+                      (counting its transactions still waiting in the mempool) and its public \
+                      key once it has sent a transaction.",
+        after_help = "Examples:\n  consign query account $(consign keys show alice -a)"
+    )]
+    Account {
+        /// The account's address, `consign1…`.
+        #[arg(value_parser = parse_address)]
+        address: String,
+    },
+}
+
+/// `consign query bank …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum BankQuery {
+    /// Show an address's balances in every denomination.
+    #[command(
+        long_about = "Show an address's non-zero balances in every denomination, as \
+                      {\"balances\": [{\"denom\", \"amount\"}]}.",
+        after_help = "Examples:\n  consign query bank balances consign1...\n  consign query bank balances $(consign keys show alice -a)"
+    )]
+    Balances {
+        /// The address: an account or a contract.
+        #[arg(value_parser = parse_address)]
+        address: String,
+    },
+}
+
+/// `consign query wasm …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum WasmQuery {
+    /// Show a stored code's checksum, creator, size and height; optionally download it.
+    #[command(
+        long_about = "Show a stored code: code id, checksum (SHA-256 of the wasm), creator, size \
+                      and the height it was stored at. With --download FILE, also write the \
+                      wasm to FILE.",
+        after_help = "Examples:\n  consign query wasm code 1\n  consign query wasm code 1 --download cw20.wasm"
+    )]
+    Code {
+        /// The code id.
+        code_id: u64,
+        /// Also write the wasm to this file.
+        #[arg(long, value_name = "FILE")]
+        download: Option<PathBuf>,
+    },
+    /// Show a contract's code id, creator, admin, label and creation height.
+    #[command(
+        long_about = "Show a contract instance: its address, current code id, creator, admin (if \
+                      any), label and the height it was created at.",
+        after_help = "Examples:\n  consign query wasm contract consign14hj2tavq8fpesdwxxcu44rty3hh90vhujrvcmstl4zr3txmfvw9sjmftvu"
+    )]
+    Contract {
+        /// The contract's address.
+        #[arg(value_parser = parse_address)]
+        address: String,
+    },
+    /// Query a contract's state: with its own query messages, or a raw storage key.
+    #[command(subcommand)]
+    ContractState(ContractStateQuery),
+}
+
+/// `consign query wasm contract-state …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum ContractStateQuery {
+    /// Run a contract's query with a JSON message and print its answer.
+    #[command(
+        long_about = "Run the contract's `query` entry point with QUERY_JSON and print \
+                      {\"data\": <its answer>}. The JSON is checked locally first, so a typo is \
+                      reported with its line and column. A failing query prints the contract's \
+                      error.",
+        after_help = "Examples:\n  consign query wasm contract-state smart $CW20 '{\"token_info\":{}}'\n  consign query wasm contract-state smart $CW20 '{\"balance\":{\"address\":\"consign1...\"}}'"
+    )]
+    Smart {
+        /// The contract's address.
+        #[arg(value_parser = parse_address)]
+        address: String,
+        /// The query message, JSON.
+        #[arg(value_name = "QUERY_JSON")]
+        query: JsonArg,
+    },
+    /// Read one key of a contract's raw storage.
+    #[command(
+        long_about = "Read the value stored under KEY in the contract's storage and print \
+                      {\"data\": <base64, or null if absent>}. KEY is hex by default; use \
+                      --ascii for a text key such as a cw-storage-plus Item name.",
+        after_help = "Examples:\n  consign query wasm contract-state raw $CW20 746f6b656e5f696e666f\n  consign query wasm contract-state raw $CW20 token_info --ascii"
+    )]
+    Raw {
+        /// The contract's address.
+        #[arg(value_parser = parse_address)]
+        address: String,
+        /// The storage key: hex, or text with --ascii.
+        key: String,
+        /// KEY is text, used as its UTF-8 bytes.
+        #[arg(long)]
+        ascii: bool,
+    },
+}
+
+/// `consign status`.
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Which node.
+    #[command(flatten)]
+    pub node: NodeArgs,
+}
+
+/// Long help of `consign status`.
+pub(super) const STATUS_LONG_ABOUT: &str = "\
+Show the node's status: the chain id, the latest block's height, hash and time, and the
+sequence the next delivery instruction will get. A quick way to check the node is up.";
+
+/// Examples for `consign status --help`.
+pub(super) const STATUS_EXAMPLES: &str = "\
+Examples:
+  consign status
+  consign status --node http://127.0.0.1:26657
+  consign --output json status | jq -r .chain_id";
+
+/// `--wait`: a number of seconds, or a humantime duration (`500ms`, `1m`).
+fn parse_wait(text: &str) -> Result<Duration, String> {
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{e}; expected seconds (`30`) or a duration (`500ms`, `1m`)"))
+}
+
+/// A raw storage key from the command line.
+fn parse_key(key: &str, ascii: bool) -> anyhow::Result<Vec<u8>> {
+    if ascii {
+        return Ok(key.as_bytes().to_vec());
+    }
+    hex::decode(key)
+        .with_context(|| format!("storage key `{key}` is not hex; pass --ascii to use it as text"))
+}
+
+/// Carries out `consign status`.
+///
+/// # Errors
+///
+/// If the node cannot be reached or answers with an error, or `out` cannot be written.
+pub fn run_status(
+    args: &StatusArgs,
+    output: OutputFormat,
+    out: &mut impl Write,
+) -> anyhow::Result<u8> {
+    let node = args.node.client()?;
+    let status = block_on(node.status())??;
+    print_json(&status, output, out)?;
+    Ok(EXIT_OK)
+}
+
+/// Carries out a `consign query` command.
+///
+/// # Errors
+///
+/// If the node cannot be reached or answers with an error (its message is passed on), a
+/// downloaded file cannot be written, or `out` cannot be written.
+pub fn run(args: &QueryArgs, output: OutputFormat, out: &mut impl Write) -> anyhow::Result<u8> {
+    let node = args.node.client()?;
+    block_on(query(&node, &args.command, output, out))??;
+    Ok(EXIT_OK)
+}
+
+async fn query(
+    node: &NodeClient,
+    command: &QueryCommand,
+    output: OutputFormat,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    match command {
+        QueryCommand::Bank(BankQuery::Balances { address }) => {
+            let balances = node.balances(address).await?;
+            print_json(&serde_json::json!({ "balances": balances }), output, out)
+        }
+        QueryCommand::Wasm(WasmQuery::Code { code_id, download }) => {
+            let info = node.code(*code_id).await?;
+            if let Some(file) = download {
+                let wasm = node.code_wasm(*code_id).await?;
+                std::fs::write(file, &wasm)
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+                eprintln!(
+                    "wrote code {code_id} ({} bytes) to {}",
+                    wasm.len(),
+                    file.display()
+                );
+            }
+            print_json(&info, output, out)
+        }
+        QueryCommand::Wasm(WasmQuery::Contract { address }) => {
+            print_json(&node.contract(address).await?, output, out)
+        }
+        QueryCommand::Wasm(WasmQuery::ContractState(ContractStateQuery::Smart {
+            address,
+            query,
+        })) => {
+            let data = node
+                .smart_query_raw(address, query.as_bytes().to_vec())
+                .await?;
+            print_json(&serde_json::json!({ "data": data }), output, out)
+        }
+        QueryCommand::Wasm(WasmQuery::ContractState(ContractStateQuery::Raw {
+            address,
+            key,
+            ascii,
+        })) => {
+            let key = parse_key(key, *ascii)?;
+            let data = node.raw_query(address, &key).await?;
+            let data = data.map(consign_client::Binary::from);
+            print_json(&serde_json::json!({ "data": data }), output, out)
+        }
+        QueryCommand::Tx { hash } => print_json(&node.tx(hash).await?, output, out),
+        QueryCommand::Block { height } => {
+            let id = height.map_or(BlockId::Latest, BlockId::Height);
+            print_json(&node.block(id).await?, output, out)
+        }
+        QueryCommand::Deliveries { after, limit, wait } => {
+            print_json(&node.deliveries(*after, *limit, *wait).await?, output, out)
+        }
+        QueryCommand::Account { address } => print_json(&node.account(address).await?, output, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_takes_seconds_or_durations() {
+        assert_eq!(parse_wait("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_wait("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_wait("soon").unwrap_err().contains("expected seconds"));
+    }
+
+    #[test]
+    fn raw_keys_are_hex_unless_ascii() {
+        assert_eq!(parse_key("00ff", false).unwrap(), vec![0, 255]);
+        assert_eq!(parse_key("config", true).unwrap(), b"config".to_vec());
+        let error = parse_key("config", false).unwrap_err();
+        assert!(format!("{error:#}").contains("--ascii"), "{error:#}");
+    }
+
+    #[test]
+    fn node_url_prefers_flag_then_api_url_file_then_default() {
+        let home = tempfile::tempdir().unwrap();
+        let args = |node: Option<&str>| NodeArgs {
+            node: node.map(str::to_owned),
+            home: HomeArgs {
+                home: Some(home.path().to_owned()),
+            },
+        };
+        assert_eq!(
+            args(None).node_url().unwrap(),
+            (DEFAULT_NODE.to_owned(), None)
+        );
+        let file = home.path().join(API_URL_FILE);
+        std::fs::write(&file, "http://127.0.0.1:40001\n").unwrap();
+        assert_eq!(
+            args(None).node_url().unwrap(),
+            ("http://127.0.0.1:40001".to_owned(), Some(file))
+        );
+        assert_eq!(
+            args(Some("http://10.0.0.1:1")).node_url().unwrap(),
+            ("http://10.0.0.1:1".to_owned(), None)
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! The mempool: transactions accepted by the checks and waiting for a block, in arrival order,
+//! with what the checks of the next ones need (how many of each sender's transactions are
+//! pending) and who waits for each one's commit.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use consign_chain::CheckedTx;
+use consign_client::TxHash;
+use tokio::sync::oneshot;
+
+use super::node::TxOutcome;
+
+/// Waiting transactions. A transaction counts as pending (its hash is known, its sender's
+/// count includes it) from the moment it is accepted until the block that includes or drops it
+/// is committed, so a sender may send consecutive sequences without waiting for commits.
+#[derive(Default)]
+pub(super) struct Mempool {
+    /// Accepted and not yet taken into a block, oldest first.
+    queue: VecDeque<CheckedTx>,
+    /// Hashes of every pending transaction (queued or in the block being made).
+    hashes: HashSet<TxHash>,
+    /// Pending transactions per sender.
+    pending: HashMap<String, u64>,
+    /// Requests waiting for a transaction's outcome (broadcast with `mode=commit`).
+    waiters: HashMap<TxHash, Vec<oneshot::Sender<TxOutcome>>>,
+}
+
+impl Mempool {
+    /// Transactions waiting for a block (not counting those in the block being made).
+    pub(super) fn waiting(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Transactions accepted and not yet committed.
+    pub(super) fn pending_total(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Whether this transaction is pending.
+    pub(super) fn contains(&self, hash: &TxHash) -> bool {
+        self.hashes.contains(hash)
+    }
+
+    /// How many of `sender`'s transactions are pending.
+    pub(super) fn pending(&self, sender: &str) -> u64 {
+        self.pending.get(sender).copied().unwrap_or(0)
+    }
+
+    /// Adds a checked transaction at the back of the queue.
+    pub(super) fn push(&mut self, checked: CheckedTx) {
+        self.hashes.insert(checked.hash);
+        *self
+            .pending
+            .entry(checked.tx.body.sender.clone())
+            .or_default() += 1;
+        self.queue.push_back(checked);
+    }
+
+    /// Registers a request waiting for this transaction's outcome.
+    pub(super) fn wait_for(&mut self, hash: TxHash) -> oneshot::Receiver<TxOutcome> {
+        let (tx, rx) = oneshot::channel();
+        self.waiters.entry(hash).or_default().push(tx);
+        rx
+    }
+
+    /// Takes up to `max` of the oldest transactions for a block. They stay pending until
+    /// [`Mempool::finish`].
+    pub(super) fn take(&mut self, max: usize) -> Vec<CheckedTx> {
+        let n = self.queue.len().min(max);
+        self.queue.drain(..n).collect()
+    }
+
+    /// Forgets a transaction taken for a block that is now committed (or failed), and tells
+    /// whoever waits for it.
+    pub(super) fn finish(&mut self, hash: &TxHash, sender: &str, outcome: impl Fn() -> TxOutcome) {
+        self.hashes.remove(hash);
+        if let Some(count) = self.pending.get_mut(sender) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.pending.remove(sender);
+            }
+        }
+        if let Some(waiters) = self.waiters.remove(hash) {
+            for waiter in waiters {
+                // The request may have timed out and gone: nothing to tell then.
+                let _ = waiter.send(outcome());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use consign_client::{coins, Msg, SecretKey, Tx, TxBody};
+
+    use super::*;
+
+    fn checked(key: &SecretKey, sequence: u64) -> CheckedTx {
+        let tx = Tx::sign(
+            TxBody {
+                chain_id: "test".into(),
+                sender: key.address(),
+                sequence,
+                gas_limit: 200_000,
+                memo: String::new(),
+                messages: vec![Msg::BankSend {
+                    to: key.address(),
+                    amount: coins(1, "ucsn"),
+                }],
+            },
+            key,
+        );
+        let bytes = tx.to_bytes();
+        CheckedTx {
+            hash: Tx::hash(&bytes),
+            tx,
+            bytes,
+        }
+    }
+
+    #[test]
+    fn pending_counts_last_until_finished() {
+        let alice = SecretKey::from_seed("alice");
+        let mut pool = Mempool::default();
+        let first = checked(&alice, 0);
+        let second = checked(&alice, 1);
+        let (h1, h2) = (first.hash, second.hash);
+        pool.push(first);
+        pool.push(second);
+        let mut waiter = pool.wait_for(h1);
+        assert_eq!(pool.pending(&alice.address()), 2);
+        let taken = pool.take(1);
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].hash, h1);
+        assert_eq!(pool.waiting(), 1);
+        assert!(
+            pool.contains(&h1),
+            "taken but not committed is still pending"
+        );
+        assert_eq!(pool.pending(&alice.address()), 2);
+        pool.finish(&h1, &alice.address(), || TxOutcome::Dropped {
+            code: 32,
+            log: "x".into(),
+        });
+        assert!(!pool.contains(&h1));
+        assert!(pool.contains(&h2));
+        assert_eq!(pool.pending(&alice.address()), 1);
+        assert!(matches!(
+            waiter.try_recv(),
+            Ok(TxOutcome::Dropped { code: 32, .. })
+        ));
+        assert_eq!(pool.pending_total(), 1);
+    }
+}

@@ -1,0 +1,446 @@
+//! [`Node`]: the state machine, the mempool and the block producer, and the channels that
+//! announce each committed block.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use consign_chain::{App, ChainError, CheckError, CheckedTx};
+use consign_client::{Block, NodeStatus, Timestamp, Tx, TxHash, TxResult};
+use tokio::sync::{broadcast, oneshot, watch, Notify};
+use tokio::time::Instant;
+
+use super::mempool::Mempool;
+use super::NODE_TARGET;
+
+/// How the node makes blocks and serves requests.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The interval between empty blocks when no transaction is waiting; zero makes blocks
+    /// only when transactions wait. Waiting transactions always get a block at once.
+    pub block_time: Duration,
+    /// The most transactions in one block; more wait for the next block, made right after.
+    pub max_block_txs: usize,
+    /// The most transactions pending at once; more are refused until blocks make room.
+    pub max_mempool_txs: usize,
+    /// How long shutdown waits for open requests to finish before closing them.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            block_time: Duration::from_secs(5),
+            max_block_txs: 5_000,
+            max_mempool_txs: 100_000,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The node failed and stopped at its last committed block.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The chain failed to execute or commit a block (its storage failed).
+    #[error("the chain failed: {0}")]
+    Chain(#[from] ChainError),
+    /// A task panicked or did not finish.
+    #[error("the node failed: {0}")]
+    Panicked(String),
+}
+
+/// Why a broadcast transaction was not accepted into the mempool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// It failed the chain's checks (decoding, signature, chain id, sequence, gas).
+    Check,
+    /// The same transaction is already pending.
+    Duplicate,
+    /// The mempool is full; try again after the next block.
+    Full,
+    /// The node is shutting down.
+    ShuttingDown,
+}
+
+/// A broadcast transaction was refused: it is not pending and will not be committed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{log}")]
+pub struct BroadcastError {
+    /// The transaction's hash (of the bytes received, even when they do not decode).
+    pub txhash: TxHash,
+    /// The result code (the chain's check codes, or 19 for a duplicate, 20 for a full mempool,
+    /// 21 while shutting down).
+    pub code: u32,
+    /// Why, for people.
+    pub log: String,
+    /// What kind of refusal it is.
+    pub kind: RefusalKind,
+}
+
+/// What became of a pending transaction.
+#[derive(Debug, Clone)]
+pub enum TxOutcome {
+    /// It was committed in a block (its code may be non-zero: it failed there).
+    Committed(TxResult),
+    /// The block left it out: by then it no longer passed the checks.
+    Dropped {
+        /// The check's code.
+        code: u32,
+        /// Why.
+        log: String,
+    },
+    /// The chain failed while making the block; the node has stopped.
+    Failed(String),
+}
+
+/// A committed block and its transactions' results, as announced to event streams.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// The block.
+    pub block: Block,
+    /// Its transactions' results, in order.
+    pub results: Vec<TxResult>,
+}
+
+/// The node: the state machine behind a mutex, the mempool, and what announces each block.
+pub struct Node {
+    app: Mutex<App>,
+    mempool: Mutex<Mempool>,
+    config: NodeConfig,
+    /// Woken when a transaction joins the mempool.
+    work: Notify,
+    /// Each committed block, for `/events`.
+    blocks: broadcast::Sender<Arc<Committed>>,
+    /// The sequence the next delivery will get: delivery feeds wait on it.
+    next_delivery: watch::Sender<u64>,
+    /// The status after the last committed block, answered without touching the state machine.
+    status: watch::Sender<NodeStatus>,
+    /// Set once the node is shutting down (or has failed).
+    stop: watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("status", &*self.status.borrow())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock left nothing half-written that the next user could trip
+    // over: the App restores its layers at the start of each block.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn status_of(app: &App) -> NodeStatus {
+    NodeStatus {
+        chain_id: app.chain_id().to_owned(),
+        height: app.height(),
+        latest_block_hash: app.last_block_hash(),
+        latest_block_time: app.last_time(),
+        next_delivery_sequence: app.next_delivery_sequence(),
+    }
+}
+
+/// The wall clock as a block time (the App keeps block times increasing).
+fn now() -> Timestamp {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_nanos(u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX))
+}
+
+impl Node {
+    /// A node around an opened chain. Nothing runs until [`super::run`] (or
+    /// [`Node::produce_blocks`]) is called.
+    pub fn new(app: App, config: NodeConfig) -> Arc<Self> {
+        let status = status_of(&app);
+        let (blocks, _) = broadcast::channel(1024);
+        Arc::new(Self {
+            next_delivery: watch::Sender::new(status.next_delivery_sequence),
+            status: watch::Sender::new(status),
+            app: Mutex::new(app),
+            mempool: Mutex::new(Mempool::default()),
+            config,
+            work: Notify::new(),
+            blocks,
+            stop: watch::Sender::new(false),
+        })
+    }
+
+    /// The node's settings.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// The chain's status after the last committed block.
+    pub fn status(&self) -> NodeStatus {
+        self.status.borrow().clone()
+    }
+
+    /// Runs `f` on the state machine, on tokio's blocking pool (it may wait for the block
+    /// being executed).
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Panicked`] if `f` panicked.
+    pub async fn query<T, F>(self: &Arc<Self>, f: F) -> Result<T, NodeError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&App) -> T + Send + 'static,
+    {
+        let node = self.clone();
+        tokio::task::spawn_blocking(move || f(&lock(&node.app)))
+            .await
+            .map_err(|e| NodeError::Panicked(e.to_string()))
+    }
+
+    /// How many of `address`'s transactions are pending in the mempool.
+    pub fn pending(&self, address: &str) -> u64 {
+        lock(&self.mempool).pending(address)
+    }
+
+    /// Whether this transaction is pending in the mempool.
+    pub fn is_pending(&self, hash: &TxHash) -> bool {
+        lock(&self.mempool).contains(hash)
+    }
+
+    /// Checks a transaction and adds it to the mempool. With `wait`, also returns a receiver
+    /// that gets its outcome once the block that includes it is committed.
+    ///
+    /// # Errors
+    ///
+    /// Why it was refused.
+    pub async fn broadcast(
+        self: &Arc<Self>,
+        bytes: Vec<u8>,
+        wait: bool,
+    ) -> Result<(TxHash, Option<oneshot::Receiver<TxOutcome>>), BroadcastError> {
+        let node = self.clone();
+        let hash = Tx::hash(&bytes);
+        tokio::task::spawn_blocking(move || node.admit(bytes, wait))
+            .await
+            .unwrap_or_else(|e| {
+                Err(BroadcastError {
+                    txhash: hash,
+                    code: 1,
+                    log: format!("the node failed while checking the transaction: {e}"),
+                    kind: RefusalKind::Check,
+                })
+            })
+    }
+
+    fn admit(
+        &self,
+        bytes: Vec<u8>,
+        wait: bool,
+    ) -> Result<(TxHash, Option<oneshot::Receiver<TxOutcome>>), BroadcastError> {
+        let txhash = Tx::hash(&bytes);
+        let refuse = |code, log: String, kind| BroadcastError {
+            txhash,
+            code,
+            log,
+            kind,
+        };
+        if *self.stop.borrow() {
+            return Err(refuse(
+                21,
+                "the node is shutting down; send the transaction again once it is back".into(),
+                RefusalKind::ShuttingDown,
+            ));
+        }
+        // Decoding and the signature check (the expensive part) need no state: they run before
+        // taking any lock, so broadcasts are checked on every core while a block executes.
+        let checked = CheckedTx::decode(&bytes)
+            .map_err(|e: CheckError| refuse(e.code(), e.to_string(), RefusalKind::Check))?;
+        // Lock order: the App, then the mempool (the producer holds the App while it commits
+        // and then takes the mempool).
+        let app = lock(&self.app);
+        let mut pool = lock(&self.mempool);
+        if pool.contains(&txhash) {
+            return Err(refuse(
+                19,
+                format!("transaction {txhash} is already in the mempool"),
+                RefusalKind::Duplicate,
+            ));
+        }
+        if pool.pending_total() >= self.config.max_mempool_txs {
+            return Err(refuse(
+                20,
+                format!(
+                    "the mempool is full ({} transactions pending); send it again after the next block",
+                    pool.pending_total()
+                ),
+                RefusalKind::Full,
+            ));
+        }
+        app.admit(&checked, pool.pending(&checked.tx.body.sender))
+            .map_err(|e: CheckError| refuse(e.code(), e.to_string(), RefusalKind::Check))?;
+        drop(app);
+        let receiver = wait.then(|| pool.wait_for(txhash));
+        pool.push(checked);
+        drop(pool);
+        self.work.notify_one();
+        tracing::trace!(target: NODE_TARGET, tx = %txhash, "accepted into the mempool");
+        Ok((txhash, receiver))
+    }
+
+    /// Subscribes to committed blocks.
+    pub fn subscribe_blocks(&self) -> broadcast::Receiver<Arc<Committed>> {
+        self.blocks.subscribe()
+    }
+
+    /// Watches the sequence the next delivery instruction will get: it changes after each
+    /// block that recorded deliveries.
+    pub fn watch_deliveries(&self) -> watch::Receiver<u64> {
+        self.next_delivery.subscribe()
+    }
+
+    /// Tells the node to stop: the producer finishes its block, commits what is waiting and
+    /// returns; new transactions are refused; event streams end.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Whether [`Node::stop`] was called (or the node failed).
+    pub fn is_stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// Completes once the node is stopping.
+    pub async fn stopped(&self) {
+        let mut rx = self.stop.subscribe();
+        // The sender lives in `self`, so this only ends once the flag is set.
+        let _ = rx.wait_for(|stopping| *stopping).await;
+    }
+
+    /// The block producer: makes a block at once whenever transactions wait, otherwise an
+    /// empty block every [`NodeConfig::block_time`] (never, if it is zero). After
+    /// [`Node::stop`] it commits what is still waiting and returns.
+    ///
+    /// # Errors
+    ///
+    /// When a block could not be committed; the node is then stopped.
+    pub async fn produce_blocks(self: Arc<Self>) -> Result<(), NodeError> {
+        let result = self.produce_until_stopped().await;
+        if let Err(e) = &result {
+            tracing::error!(target: NODE_TARGET, error = %e, "block production stopped");
+        }
+        self.stop();
+        result
+    }
+
+    async fn produce_until_stopped(self: &Arc<Self>) -> Result<(), NodeError> {
+        let block_time = self.config.block_time;
+        let mut stop = self.stop.subscribe();
+        let mut next_empty = Instant::now() + block_time;
+        loop {
+            if *stop.borrow_and_update() {
+                break;
+            }
+            if lock(&self.mempool).waiting() == 0 {
+                let timer = async {
+                    if block_time.is_zero() {
+                        std::future::pending::<()>().await;
+                    } else {
+                        tokio::time::sleep_until(next_empty).await;
+                    }
+                };
+                tokio::select! {
+                    () = self.work.notified() => continue,
+                    _ = stop.changed() => continue,
+                    () = timer => {}
+                }
+            }
+            self.make_block().await?;
+            next_empty = Instant::now() + block_time;
+        }
+        // Commit what was accepted before the stop, so no accepted transaction is lost.
+        while lock(&self.mempool).waiting() > 0 {
+            self.make_block().await?;
+        }
+        Ok(())
+    }
+
+    async fn make_block(self: &Arc<Self>) -> Result<(), NodeError> {
+        let node = self.clone();
+        let committed = tokio::task::spawn_blocking(move || node.execute_block())
+            .await
+            .map_err(|e| NodeError::Panicked(format!("executing a block: {e}")))??;
+        // No receiver (nobody on /events) is fine.
+        let _ = self.blocks.send(committed);
+        Ok(())
+    }
+
+    /// Executes and commits a block of the waiting transactions (blocking).
+    fn execute_block(&self) -> Result<Arc<Committed>, NodeError> {
+        let txs = lock(&self.mempool).take(self.config.max_block_txs);
+        let taken: Vec<(TxHash, String)> = txs
+            .iter()
+            .map(|c| (c.hash, c.tx.body.sender.clone()))
+            .collect();
+        let mut app = lock(&self.app);
+        let started = std::time::Instant::now();
+        let outcome = match app.execute_block(txs, now()) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let mut pool = lock(&self.mempool);
+                let reason = format!("the chain failed while committing the block: {e}");
+                for (hash, sender) in &taken {
+                    pool.finish(hash, sender, || TxOutcome::Failed(reason.clone()));
+                }
+                return Err(e.into());
+            }
+        };
+        // While the App is still locked, so a check never sees the new state with the old
+        // pending counts.
+        let mut pool = lock(&self.mempool);
+        let mut results = outcome.results.iter();
+        let mut next_result = results.next();
+        for (hash, sender) in &taken {
+            if let Some(result) = next_result.filter(|r| r.txhash == *hash) {
+                pool.finish(hash, sender, || TxOutcome::Committed(result.clone()));
+                next_result = results.next();
+            } else if let Some((_, why)) = outcome.dropped.iter().find(|(h, _)| h == hash) {
+                pool.finish(hash, sender, || TxOutcome::Dropped {
+                    code: why.code(),
+                    log: format!("dropped from block {}: {why}", outcome.block.header.height),
+                });
+            } else {
+                pool.finish(hash, sender, || {
+                    TxOutcome::Failed("the block neither included nor dropped it".into())
+                });
+            }
+        }
+        drop(pool);
+        let status = status_of(&app);
+        drop(app);
+        let height = outcome.block.header.height;
+        let txs = outcome.results.len();
+        if txs > 0 || !outcome.dropped.is_empty() {
+            tracing::info!(
+                target: NODE_TARGET,
+                height,
+                txs,
+                dropped = outcome.dropped.len(),
+                deliveries = outcome.deliveries.len(),
+                elapsed = ?started.elapsed(),
+                "committed block"
+            );
+        } else {
+            tracing::debug!(target: NODE_TARGET, height, "committed empty block");
+        }
+        self.next_delivery.send_if_modified(|next| {
+            let changed = *next != status.next_delivery_sequence;
+            *next = status.next_delivery_sequence;
+            changed
+        });
+        self.status.send_replace(status);
+        Ok(Arc::new(Committed {
+            block: outcome.block,
+            results: outcome.results,
+        }))
+    }
+}

@@ -1,0 +1,130 @@
+//! Transaction routes: `POST /txs` (broadcast, returning at once or once committed) and
+//! `GET /txs/{hash}`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use consign_client::{CheckResult, TxHash};
+use serde::Deserialize;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Rejection};
+
+use super::api::{json, query, reply, with_node, ApiFailure};
+use super::node::{BroadcastError, Node, RefusalKind, TxOutcome};
+
+/// The largest request body accepted, in bytes: a transaction storing a 3 MiB contract is about
+/// 4 MiB of JSON.
+pub(super) const MAX_BODY: u64 = 8 * 1024 * 1024;
+
+/// The longest a `mode=commit` broadcast may wait.
+const MAX_TIMEOUT_MS: u64 = 600_000;
+
+/// When the broadcast answers.
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Mode {
+    /// Once the transaction passed the checks and is in the mempool.
+    #[default]
+    Sync,
+    /// Once it is committed in a block.
+    Commit,
+}
+
+/// `POST /txs?mode=…&timeout_ms=…`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BroadcastParams {
+    #[serde(default)]
+    mode: Mode,
+    #[serde(default = "default_timeout_ms")]
+    timeout_ms: u64,
+}
+
+fn default_timeout_ms() -> u64 {
+    30_000
+}
+
+pub(super) fn routes(
+    node: Arc<Node>,
+) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static {
+    let broadcast = warp::path!("txs")
+        .and(warp::post())
+        .and(query::<BroadcastParams>())
+        .and(warp::body::content_length_limit(MAX_BODY))
+        .and(warp::body::bytes())
+        .and(with_node(node.clone()))
+        .and_then(|params, body, node| async move { reply(broadcast(params, body, node).await) });
+    let get = warp::path!("txs" / String)
+        .and(warp::get())
+        .and(with_node(node))
+        .and_then(|hash, node| async move { reply(get_tx(hash, node).await) });
+    broadcast.or(get).unify()
+}
+
+fn refused(e: BroadcastError) -> ApiFailure {
+    let status = match e.kind {
+        RefusalKind::Check | RefusalKind::Duplicate => StatusCode::BAD_REQUEST,
+        RefusalKind::Full | RefusalKind::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    ApiFailure::new(status, e.log).for_tx(e.txhash, Some(e.code))
+}
+
+/// `POST /txs`: the body is the signed transaction's bytes.
+async fn broadcast(
+    params: BroadcastParams,
+    body: warp::hyper::body::Bytes,
+    node: Arc<Node>,
+) -> Result<Response, ApiFailure> {
+    if params.timeout_ms > MAX_TIMEOUT_MS {
+        return Err(ApiFailure::bad_request(format!(
+            "timeout_ms {} is above the maximum of {MAX_TIMEOUT_MS}",
+            params.timeout_ms
+        )));
+    }
+    let wait = matches!(params.mode, Mode::Commit);
+    let (txhash, receiver) = node.broadcast(body.to_vec(), wait).await.map_err(refused)?;
+    let Some(receiver) = receiver else {
+        return Ok(json(&CheckResult {
+            txhash,
+            code: 0,
+            log: String::new(),
+        }));
+    };
+    let timeout = Duration::from_millis(params.timeout_ms);
+    match tokio::time::timeout(timeout, receiver).await {
+        Ok(Ok(TxOutcome::Committed(result))) => Ok(json(&result)),
+        Ok(Ok(TxOutcome::Dropped { code, log })) => {
+            Err(ApiFailure::bad_request(log).for_tx(txhash, Some(code)))
+        }
+        Ok(Ok(TxOutcome::Failed(why))) => Err(ApiFailure::internal(why).for_tx(txhash, None)),
+        Ok(Err(_)) => Err(ApiFailure::internal(
+            "the node stopped before the transaction was committed; look it up by its hash once the node is back",
+        )
+        .for_tx(txhash, None)),
+        Err(_) => Err(ApiFailure::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!(
+                "the transaction was accepted but not committed within {} ms; it may still be; look it up with GET /txs/{txhash}",
+                params.timeout_ms
+            ),
+        )
+        .for_tx(txhash, None)),
+    }
+}
+
+/// `GET /txs/{hash}`.
+async fn get_tx(hash: String, node: Arc<Node>) -> Result<Response, ApiFailure> {
+    let hash: TxHash = hash
+        .parse()
+        .map_err(|e: consign_client::TxHashError| ApiFailure::bad_request(e.to_string()))?;
+    match node.query(move |app| app.tx(&hash)).await?? {
+        Some(result) => Ok(json(&result)),
+        None if node.is_pending(&hash) => Err(ApiFailure::not_found(format!(
+            "transaction {hash} is in the mempool, not committed yet"
+        ))),
+        None => Err(ApiFailure::not_found(format!(
+            "no committed transaction {hash}"
+        ))),
+    }
+}
