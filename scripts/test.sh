@@ -23,6 +23,9 @@ cargo fmt --all --check
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "building the binaries the cross-process tests run"
+cargo build --workspace --bins --locked
+
 step "doc tests"
 cargo test --workspace --doc --locked
 

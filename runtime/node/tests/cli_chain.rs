@@ -62,7 +62,7 @@ fn bank_send_takes_from_positionally_and_the_common_options() {
     .unwrap();
     assert_eq!(cli.output, OutputFormat::Json);
     let (args, command) = tx_command(cli);
-    assert_eq!(args.options.gas, 300_000);
+    assert_eq!(args.options.gas, Some(300_000));
     assert_eq!(args.options.broadcast_mode, BroadcastModeArg::Sync);
     assert_eq!(args.node.node.as_deref(), Some("http://127.0.0.1:9"));
     assert_eq!(args.node.home.home.as_deref(), Some(Path::new("/tmp/h")));
@@ -81,7 +81,7 @@ fn bank_send_takes_from_positionally_and_the_common_options() {
 fn tx_defaults_are_commit_and_two_million_gas() {
     let cli = parse(&["tx", "bank", "send", "alice", &addr("bob"), "5ucsn"]).unwrap();
     let (args, _) = tx_command(cli);
-    assert_eq!(args.options.gas, DEFAULT_GAS);
+    assert_eq!(args.options.gas, None);
     assert_eq!(DEFAULT_GAS, 2_000_000);
     assert_eq!(args.options.broadcast_mode, BroadcastModeArg::Commit);
     assert_eq!(args.options.timeout, std::time::Duration::from_secs(30));

@@ -55,13 +55,11 @@ pub use address::{
 };
 pub use error::{AddressError, KeyError, TxError, TxHashError};
 pub use keys::{KeyFile, KeyInfo, Keyring, PublicKey, SecretKey};
-pub use node::{
-    BlockId, Broadcast, BroadcastMode, ClientError, CodeInfo, ContractInfo, DeliveryPage,
-    NodeClient,
-};
+pub use node::{BlockId, Broadcast, BroadcastMode, ClientError, NodeClient};
 pub use tx::{Msg, Tx, TxBody, TxHash, SIGN_BYTES_PREFIX};
 pub use types::{
-    Account, ApiError, Block, BlockHeader, CheckResult, DeliveryRecord, NodeStatus, TxResult,
+    Account, ApiError, BalancesResponse, Block, BlockHeader, CheckResult, CodeInfo, ContractInfo,
+    DeliveryPage, DeliveryRecord, NodeStatus, RawQueryResponse, SmartQueryResponse, TxResult,
 };
 
 /// The chain's native denomination.

@@ -7,15 +7,15 @@
 
 use std::time::Duration;
 
-use cosmwasm_std::{Binary, Coin};
+use cosmwasm_std::Coin;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Account, Block, CheckResult, DeliveryRecord, Msg, NodeStatus, SecretKey, Tx, TxBody, TxHash,
-    TxResult,
+    Account, BalancesResponse, Block, CheckResult, CodeInfo, ContractInfo, DeliveryPage, Msg,
+    NodeStatus, RawQueryResponse, SecretKey, SmartQueryResponse, Tx, TxBody, TxHash, TxResult,
 };
 
 /// How long to wait to open a connection to the node.
@@ -216,67 +216,6 @@ impl From<u64> for BlockId {
     }
 }
 
-/// A stored code, as `GET /codes/{id}` returns it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CodeInfo {
-    /// Its code id.
-    pub code_id: u64,
-    /// SHA-256 of the wasm, lowercase hex.
-    pub checksum: String,
-    /// Who uploaded it.
-    pub creator: String,
-    /// Size of the wasm in bytes.
-    pub size: u64,
-    /// The height it was stored at.
-    pub height: u64,
-}
-
-/// A contract instance, as `GET /contracts/{address}` returns it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContractInfo {
-    /// Its address.
-    pub address: String,
-    /// Its current code.
-    pub code_id: u64,
-    /// Who instantiated it.
-    pub creator: String,
-    /// Who may migrate it, if anyone.
-    #[serde(default)]
-    pub admin: Option<String>,
-    /// Its label.
-    pub label: String,
-    /// The height it was created at.
-    pub created: u64,
-}
-
-/// A page of the delivery feed, as `GET /deliveries` returns it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeliveryPage {
-    /// The deliveries after the sequence asked for, in sequence order, without gaps.
-    pub deliveries: Vec<DeliveryRecord>,
-    /// The last sequence returned, or the one asked for if there were none: pass it as `after`
-    /// to get the next page.
-    pub next_after: u64,
-}
-
-/// `{"balances": [...]}`.
-#[derive(Deserialize)]
-struct Balances {
-    balances: Vec<Coin>,
-}
-
-/// `{"data": ...}` of a smart query.
-#[derive(Deserialize)]
-struct SmartAnswer {
-    data: serde_json::Value,
-}
-
-/// `{"data": "<base64>" | null}` of a raw query.
-#[derive(Deserialize)]
-struct RawAnswer {
-    data: Option<Binary>,
-}
-
 /// The error body: `{"error", "code"?, "txhash"?}`.
 #[derive(Deserialize)]
 struct ErrorBody {
@@ -473,7 +412,7 @@ impl NodeClient {
     ///
     /// As [`NodeClient::account`].
     pub async fn balances(&self, address: &str) -> Result<Vec<Coin>, ClientError> {
-        let answer: Balances = self.get_json(&["accounts", address, "balances"]).await?;
+        let answer: BalancesResponse = self.get_json(&["accounts", address, "balances"]).await?;
         Ok(answer.balances)
     }
 
@@ -553,7 +492,7 @@ impl NodeClient {
             .header(CONTENT_TYPE, "application/json")
             .body(msg)
             .timeout(REQUEST_TIMEOUT);
-        let answer: SmartAnswer = self.json_response(&url, request).await?;
+        let answer: SmartQueryResponse = self.json_response(&url, request).await?;
         Ok(answer.data)
     }
 
@@ -569,7 +508,7 @@ impl NodeClient {
         address: &str,
         key: &[u8],
     ) -> Result<Option<Vec<u8>>, ClientError> {
-        let answer: RawAnswer = self
+        let answer: RawQueryResponse = self
             .get_json(&["contracts", address, "raw", &hex::encode(key)])
             .await?;
         Ok(answer.data.map(Vec::from))

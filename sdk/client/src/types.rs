@@ -2,7 +2,7 @@
 //! defined once here for the node, the command line, the storage node and tests.
 
 use consign_sdk::DeliveryInstruction;
-use cosmwasm_std::{Binary, Event, Timestamp};
+use cosmwasm_std::{Binary, Coin, Event, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::{PublicKey, TxHash};
@@ -226,4 +226,68 @@ mod tests {
         let json = serde_json::to_string(&status).unwrap();
         assert_eq!(serde_json::from_str::<NodeStatus>(&json).unwrap(), status);
     }
+}
+
+/// A stored code, as `GET /codes/{id}` returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeInfo {
+    /// Its code id.
+    pub code_id: u64,
+    /// SHA-256 of the wasm, lowercase hex.
+    pub checksum: String,
+    /// Who uploaded it.
+    pub creator: String,
+    /// Size of the wasm in bytes.
+    pub size: u64,
+    /// The height it was stored at.
+    pub height: u64,
+}
+
+/// A contract instance, as `GET /contracts/{address}` returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractInfo {
+    /// Its address.
+    pub address: String,
+    /// Its current code.
+    pub code_id: u64,
+    /// Who instantiated it.
+    pub creator: String,
+    /// Who may migrate it, if anyone.
+    #[serde(default)]
+    pub admin: Option<String>,
+    /// Its label.
+    pub label: String,
+    /// The height it was created at.
+    pub created: u64,
+}
+
+/// A page of the delivery feed, as `GET /deliveries` returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryPage {
+    /// The deliveries after the sequence asked for, in sequence order, without gaps.
+    pub deliveries: Vec<DeliveryRecord>,
+    /// The last sequence returned, or the one asked for if there were none: pass it as `after`
+    /// to get the next page.
+    pub next_after: u64,
+}
+
+/// `GET /accounts/{address}/balances`: `{"balances": [...]}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalancesResponse {
+    /// Every denomination the account holds.
+    pub balances: Vec<Coin>,
+}
+
+/// `POST /contracts/{address}/smart`: `{"data": <the contract's JSON answer>}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SmartQueryResponse {
+    /// The contract's answer.
+    pub data: serde_json::Value,
+}
+
+/// `GET /contracts/{address}/raw/{key}`: `{"data": "<base64>" | null}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RawQueryResponse {
+    /// The stored value, if the key exists.
+    pub data: Option<Binary>,
 }

@@ -6,8 +6,8 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use consign_client::DeliveryRecord;
-use serde::{Deserialize, Serialize};
+use consign_client::DeliveryPage;
+use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use warp::reply::Response;
@@ -49,14 +49,6 @@ fn default_limit() -> usize {
 struct StreamParams {
     #[serde(default)]
     after: Option<u64>,
-}
-
-/// The long-poll's answer.
-#[derive(Debug, Serialize)]
-struct Page {
-    deliveries: Vec<DeliveryRecord>,
-    /// The last sequence returned, or `after` when none: the next request's `after`.
-    next_after: u64,
 }
 
 pub(super) fn routes(
@@ -109,7 +101,7 @@ async fn poll(params: PollParams, node: Arc<Node>) -> Result<Response, ApiFailur
         .query(move |app| app.deliveries(after, limit))
         .await??;
     let next_after = deliveries.last().map_or(after, |d| d.sequence);
-    Ok(json(&Page {
+    Ok(json(&DeliveryPage {
         deliveries,
         next_after,
     }))

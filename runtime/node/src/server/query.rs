@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use consign_chain::gas::MAX_TX_GAS;
-use consign_client::{validate_address, Binary, Coin};
-use serde::Serialize;
+use consign_client::{
+    validate_address, BalancesResponse, Binary, CodeInfo, ContractInfo, RawQueryResponse,
+    SmartQueryResponse,
+};
 use warp::http::header::CONTENT_TYPE;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
@@ -14,46 +16,6 @@ use super::node::Node;
 
 /// The most bytes a smart query message may have.
 const MAX_QUERY_BODY: u64 = 1024 * 1024;
-
-/// `GET /accounts/{address}/balances`.
-#[derive(Serialize)]
-struct Balances {
-    balances: Vec<Coin>,
-}
-
-/// `GET /codes/{id}`.
-#[derive(Serialize)]
-struct CodeInfo {
-    code_id: u64,
-    checksum: String,
-    creator: String,
-    size: u64,
-    height: u64,
-}
-
-/// `GET /contracts/{address}`.
-#[derive(Serialize)]
-struct ContractInfo {
-    address: String,
-    code_id: u64,
-    creator: String,
-    admin: Option<String>,
-    label: String,
-    created: u64,
-}
-
-/// `POST /contracts/{address}/smart`.
-#[derive(Serialize)]
-struct SmartAnswer {
-    /// The contract's answer as JSON.
-    data: serde_json::Value,
-}
-
-/// `GET /contracts/{address}/raw/{key}`.
-#[derive(Serialize)]
-struct RawAnswer {
-    data: Option<Binary>,
-}
 
 fn address(text: &str) -> Result<String, ApiFailure> {
     validate_address(text).map_err(|e| ApiFailure::bad_request(e.to_string()))?;
@@ -162,7 +124,7 @@ async fn account(addr: String, node: Arc<Node>) -> Result<Response, ApiFailure> 
 async fn balances(addr: String, node: Arc<Node>) -> Result<Response, ApiFailure> {
     let addr = address(&addr)?;
     let balances = node.query(move |app| app.balances(&addr)).await??;
-    Ok(json(&Balances { balances }))
+    Ok(json(&BalancesResponse { balances }))
 }
 
 /// `GET /codes/{id}`.
@@ -231,7 +193,7 @@ async fn smart(
             "the contract answered with bytes that are not JSON: {e}"
         ))
     })?;
-    Ok(json(&SmartAnswer { data }))
+    Ok(json(&SmartQueryResponse { data }))
 }
 
 /// `GET /contracts/{address}/raw/{hex key}`.
@@ -243,7 +205,7 @@ async fn raw(addr: String, key: String, node: Arc<Node>) -> Result<Response, Api
         ))
     })?;
     let value = node.query(move |app| app.raw_query(&addr, &key)).await??;
-    Ok(json(&RawAnswer {
+    Ok(json(&RawQueryResponse {
         data: value.map(Binary::from),
     }))
 }
