@@ -220,3 +220,81 @@ fn migrate_and_admin_rules() {
     let denied = chain.run("bob", vec![migrate(sink_code)]);
     assert!(denied.log.contains("it has no admin"), "{}", denied.log);
 }
+
+#[test]
+fn contracts_query_the_chain_bank_and_other_contracts() {
+    let mut chain = TestChain::new();
+    let sink_code = chain.store("kitchen_sink");
+    let sink = chain.instantiate(sink_code, json!({"count": 3}), "sink");
+    let other = chain.instantiate(sink_code, json!({"count": 9}), "other");
+
+    let balance = chain.query(
+        &sink,
+        json!({"balance": {"address": addr("carol"), "denom": "ucsn"}}),
+    );
+    assert_eq!(
+        balance,
+        json!({"ok": {"denom": "ucsn", "amount": "1000000"}})
+    );
+
+    let ask = |chain: &TestChain, request: Value| -> Value {
+        let answer = chain.query(&sink, json!({"chain": {"request": request}}));
+        let ok = &answer["ok"]["ok"];
+        assert!(!ok.is_null(), "{answer}");
+        let bytes: Binary = serde_json::from_value(ok.clone()).unwrap();
+        serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    let smart = ask(
+        &chain,
+        json!({"wasm": {"smart": {"contract_addr": other, "msg": b64(&json!({"counter": {}}))}}}),
+    );
+    assert_eq!(smart, json!({"count": 9}));
+    let info = ask(
+        &chain,
+        json!({"wasm": {"contract_info": {"contract_addr": other}}}),
+    );
+    assert_eq!(info["code_id"], sink_code);
+    assert_eq!(info["creator"], addr("alice"));
+    let raw = ask(
+        &chain,
+        json!({"wasm": {"raw": {"contract_addr": other, "key": Binary::new(b"counter".to_vec())}}}),
+    );
+    assert_eq!(raw, json!(9));
+    let supply = ask(&chain, json!({"bank": {"supply": {"denom": "ucsn"}}}));
+    assert_eq!(
+        supply,
+        json!({"amount": {"denom": "ucsn", "amount": "3000000"}})
+    );
+    let missing = chain.query(&sink, json!({"chain": {"request": {"wasm": {"smart": {"contract_addr": addr("nobody"), "msg": b64(&json!({}))}}}}}));
+    assert!(
+        missing["error"].to_string().contains("no_such_contract"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn instantiate2_gives_the_predicted_address() {
+    let mut chain = TestChain::new();
+    let sink_code = chain.store("kitchen_sink");
+    let checksum = chain.app.code(sink_code).unwrap().checksum;
+    let creator = consign_client::canonicalize_address(&addr("alice")).unwrap();
+    let predicted =
+        consign_client::instantiate2_address(&hex::decode(&checksum).unwrap(), &creator, b"salt")
+            .unwrap();
+    let msg = Msg::Instantiate2 {
+        code_id: sink_code,
+        msg: Binary::new(b"{}".to_vec()),
+        funds: vec![],
+        label: "two".into(),
+        admin: None,
+        salt: Binary::new(b"salt".to_vec()),
+    };
+    let result = chain.run_ok("alice", vec![msg.clone()]);
+    assert_eq!(
+        result.contract_address,
+        Some(consign_client::humanize_address(&predicted))
+    );
+    let again = chain.run("alice", vec![msg]);
+    assert!(again.log.contains("already exists"), "{}", again.log);
+}
