@@ -42,6 +42,9 @@ fn init_tracing(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
+    // warp reports every client that goes away mid-stream (an SSE reader closing) as an error
+    // of its own; the API logs what matters under `runtime::api`.
+    let default = format!("{default},warp::server=off");
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
