@@ -15,6 +15,27 @@ pub(crate) fn coin_amount(coin: &Coin) -> Result<u128, ExecError> {
         .map_err(|_| ExecError::Invalid(format!("amount {coin} is larger than 2^128")))
 }
 
+/// Fails, naming the first short denomination, unless `from` holds all of `amount`.
+fn ensure_funds<'a>(
+    layers: &Layers,
+    from: &str,
+    amount: impl IntoIterator<Item = &'a Coin>,
+) -> Result<(), ExecError> {
+    for coin in amount {
+        let have = read_u128(layers, &balance_key(from, &coin.denom))
+            .map_err(|e| ExecError::Invalid(e.to_string()))?;
+        let need = coin_amount(coin)?;
+        if have < need {
+            return Err(ExecError::InsufficientFunds {
+                address: from.to_owned(),
+                available: format!("{have}{}", coin.denom),
+                needed: format!("{need}{}", coin.denom),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Moves `amount` from `from` to `to`; fails without changing anything if `from` lacks any
 /// of it.
 pub(crate) fn transfer(
@@ -27,18 +48,7 @@ pub(crate) fn transfer(
     if amount.is_empty() {
         return Ok(None);
     }
-    for coin in &amount {
-        let key = balance_key(from, &coin.denom);
-        let have = read_u128(layers, &key).map_err(|e| ExecError::Invalid(e.to_string()))?;
-        let need = coin_amount(coin)?;
-        if have < need {
-            return Err(ExecError::InsufficientFunds {
-                address: from.to_owned(),
-                available: format!("{have}{}", coin.denom),
-                needed: format!("{need}{}", coin.denom),
-            });
-        }
-    }
+    ensure_funds(layers, from, amount.iter().copied())?;
     for coin in &amount {
         let need = coin_amount(coin)?;
         let from_key = balance_key(from, &coin.denom);
@@ -86,17 +96,11 @@ pub(crate) fn mint(layers: &mut Layers, to: &str, coin: &Coin) -> Result<(), Cha
 
 /// Destroys coins held by `from`.
 pub(crate) fn burn(layers: &mut Layers, from: &str, amount: &[Coin]) -> Result<Event, ExecError> {
+    ensure_funds(layers, from, amount)?;
     for coin in amount {
         let key = balance_key(from, &coin.denom);
         let have = read_u128(layers, &key).map_err(|e| ExecError::Invalid(e.to_string()))?;
         let need = coin_amount(coin)?;
-        if have < need {
-            return Err(ExecError::InsufficientFunds {
-                address: from.to_owned(),
-                available: format!("{have}{}", coin.denom),
-                needed: format!("{need}{}", coin.denom),
-            });
-        }
         write_u128(layers, &key, have - need);
         let skey = supply_key(&coin.denom);
         let supply = read_u128(layers, &skey).map_err(|e| ExecError::Invalid(e.to_string()))?;

@@ -21,47 +21,10 @@ use cosmwasm_std::{
 
 type BenchVm = Vm<Bech32Api, MemoryStorage, NoChainQuerier>;
 
-struct Figure {
-    name: &'static str,
-    samples: Vec<Duration>,
-}
-
-impl Figure {
-    fn report(mut self) {
-        self.samples.sort();
-        let n = self.samples.len();
-        let median = self.samples[n / 2];
-        let p99 = self.samples[(n * 99 / 100).min(n - 1)];
-        let mean = self.samples.iter().sum::<Duration>() / u32::try_from(n).unwrap_or(u32::MAX);
-        println!(
-            "{:<44} median {:>11}  p99 {:>11}  mean {:>11}  ({n} runs)",
-            self.name,
-            fmt(median),
-            fmt(p99),
-            fmt(mean)
-        );
-        if std::env::var_os("CONSIGN_BENCH_JSON").is_some() {
-            println!(
-                "{{\"figure\":\"{}\",\"median_ns\":{},\"p99_ns\":{},\"mean_ns\":{},\"runs\":{n}}}",
-                self.name,
-                median.as_nanos(),
-                p99.as_nanos(),
-                mean.as_nanos()
-            );
-        }
-    }
-}
-
-fn fmt(d: Duration) -> String {
-    let ns = d.as_nanos();
-    if ns >= 10_000_000 {
-        format!("{:.1} ms", d.as_secs_f64() * 1e3)
-    } else if ns >= 10_000 {
-        format!("{:.1} µs", d.as_secs_f64() * 1e6)
-    } else {
-        format!("{ns} ns")
-    }
-}
+// Shared with the reference VM's bench (`bench/reference`), so both print the same lines.
+#[path = "support/figure.rs"]
+mod figure;
+use figure::Figure;
 
 /// Runs `f` `runs` times after `warmup` unmeasured runs and reports the figure, unless
 /// `CONSIGN_BENCH_FILTER` leaves it out.
