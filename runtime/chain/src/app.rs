@@ -770,7 +770,7 @@ impl App {
         gas_limit: u64,
     ) -> Result<Binary, ChainError> {
         if self.contract(address).is_none() {
-            return Err(ChainError::Query(format!("no contract at {address}")));
+            return Err(ChainError::NotFound(format!("no contract at {address}")));
         }
         let (result, _) = crate::querier::smart_query(&self.core, address, msg, gas_limit);
         match result {

@@ -154,9 +154,12 @@ pub enum ChainError {
     /// The genesis is invalid.
     #[error("invalid genesis: {0}")]
     Genesis(String),
-    /// A query was invalid (unknown contract, bad input).
+    /// A query was invalid or failed (bad input, the contract's error).
     #[error("{0}")]
     Query(String),
+    /// What a query asked for does not exist (no contract at that address).
+    #[error("{0}")]
+    NotFound(String),
 }
 
 impl ChainError {

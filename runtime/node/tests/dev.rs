@@ -656,6 +656,23 @@ async fn the_delivery_feed_long_polls_and_streams_in_order() {
         .await
         .expect("POST smart");
     assert_eq!(response.status(), 400);
+    // A smart query of an address where no contract lives is a 404 that says so.
+    let nobody = consign_client::SecretKey::from_seed("nobody").address();
+    let response = http
+        .post(node.url(&format!("/contracts/{nobody}/smart")))
+        .body("{}")
+        .send()
+        .await
+        .expect("POST smart");
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.expect("JSON error");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no contract at"),
+        "{body}"
+    );
     let (status, raw) = get(&http, &node, &format!("/contracts/{sink}/raw/00ff")).await;
     assert_eq!(status, 200, "{raw}");
     assert_eq!(raw["data"], Value::Null);

@@ -121,6 +121,7 @@ impl From<consign_chain::ChainError> for ApiFailure {
     fn from(error: consign_chain::ChainError) -> Self {
         match error {
             consign_chain::ChainError::Query(msg) => Self::bad_request(msg),
+            consign_chain::ChainError::NotFound(msg) => Self::not_found(msg),
             other => Self::internal(other),
         }
     }
