@@ -136,8 +136,15 @@ EOF
     # Its own workspace, so cargo does not take it for a member of ours; and a fresh lock file
     # instead of the published one, which pins cosmwasm-std 2.0.0.
     printf '\n[workspace]\n' >>"$dest/Cargo.toml"
+    # Our own lock file for it (scripts/thirdparty/), so every build resolves the same
+    # dependencies; without one, resolve afresh (and keep the result there to pin it).
+    local pinned="$ROOT/scripts/thirdparty/cw20-base-$CW20_VERSION.Cargo.lock"
     rm -f "$dest/Cargo.lock"
-    cargo generate-lockfile --manifest-path "$dest/Cargo.toml"
+    if [ -f "$pinned" ]; then
+        cp "$pinned" "$dest/Cargo.lock"
+    else
+        cargo generate-lockfile --manifest-path "$dest/Cargo.toml"
+    fi
 
     local std_version
     std_version="$(locked_version "$dest/Cargo.lock" cosmwasm-std)"

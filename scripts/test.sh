@@ -26,6 +26,17 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "building the binaries the cross-process tests run"
 cargo build --workspace --bins --locked
 
+step "contract schemas match the code"
+(cd contracts/data-sale && cargo run --locked --quiet --example schema >/dev/null)
+# Changed or new files after regenerating mean the committed schema is stale.
+if ! git diff --quiet -- contracts/data-sale/schema ||
+    [ -n "$(git ls-files --others --exclude-standard -- contracts/data-sale/schema)" ]; then
+    git status --short -- contracts/data-sale/schema >&2
+    echo "the committed JSON schema of data-sale is out of date: run" \
+        "(cd contracts/data-sale && cargo run --example schema) and commit contracts/data-sale/schema" >&2
+    exit 1
+fi
+
 step "doc tests"
 cargo test --workspace --doc --locked
 

@@ -1,0 +1,13 @@
+//! Writes the contract's JSON schema to `schema/` in the current directory:
+//! `cargo run -p data-sale --example schema` from `contracts/data-sale`.
+
+use cosmwasm_schema::write_api;
+use data_sale::msg::{ExecuteMsg, InstantiateMsg, QueryMsg};
+
+fn main() {
+    write_api! {
+        instantiate: InstantiateMsg,
+        execute: ExecuteMsg,
+        query: QueryMsg,
+    }
+}
