@@ -16,7 +16,7 @@
 //! Set `CONSIGN_BENCH_JSON=1` to print one JSON object per figure as well.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use cosmwasm_std::{
     Addr, BlockInfo, Checksum, ContractInfo, ContractResult, Empty, Env, MessageInfo, Timestamp,
@@ -46,29 +46,7 @@ const BECH32_PREFIX: &str = "consign";
 // The same figure printing as consign-vm's bench, included by path.
 #[path = "../../../runtime/vm/benches/support/figure.rs"]
 mod figure;
-use figure::Figure;
-
-/// Runs `f` `runs` times after `warmup` unmeasured runs.
-fn measure(
-    name: &'static str,
-    warmup: usize,
-    runs: usize,
-    mut f: impl FnMut() -> Duration,
-) -> Figure {
-    for _ in 0..warmup {
-        f();
-    }
-    Figure {
-        name,
-        samples: (0..runs).map(|_| f()).collect(),
-    }
-}
-
-fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
-    let start = Instant::now();
-    let out = f();
-    (out, start.elapsed())
-}
+use figure::{measure, timed};
 
 fn api() -> MockApi {
     MockApi::default().with_prefix(BECH32_PREFIX)
@@ -187,8 +165,7 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let cache = new_cache(dir.path(), MEMORY_CACHE_SIZE);
         timed(|| cache.store_code(&wasm, true, true).unwrap()).1
-    })
-    .report();
+    });
 
     let dir = tempfile::tempdir().unwrap();
     let cache = new_cache(dir.path(), MEMORY_CACHE_SIZE);
@@ -210,8 +187,7 @@ fn main() {
             });
             storage = Some(instance.recycle().unwrap().storage);
             took
-        })
-        .report();
+        });
         let stats = fs_only.stats();
         assert_eq!(stats.hits_fs_cache, 53, "{stats:?}");
         assert_eq!(stats.hits_memory_cache + stats.misses, 0, "{stats:?}");
@@ -243,8 +219,7 @@ fn main() {
         });
         storage = Some(instance.recycle().unwrap().storage);
         took
-    })
-    .report();
+    });
     let stats = cache.stats();
     assert_eq!(stats.hits_pinned_memory_cache, 0, "{stats:?}");
     assert!(stats.hits_memory_cache >= 5_100, "{stats:?}");
@@ -268,8 +243,7 @@ fn main() {
                 storage = Some(instance.recycle().unwrap().storage);
                 took
             },
-        )
-        .report();
+        );
         assert!(pinned.stats().hits_pinned_memory_cache >= 5_100);
     }
 
@@ -295,8 +269,7 @@ fn main() {
         transfers += 1;
         storage = Some(backend.storage);
         took
-    })
-    .report();
+    });
     println!("  (a transfer uses {gas} gas)");
 
     let balance = format!(r#"{{"balance":{{"address":"{}"}}}}"#, addr(2));
@@ -317,8 +290,7 @@ fn main() {
             storage = Some(backend.storage);
             took
         },
-    )
-    .report();
+    );
 
     // The lowered contract still is cw20-base: every transfer moved exactly one unit.
     let s = storage.take().unwrap();

@@ -9,7 +9,7 @@
 //! `CONSIGN_BENCH_SCALE=10` to run every figure ten times as often (for profiling).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use consign_vm::{
     Backend, BackendApi, Bech32Api, InstanceOptions, MemoryStorage, ModuleSource, NoChainQuerier,
@@ -24,36 +24,7 @@ type BenchVm = Vm<Bech32Api, MemoryStorage, NoChainQuerier>;
 // Shared with the reference VM's bench (`bench/reference`), so both print the same lines.
 #[path = "support/figure.rs"]
 mod figure;
-use figure::Figure;
-
-/// Runs `f` `runs` times after `warmup` unmeasured runs and reports the figure, unless
-/// `CONSIGN_BENCH_FILTER` leaves it out.
-fn measure(name: &'static str, warmup: usize, runs: usize, mut f: impl FnMut() -> Duration) {
-    if let Ok(filter) = std::env::var("CONSIGN_BENCH_FILTER") {
-        if !name.contains(&filter) {
-            return;
-        }
-    }
-    let scale = std::env::var("CONSIGN_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(1)
-        .max(1);
-    for _ in 0..warmup {
-        f();
-    }
-    Figure {
-        name,
-        samples: (0..runs * scale).map(|_| f()).collect(),
-    }
-    .report();
-}
-
-fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
-    let start = Instant::now();
-    let out = f();
-    (out, start.elapsed())
-}
+use figure::{measure, timed};
 
 fn env() -> Env {
     Env {
@@ -174,7 +145,9 @@ fn main() {
         storage = Some(finished.backend.storage);
         took
     });
-    println!("  (a transfer uses {gas} gas)");
+    if gas > 0 {
+        println!("  (a transfer uses {gas} gas)");
+    }
 
     let balance = format!(r#"{{"balance":{{"address":"{}"}}}}"#, addr(2));
     measure(

@@ -1,7 +1,7 @@
 //! The figure both VM benchmarks print: `runtime/vm/benches/vm.rs` and the reference VM's
 //! `bench/reference`, which includes this file by path so the two cannot drift apart.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One measured figure: its name and every sample.
 pub(crate) struct Figure {
@@ -47,4 +47,39 @@ fn fmt(d: Duration) -> String {
     } else {
         format!("{ns} ns")
     }
+}
+
+/// Runs `f` `runs` times after `warmup` unmeasured runs and reports the figure, unless
+/// `CONSIGN_BENCH_FILTER` leaves it out.
+pub(crate) fn measure(
+    name: &'static str,
+    warmup: usize,
+    runs: usize,
+    mut f: impl FnMut() -> Duration,
+) {
+    if let Ok(filter) = std::env::var("CONSIGN_BENCH_FILTER") {
+        if !name.contains(&filter) {
+            return;
+        }
+    }
+    let scale = std::env::var("CONSIGN_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    for _ in 0..warmup {
+        f();
+    }
+    Figure {
+        name,
+        samples: (0..runs * scale).map(|_| f()).collect(),
+    }
+    .report();
+}
+
+/// Runs `f` and says how long it took.
+pub(crate) fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let out = f();
+    (out, start.elapsed())
 }
