@@ -216,13 +216,44 @@ fn secp256k1_verify_and_recover() {
 }
 
 #[test]
-fn secp256r1_reports_malformed_input_as_an_error_value() {
+fn secp256r1_verify_and_recover() {
     let mut h = sink();
     let b = |v: &[u8]| Binary::new(v.to_vec());
-    let res: Value = h.query(json!({"secp256r1_verify": {"hash": b(&[1; 32]), "signature": b(&[2; 64]), "pubkey": b(&[3; 33])}}));
+    let key = p256::ecdsa::SigningKey::from_slice(&[7u8; 32]).unwrap();
+    let hash = Sha256::digest(b"message");
+    let sig: p256::ecdsa::Signature =
+        p256::ecdsa::signature::hazmat::PrehashSigner::sign_prehash(&key, &hash).unwrap();
+    let sig = sig.normalize_s().unwrap_or(sig);
+    let pubkey = key
+        .verifying_key()
+        .to_encoded_point(true)
+        .as_bytes()
+        .to_vec();
+    let verify = |h: &mut Harness, hash: &[u8], pubkey: &[u8]| -> Value {
+        h.query(json!({"secp256r1_verify": {"hash": b(hash), "signature": b(&sig.to_bytes()), "pubkey": b(pubkey)}}))
+    };
+    assert_eq!(verify(&mut h, &hash, &pubkey), json!({"ok": true}));
+    assert_eq!(
+        verify(&mut h, &Sha256::digest(b"other"), &pubkey),
+        json!({"ok": false})
+    );
+    let malformed = verify(&mut h, &hash, &[3; 33]);
+    assert!(malformed["error"].is_string(), "{malformed}");
+    // One of the two recovery parameters gives back the signer's (uncompressed) key.
+    let uncompressed = key
+        .verifying_key()
+        .to_encoded_point(false)
+        .as_bytes()
+        .to_vec();
+    let recovered: Vec<Value> = [0u8, 1]
+        .iter()
+        .map(|param| {
+            h.query(json!({"secp256r1_recover": {"hash": b(&hash), "signature": b(&sig.to_bytes()), "recovery_param": param}}))
+        })
+        .collect();
     assert!(
-        res.get("error").is_some() || res == json!({"ok": false}),
-        "{res}"
+        recovered.contains(&json!({"ok": b(&uncompressed)})),
+        "{recovered:?}"
     );
 }
 
