@@ -212,3 +212,62 @@ pub fn ok_stdout(output: &Output) -> String {
     );
     stdout
 }
+
+/// Stdout of a command that must succeed, parsed as one JSON document (`--output json`).
+///
+/// # Panics
+/// When the command failed or did not print JSON.
+pub fn ok_json(output: &Output) -> serde_json::Value {
+    let text = ok_stdout(output);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// The release window of [`deploy_data_sale`]'s marketplace, in seconds.
+pub const RELEASE_WINDOW_SECONDS: u64 = 3600;
+
+/// Stores and instantiates the data-sale contract (`target/contracts/data_sale.wasm`) from the
+/// dev key `alice`, with the dev key `carol` as arbiter; returns its address.
+///
+/// # Errors
+/// When a transaction fails.
+pub fn deploy_data_sale(node: &DevNode) -> Result<String> {
+    let wasm = contract("data_sale");
+    let stored = node.consign(&[
+        "tx",
+        "wasm",
+        "store",
+        wasm.to_str().context("a UTF-8 path")?,
+        "--from",
+        "alice",
+        "--gas",
+        "50000000",
+        "--output",
+        "json",
+    ])?;
+    let code_id = ok_json(&stored)["code_id"]
+        .as_u64()
+        .context("no code_id after storing data-sale")?;
+    let arbiter = consign_client::SecretKey::from_seed("carol").address();
+    let init = serde_json::json!({
+        "arbiter": arbiter,
+        "release_window_seconds": RELEASE_WINDOW_SECONDS,
+    });
+    let made = node.consign(&[
+        "tx",
+        "wasm",
+        "instantiate",
+        &code_id.to_string(),
+        &init.to_string(),
+        "--label",
+        "data-sale",
+        "--no-admin",
+        "--from",
+        "alice",
+        "--output",
+        "json",
+    ])?;
+    ok_json(&made)["contract_address"]
+        .as_str()
+        .map(str::to_owned)
+        .context("no contract_address after instantiating data-sale")
+}

@@ -12,7 +12,7 @@ use cw_storage_plus::Bound;
 use crate::error::ContractError;
 use crate::msg::{
     ConfigResponse, ExecuteMsg, InstantiateMsg, OfferResponse, OffersResponse, PurchaseResponse,
-    PurchasesResponse, QueryMsg, Recipient, DEFAULT_LIMIT, MAX_LIMIT,
+    PurchasesResponse, QueryMsg, DEFAULT_LIMIT, MAX_LIMIT,
 };
 use crate::state::{
     Config, Escrow, Offer, OfferStatus, Purchase, CONFIG, OFFERS, OFFERS_BY_SELLER, OFFER_COUNT,
@@ -341,7 +341,7 @@ pub fn execute_purchase(
     env: Env,
     info: MessageInfo,
     offer_id: u64,
-    recipient: Recipient,
+    recipient: DeliveryAddress,
 ) -> Result<Response, ContractError> {
     let offer = load_offer(deps.storage, offer_id)?;
     if offer.status == OfferStatus::Withdrawn {
@@ -364,8 +364,7 @@ pub fn execute_purchase(
             got: coins_to_string(&info.funds),
         });
     }
-    let address = DeliveryAddress::from(recipient.clone());
-    address.validate()?;
+    recipient.validate()?;
 
     let id = PURCHASE_COUNT.load(deps.storage)? + 1;
     PURCHASE_COUNT.save(deps.storage, &id)?;
@@ -389,7 +388,7 @@ pub fn execute_purchase(
         offer_id,
         purchase_id: id,
         buyer: buyer.to_string(),
-        recipient: address,
+        recipient: purchase.recipient.clone(),
         content_sha256: offer.content_sha256,
         size: offer.size,
         deadline: None,
@@ -843,8 +842,8 @@ mod tests {
         }
     }
 
-    fn recipient() -> Recipient {
-        Recipient {
+    fn recipient() -> DeliveryAddress {
+        DeliveryAddress {
             endpoint: ENDPOINT.to_owned(),
             key: AGE.to_owned(),
         }
@@ -1467,7 +1466,7 @@ mod tests {
                     &price(),
                     ExecuteMsg::Purchase {
                         offer_id,
-                        recipient: Recipient {
+                        recipient: DeliveryAddress {
                             endpoint: endpoint.to_owned(),
                             key: key.to_owned(),
                         },

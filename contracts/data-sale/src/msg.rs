@@ -77,7 +77,7 @@ pub enum ExecuteMsg {
         /// The offer.
         offer_id: u64,
         /// Where the data must be delivered, and the key it is encrypted to.
-        recipient: Recipient,
+        recipient: DeliveryAddress,
     },
     /// The purchase's buyer: confirms receipt; the payment goes to the seller.
     ConfirmReceipt {
@@ -168,38 +168,6 @@ pub enum QueryMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         limit: Option<u32>,
     },
-}
-
-/// Where a purchase is delivered: an `http(s)` endpoint and an age X25519 recipient (`age1…`).
-///
-/// The same JSON as the SDK's [`DeliveryAddress`], into which it converts (and by whose rules it
-/// is validated). It is repeated here only because [`DeliveryAddress`] does not implement
-/// `cw_schema::Schemaifier`, which `#[cw_serde]`, `QueryResponses` and `write_api!` need; once
-/// the SDK derives it, this type can become an alias of [`DeliveryAddress`].
-#[cw_serde]
-pub struct Recipient {
-    /// The `http` or `https` URL the storage node `POST`s the encrypted data to.
-    pub endpoint: String,
-    /// The buyer's age X25519 recipient, `age1…`.
-    pub key: String,
-}
-
-impl From<Recipient> for DeliveryAddress {
-    fn from(r: Recipient) -> Self {
-        DeliveryAddress {
-            endpoint: r.endpoint,
-            key: r.key,
-        }
-    }
-}
-
-impl From<DeliveryAddress> for Recipient {
-    fn from(a: DeliveryAddress) -> Self {
-        Recipient {
-            endpoint: a.endpoint,
-            key: a.key,
-        }
-    }
 }
 
 /// The configuration.

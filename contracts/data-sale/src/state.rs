@@ -10,7 +10,7 @@ use consign_sdk::cosmwasm_std::{Addr, Coin, Timestamp};
 use cosmwasm_schema::cw_serde;
 use cw_storage_plus::{Item, Map};
 
-use crate::msg::Recipient;
+use consign_sdk::DeliveryAddress;
 
 /// Set at instantiation; never changes.
 #[cw_serde]
@@ -110,7 +110,7 @@ pub struct Purchase {
     /// The funds paid and held: the offer's price at the time of purchase.
     pub price: Vec<Coin>,
     /// Where the data is delivered, as given by the buyer.
-    pub recipient: Recipient,
+    pub recipient: DeliveryAddress,
     /// Block time of the purchase; the release window starts here.
     pub created: Timestamp,
     /// The escrow's state.

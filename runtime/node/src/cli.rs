@@ -7,6 +7,7 @@ use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 pub mod check;
 pub mod dev;
 pub mod keys;
+pub mod market;
 pub mod query;
 pub mod tx;
 
@@ -78,6 +79,15 @@ pub enum Command {
     /// Query the chain: balances, codes, contracts, contract state, txs, blocks, deliveries.
     #[command(long_about = query::LONG_ABOUT, after_help = query::EXAMPLES, visible_alias = "q")]
     Query(query::QueryArgs),
+    /// Sellers: create, show, list and withdraw offers of a data-sale contract.
+    #[command(long_about = market::OFFER_LONG_ABOUT, after_help = market::OFFER_EXAMPLES)]
+    Offer(market::OfferArgs),
+    /// Buyers: buy an offer, naming where the data is delivered and the key it is encrypted to.
+    #[command(long_about = market::BUY_LONG_ABOUT, after_help = market::BUY_EXAMPLES)]
+    Buy(market::BuyArgs),
+    /// Follow a purchase and end its escrow: show, list, confirm, dispute, claim, resolve.
+    #[command(long_about = market::PURCHASE_LONG_ABOUT, after_help = market::PURCHASE_EXAMPLES)]
+    Purchase(market::PurchaseArgs),
     /// Show the node's status: chain id, latest block, next delivery sequence.
     #[command(long_about = query::STATUS_LONG_ABOUT, after_help = query::STATUS_EXAMPLES)]
     Status(query::StatusArgs),
@@ -97,6 +107,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tx(args) => tx::run(args, cli.output, &mut stdout)?,
         Command::Query(args) => query::run(args, cli.output, &mut stdout)?,
         Command::Status(args) => query::run_status(args, cli.output, &mut stdout)?,
+        Command::Offer(args) => market::run_offer(args, cli.output, &mut stdout)?,
+        Command::Buy(args) => market::run_buy(args, cli.output, &mut stdout)?,
+        Command::Purchase(args) => market::run_purchase(args, cli.output, &mut stdout)?,
     };
     Ok(ExitCode::from(code))
 }

@@ -38,8 +38,12 @@ const X25519_KEY_LEN: usize = 32;
 ///   "deadline": "1700000000000000000"
 /// }
 /// ```
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema, cw_schema::Schemaifier,
+)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
+// cw-schema has no notion of `deny_unknown_fields`; the JSON schema (schemars) does.
+#[schemaifier(mute_warnings)]
 pub struct DeliveryInstruction {
     /// The offer being delivered, as numbered by the contract.
     pub offer_id: u64,
@@ -61,8 +65,12 @@ pub struct DeliveryInstruction {
 
 /// Where a delivery goes: the URL that receives the encrypted data and the key it is encrypted
 /// to.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema, cw_schema::Schemaifier,
+)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
+// cw-schema has no notion of `deny_unknown_fields`; the JSON schema (schemars) does.
+#[schemaifier(mute_warnings)]
 pub struct DeliveryAddress {
     /// An `http` or `https` URL with a host, at most [`MAX_ENDPOINT_LEN`] bytes, without
     /// whitespace or control characters. The storage node `POST`s the age stream to it.

@@ -9,50 +9,124 @@
 //! runs on any CosmWasm chain. In native unit tests `deliver` records the instruction instead;
 //! read it back with [`testing::take_delivered`].
 //!
+//! # A complete small contract
+//!
+//! One file for sale at a fixed price: whoever pays exactly that price names where the data must
+//! go, and the contract's completion is the one call to [`deliver`]. The storage location appears
+//! nowhere: the contract knows only the data's digest and size.
+//!
 //! ```
 //! use consign_sdk::cosmwasm_std::{
-//!     entry_point, Binary, DepsMut, Env, MessageInfo, Response, StdResult,
+//!     entry_point, from_json, to_json_binary, Binary, Coin, Deps, DepsMut, Env, MessageInfo,
+//!     Response, StdError, StdResult,
 //! };
 //! use consign_sdk::{deliver, DeliveryAddress, DeliveryInstruction};
+//! use serde::{Deserialize, Serialize};
 //!
-//! #[entry_point(crate = "consign_sdk::cosmwasm_std")]
-//! pub fn execute(
-//!     _deps: DepsMut,
-//!     _env: Env,
-//!     info: MessageInfo,
-//!     msg: Binary,
-//! ) -> StdResult<Response> {
-//!     // A real contract would parse `msg`, check the funds and record the purchase.
-//!     let endpoint = String::from_utf8(msg.to_vec())?;
-//!     deliver(&DeliveryInstruction {
-//!         offer_id: 1,
-//!         purchase_id: 1,
-//!         buyer: info.sender.into_string(),
-//!         recipient: DeliveryAddress {
-//!             endpoint,
-//!             key: "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p".into(),
-//!         },
-//!         content_sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-//!             .into(),
-//!         size: 1024,
-//!         deadline: None,
-//!     })?;
-//!     Ok(Response::new().add_attribute("action", "deliver"))
+//! #[derive(Serialize, Deserialize)]
+//! pub struct InstantiateMsg {
+//!     pub price: Coin,
+//!     pub content_sha256: String,
+//!     pub size: u64,
 //! }
 //!
-//! # use consign_sdk::testing::{message_info, mock_dependencies, mock_env};
+//! #[derive(Serialize, Deserialize)]
+//! #[serde(rename_all = "snake_case")]
+//! pub enum ExecuteMsg {
+//!     /// Pay `price` and have the data delivered to `recipient`.
+//!     Buy { recipient: DeliveryAddress },
+//! }
+//!
+//! #[derive(Serialize, Deserialize)]
+//! #[serde(rename_all = "snake_case")]
+//! pub enum QueryMsg {
+//!     /// How many purchases so far.
+//!     Sales {},
+//! }
+//!
+//! const OFFER: &[u8] = b"offer";
+//! const SALES: &[u8] = b"sales";
+//!
+//! #[entry_point(crate = "consign_sdk::cosmwasm_std")]
+//! pub fn instantiate(deps: DepsMut, _: Env, _: MessageInfo, msg: InstantiateMsg) -> StdResult<Response> {
+//!     deps.storage.set(OFFER, &serde_json::to_vec(&msg).map_err(|e| StdError::msg(e.to_string()))?);
+//!     deps.storage.set(SALES, &0u64.to_be_bytes());
+//!     Ok(Response::new())
+//! }
+//!
+//! #[entry_point(crate = "consign_sdk::cosmwasm_std")]
+//! pub fn execute(deps: DepsMut, _: Env, info: MessageInfo, msg: ExecuteMsg) -> StdResult<Response> {
+//!     let ExecuteMsg::Buy { recipient } = msg;
+//!     let offer: InstantiateMsg = from_json(deps.storage.get(OFFER).unwrap_or_default())?;
+//!     if info.funds != [offer.price.clone()] {
+//!         return Err(StdError::msg(format!("send exactly {}", offer.price)));
+//!     }
+//!     let sales = sales(deps.as_ref()) + 1;
+//!     deps.storage.set(SALES, &sales.to_be_bytes());
+//!     // The completion: the runtime records this when, and only when, the transaction commits.
+//!     deliver(&DeliveryInstruction {
+//!         offer_id: 1,
+//!         purchase_id: sales,
+//!         buyer: info.sender.to_string(),
+//!         recipient,
+//!         content_sha256: offer.content_sha256,
+//!         size: offer.size,
+//!         deadline: None,
+//!     })?;
+//!     Ok(Response::new().add_attribute("purchase_id", sales.to_string()))
+//! }
+//!
+//! #[entry_point(crate = "consign_sdk::cosmwasm_std")]
+//! pub fn query(deps: Deps, _: Env, msg: QueryMsg) -> StdResult<Binary> {
+//!     let QueryMsg::Sales {} = msg;
+//!     to_json_binary(&sales(deps))
+//! }
+//!
+//! fn sales(deps: Deps) -> u64 {
+//!     let bytes = deps.storage.get(SALES).unwrap_or_default();
+//!     u64::from_be_bytes(bytes.try_into().unwrap_or_default())
+//! }
+//!
+//! // Its unit test, as with any CosmWasm contract, plus the instructions it emitted.
+//! use consign_sdk::cosmwasm_std::coins;
+//! use consign_sdk::testing::{message_info, mock_dependencies, mock_env, take_delivered};
+//!
 //! let mut deps = mock_dependencies();
+//! let seller = deps.api.addr_make("seller");
 //! let buyer = deps.api.addr_make("buyer");
-//! execute(
-//!     deps.as_mut(),
-//!     mock_env(),
-//!     message_info(&buyer, &[]),
-//!     Binary::from(b"https://buyer.example/inbox"),
-//! )?;
-//! let delivered = consign_sdk::testing::take_delivered();
+//! let digest = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+//! let init = InstantiateMsg { price: Coin::new(100u128, "ucsn"), content_sha256: digest.into(), size: 1024 };
+//! instantiate(deps.as_mut(), mock_env(), message_info(&seller, &[]), init)?;
+//!
+//! let recipient = DeliveryAddress {
+//!     endpoint: "https://buyer.example/inbox".into(),
+//!     key: "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p".into(),
+//! };
+//! let buy = || ExecuteMsg::Buy { recipient: recipient.clone() };
+//!
+//! // Wrong funds: refused, and nothing delivered.
+//! assert!(execute(deps.as_mut(), mock_env(), message_info(&buyer, &coins(99, "ucsn")), buy()).is_err());
+//! assert!(take_delivered().is_empty());
+//!
+//! // The right price: exactly one instruction, to the buyer's address.
+//! execute(deps.as_mut(), mock_env(), message_info(&buyer, &coins(100, "ucsn")), buy())?;
+//! let delivered = take_delivered();
+//! assert_eq!(delivered.len(), 1);
 //! assert_eq!(delivered[0].buyer, buyer.as_str());
-//! # Ok::<(), consign_sdk::cosmwasm_std::StdError>(())
+//! assert_eq!(delivered[0].recipient, recipient);
+//! assert_eq!(delivered[0].content_sha256, digest);
+//!
+//! // An invalid address fails the call with a message that says why.
+//! let bad = ExecuteMsg::Buy { recipient: DeliveryAddress { endpoint: "ftp://x".into(), key: recipient.key.clone() } };
+//! let err = execute(deps.as_mut(), mock_env(), message_info(&buyer, &coins(100, "ucsn")), bad).unwrap_err();
+//! assert!(err.to_string().contains("http"), "{err}");
+//! assert!(take_delivered().is_empty());
+//! # Ok::<(), StdError>(())
 //! ```
+//!
+//! Build it for `wasm32-unknown-unknown` as any CosmWasm contract (`crate-type = ["cdylib",
+//! "rlib"]`); `contracts/data-sale` in this repository is the full marketplace: offers, purchases
+//! and escrow.
 
 pub use cosmwasm_std;
 

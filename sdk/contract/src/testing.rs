@@ -1,5 +1,11 @@
 //! Unit-test support (native builds only): everything in `cosmwasm_std::testing`, plus the
 //! instructions [`deliver`](crate::deliver) recorded.
+//!
+//! Write tests as with plain CosmWasm: [`mock_dependencies`] (which also starts a fresh delivery
+//! record), `mock_env`, `message_info`; call the entry point; then assert on
+//! [`take_delivered`] beside the response. Natively, [`deliver`](crate::deliver) validates the
+//! instruction exactly as in a contract and records its JSON per thread, so tests running in
+//! parallel do not see each other's deliveries.
 
 use std::cell::RefCell;
 
@@ -15,6 +21,18 @@ thread_local! {
 
 pub(crate) fn record(json: Vec<u8>) {
     DELIVERED.with(|d| d.borrow_mut().push(json));
+}
+
+/// [`cosmwasm_std::testing::mock_dependencies`], and a fresh delivery record for this thread: the
+/// instructions [`take_delivered`] returns are those emitted since.
+pub fn mock_dependencies() -> cosmwasm_std::OwnedDeps<
+    cosmwasm_std::testing::MockStorage,
+    cosmwasm_std::testing::MockApi,
+    cosmwasm_std::testing::MockQuerier,
+    cosmwasm_std::Empty,
+> {
+    DELIVERED.with(|d| d.borrow_mut().clear());
+    cosmwasm_std::testing::mock_dependencies()
 }
 
 /// Returns, and forgets, the instructions [`deliver`](crate::deliver) was called with on this

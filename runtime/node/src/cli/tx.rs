@@ -562,39 +562,74 @@ struct Refusal<'a> {
 pub fn run(args: &TxArgs, output: OutputFormat, out: &mut impl Write) -> anyhow::Result<u8> {
     let keyring = args.node.home.keyring()?;
     let (from, messages) = build(&args.command, &keyring)?;
-    let key: SecretKey = keyring
-        .get(&from)
+    let outcome = sign_and_broadcast(&args.node, &args.options, &from, messages)?;
+    report(outcome, output, out, print_result)
+}
+
+/// Signs `messages` with the keyring's `from` key and broadcasts them as `options` say: the
+/// chain id from the node unless given, the gas limit from `--gas` or [`default_gas`].
+///
+/// # Errors
+///
+/// If the key cannot be read, or the node cannot be reached.
+pub(super) fn sign_and_broadcast(
+    node: &NodeArgs,
+    options: &TxOptions,
+    from: &str,
+    messages: Vec<Msg>,
+) -> anyhow::Result<Result<Broadcast, ClientError>> {
+    let key: SecretKey = node
+        .home
+        .keyring()?
+        .get(from)
         .with_context(|| format!("cannot sign with `{from}`"))?
         .secret_key()
         .clone();
-    let node = args.node.client()?;
-    let mode = match args.options.broadcast_mode {
+    let client = node.client()?;
+    let mode = match options.broadcast_mode {
         BroadcastModeArg::Sync => BroadcastMode::Sync,
         BroadcastModeArg::Commit => BroadcastMode::Commit {
-            timeout: args.options.timeout,
+            timeout: options.timeout,
         },
     };
-    let result = block_on(async {
-        let chain_id = match &args.options.chain_id {
+    block_on(async {
+        let chain_id = match &options.chain_id {
             Some(id) => id.clone(),
-            None => node.status().await?.chain_id,
+            None => client.status().await?.chain_id,
         };
-        let gas = args.options.gas.unwrap_or_else(|| default_gas(&messages));
-        node.sign_and_broadcast(&key, &chain_id, messages, gas, mode)
+        let gas = options.gas.unwrap_or_else(|| default_gas(&messages));
+        client
+            .sign_and_broadcast(&key, &chain_id, messages, gas, mode)
             .await
-    })?;
-    match result {
+    })
+}
+
+/// Reports a broadcast's outcome: a committed success through `on_success`; a failure in the
+/// block or a refusal on stderr (and, with `--output json`, as JSON on stdout); a transaction
+/// only accepted into the mempool by its hash. Returns the exit status.
+///
+/// # Errors
+///
+/// If the node could not be reached or answered with an error other than a refusal, or `out`
+/// cannot be written.
+pub(super) fn report<W: Write>(
+    outcome: Result<Broadcast, ClientError>,
+    output: OutputFormat,
+    out: &mut W,
+    on_success: impl FnOnce(&TxResult, OutputFormat, &mut W) -> anyhow::Result<()>,
+) -> anyhow::Result<u8> {
+    match outcome {
+        Ok(Broadcast::Committed(result)) if result.code == 0 => {
+            on_success(&result, output, out)?;
+            Ok(EXIT_OK)
+        }
         Ok(Broadcast::Committed(result)) => {
             print_result(&result, output, out)?;
-            if result.code == 0 {
-                Ok(EXIT_OK)
-            } else {
-                eprintln!(
-                    "error: transaction {} failed in block {} (code {}): {}",
-                    result.txhash, result.height, result.code, result.log
-                );
-                Ok(EXIT_REJECTED)
-            }
+            eprintln!(
+                "error: transaction {} failed in block {} (code {}): {}",
+                result.txhash, result.height, result.code, result.log
+            );
+            Ok(EXIT_REJECTED)
         }
         Ok(Broadcast::Checked(check)) => {
             match output {
@@ -629,7 +664,7 @@ pub fn run(args: &TxArgs, output: OutputFormat, out: &mut impl Write) -> anyhow:
 }
 
 /// Prints a committed result: the whole [`TxResult`] as one JSON object, or a short summary.
-fn print_result(
+pub(super) fn print_result(
     result: &TxResult,
     output: OutputFormat,
     out: &mut impl Write,
