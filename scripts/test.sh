@@ -14,6 +14,15 @@ cd "$ROOT"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
+# The storage tests decrypt a delivery with the reference `age` tool too, not only our code.
+if ! command -v age >/dev/null 2>&1; then
+    step "installing the age command line tool (Debian package age)"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get install -y -q age >/dev/null 2>&1 ||
+        { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q age >/dev/null; }
+fi
+
 step "building contracts to wasm32"
 bash scripts/build-contracts.sh
 
@@ -22,9 +31,6 @@ cargo fmt --all --check
 
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-
-step "building the binaries the cross-process tests run"
-cargo build --workspace --bins --locked
 
 step "contract schemas match the code"
 (cd contracts/data-sale && cargo run --locked --quiet --example schema >/dev/null)
@@ -40,6 +46,9 @@ fi
 step "doc tests"
 cargo test --workspace --doc --locked
 
+# The cross-process tests run target/debug/consign and target/debug/consign-storage: cargo builds
+# a package's binaries with its integration tests, in the same build as the tests (a separate
+# `cargo build --bins` would build the dependencies a second time with other features).
 if cargo nextest --version >/dev/null 2>&1; then
     step "tests (cargo nextest)"
     cargo nextest run --workspace --locked --no-fail-fast "$@"

@@ -1,31 +1,32 @@
-//! Helpers for tests across real processes: start `consign dev` in a temporary home on
-//! `127.0.0.1:0`, find the address it bound, run `consign` commands against it, and stop it
-//! gracefully or with `kill -9`.
+//! Helpers for tests across real processes: start `consign dev` and `consign-storage serve` in
+//! temporary directories on `127.0.0.1:0`, find the addresses they bound, run `consign` commands
+//! against them, stop them gracefully or with `kill -9`; a buyer's receiving server and a
+//! pausable TCP proxy for fault tests.
 //!
-//! The binaries are the workspace's own (`target/debug/consign`, or `CONSIGN_BIN`); the test
-//! command builds them first.
+//! The binaries are the workspace's own (`target/debug/consign` and
+//! `target/debug/consign-storage`, or `CONSIGN_BIN` / `CONSIGN_STORAGE_BIN`); the test command
+//! builds them first.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output, Stdio};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+
+mod daemon;
+mod market;
+mod proxy;
+mod receiver;
+mod storage;
+
+pub use daemon::{status_ok, workspace_bin, Daemon};
+pub use market::{buy, Bought, Seller, Sold};
+pub use proxy::TcpProxy;
+pub use receiver::{Received, Receiver, ReceiverBehaviour};
+pub use storage::{StorageNode, ADMIN_TOKEN};
 
 /// The `consign` binary.
 pub fn consign_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("CONSIGN_BIN") {
-        return PathBuf::from(bin);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let bin = target.join("debug/consign");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it with `cargo build -p consign` (scripts/test.sh does)",
-        bin.display()
-    );
-    bin
+    workspace_bin("consign", "CONSIGN_BIN")
 }
 
 /// The wasm of a contract built by `scripts/build-contracts.sh`.
@@ -44,7 +45,7 @@ pub fn contract(name: &str) -> PathBuf {
 
 /// A running `consign dev`.
 pub struct DevNode {
-    child: Option<Child>,
+    daemon: Daemon,
     home: PathBuf,
     /// The API's base URL, e.g. `http://127.0.0.1:41234`.
     pub url: String,
@@ -60,58 +61,35 @@ impl DevNode {
         Self::start_with(home, &[])
     }
 
-    /// As [`DevNode::start`], with extra arguments.
+    /// As [`DevNode::start`], with extra arguments (a later `--api` wins over the default).
     ///
     /// # Errors
     /// As [`DevNode::start`].
     pub fn start_with(home: &Path, extra: &[&str]) -> Result<Self> {
-        let url_file = home.join("api.url");
-        let _ = std::fs::remove_file(&url_file);
         std::fs::create_dir_all(home)?;
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(home.join("dev.log"))?;
-        let child = Command::new(consign_bin())
+        let mut command = Command::new(consign_bin());
+        command
             .args(["dev", "--home"])
             .arg(home)
             .args(["--api", "127.0.0.1:0", "--block-time", "0"])
             .args(extra)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .context("starting consign dev")?;
-        let mut node = Self {
-            child: Some(child),
+            .env("RUST_LOG", "info");
+        let daemon = Daemon::spawn(
+            "consign dev",
+            command,
+            &home.join("api.url"),
+            &home.join("dev.log"),
+        )?;
+        Ok(Self {
+            url: daemon.url.clone(),
+            daemon,
             home: home.to_path_buf(),
-            url: String::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(url) = std::fs::read_to_string(&url_file) {
-                let url = url.trim().to_owned();
-                if !url.is_empty() && status_ok(&url) {
-                    node.url = url;
-                    return Ok(node);
-                }
-            }
-            if let Some(child) = node.child.as_mut() {
-                if let Some(status) = child.try_wait()? {
-                    bail!("consign dev exited with {status}: {}", node.log());
-                }
-            }
-            if Instant::now() > deadline {
-                bail!("consign dev did not start within 60 s: {}", node.log());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        })
     }
 
     /// The node's log so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.home.join("dev.log")).unwrap_or_default()
+        self.daemon.log()
     }
 
     /// The home directory.
@@ -121,10 +99,7 @@ impl DevNode {
 
     /// Kills the process with SIGKILL, as a crash would.
     pub fn kill9(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.daemon.kill9();
     }
 
     /// Asks the process to stop (SIGTERM) and waits for it.
@@ -132,28 +107,7 @@ impl DevNode {
     /// # Errors
     /// When it does not exit cleanly within 30 seconds.
     pub fn stop(&mut self) -> Result<()> {
-        let Some(mut child) = self.child.take() else {
-            return Ok(());
-        };
-        let pid = child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status()?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = child.try_wait()? {
-                if !status.success() {
-                    bail!(
-                        "consign dev exited with {status} on SIGTERM: {}",
-                        self.log()
-                    );
-                }
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                bail!("consign dev did not stop within 30 s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.daemon.stop()
     }
 
     /// Runs `consign ARGS --node URL --home HOME`.
@@ -168,34 +122,6 @@ impl DevNode {
             .stdin(Stdio::null())
             .output()?)
     }
-}
-
-impl Drop for DevNode {
-    fn drop(&mut self) {
-        self.kill9();
-    }
-}
-
-fn status_ok(url: &str) -> bool {
-    let url = format!("{url}/status");
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(_) => return false,
-    };
-    runtime.block_on(async {
-        match reqwest::Client::new()
-            .get(&url)
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await
-        {
-            Ok(response) => response.status().is_success(),
-            Err(_) => false,
-        }
-    })
 }
 
 /// Stdout of a command that must succeed, as text.

@@ -128,7 +128,11 @@ fn a_purchase_emits_exactly_one_instruction_stamped_by_the_runtime() {
     assert_eq!(feed.len(), 1, "{feed:?}");
     let record = &feed[0];
     assert_eq!(record["sequence"], sequence);
-    assert_eq!(record["contract"], market.as_str(), "stamped by the runtime");
+    assert_eq!(
+        record["contract"],
+        market.as_str(),
+        "stamped by the runtime"
+    );
     assert_eq!(record["tx_hash"], bought["txhash"]);
     assert_eq!(record["height"], bought["height"]);
     // The instruction's own fields sit beside the stamped ones.
@@ -226,7 +230,9 @@ fn failed_purchases_emit_no_instruction_and_move_no_funds() {
     let proxy = deploy_proxy(&node);
     ok_json(&run(
         &node,
-        &["tx", "bank", "send", "bob", &proxy, "500ucsn", "--output", "json"],
+        &[
+            "tx", "bank", "send", "bob", &proxy, "500ucsn", "--output", "json",
+        ],
     ));
     let purchase = json!({"purchase": {"offer_id": offer_id, "recipient": {"endpoint": BUYER_ENDPOINT, "key": AGE_RECIPIENT}}});
     let purchase_then_fail = json!({"dispatch": {"messages": [

@@ -388,7 +388,7 @@ pub fn execute_purchase(
         offer_id,
         purchase_id: id,
         buyer: buyer.to_string(),
-        recipient: purchase.recipient.clone(),
+        recipient: purchase.recipient,
         content_sha256: offer.content_sha256,
         size: offer.size,
         deadline: None,

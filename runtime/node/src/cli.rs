@@ -5,10 +5,13 @@ use std::process::ExitCode;
 use clap::{ArgAction, Parser, Subcommand, ValueEnum};
 
 pub mod check;
+pub mod demo;
 pub mod dev;
+pub mod inbox;
 pub mod keys;
 pub mod market;
 pub mod query;
+pub mod sell;
 pub mod tx;
 
 /// Exit status when every file or command succeeded.
@@ -64,6 +67,9 @@ pub enum OutputFormat {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Play the whole story on this machine: seller offline, buyer served by a storage node.
+    #[command(long_about = demo::LONG_ABOUT, after_help = demo::EXAMPLES)]
+    Demo(demo::DemoArgs),
     /// Check contract wasm files against the upload rules, like cosmwasm-check.
     #[command(long_about = check::LONG_ABOUT, after_help = check::EXAMPLES)]
     Check(check::CheckArgs),
@@ -79,12 +85,18 @@ pub enum Command {
     /// Query the chain: balances, codes, contracts, contract state, txs, blocks, deliveries.
     #[command(long_about = query::LONG_ABOUT, after_help = query::EXAMPLES, visible_alias = "q")]
     Query(query::QueryArgs),
-    /// Sellers: create, show, list and withdraw offers of a data-sale contract.
+    /// Sellers: upload a file to a storage node, offer it on-chain and register the offer.
+    #[command(long_about = sell::LONG_ABOUT, after_help = sell::EXAMPLES)]
+    Sell(sell::SellArgs),
+    /// Sellers: create, show, list, register and withdraw offers of a data-sale contract.
     #[command(long_about = market::OFFER_LONG_ABOUT, after_help = market::OFFER_EXAMPLES)]
     Offer(market::OfferArgs),
     /// Buyers: buy an offer, naming where the data is delivered and the key it is encrypted to.
     #[command(long_about = market::BUY_LONG_ABOUT, after_help = market::BUY_EXAMPLES)]
     Buy(market::BuyArgs),
+    /// Buyers: receive purchased data: decrypt, verify against the offer, save, confirm.
+    #[command(long_about = inbox::LONG_ABOUT, after_help = inbox::EXAMPLES)]
+    Inbox(inbox::InboxArgs),
     /// Follow a purchase and end its escrow: show, list, confirm, dispute, claim, resolve.
     #[command(long_about = market::PURCHASE_LONG_ABOUT, after_help = market::PURCHASE_EXAMPLES)]
     Purchase(market::PurchaseArgs),
@@ -101,14 +113,17 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     let code = match &cli.command {
+        Command::Demo(args) => demo::run(args, cli.output, &mut stdout)?,
         Command::Check(args) => check::run(args, cli.output, &mut stdout)?,
         Command::Dev(args) => dev::run(args, cli.output, &mut stdout)?,
         Command::Keys(args) => keys::run(args, cli.output, &mut stdout)?,
         Command::Tx(args) => tx::run(args, cli.output, &mut stdout)?,
         Command::Query(args) => query::run(args, cli.output, &mut stdout)?,
         Command::Status(args) => query::run_status(args, cli.output, &mut stdout)?,
+        Command::Sell(args) => sell::run(args, cli.output, &mut stdout)?,
         Command::Offer(args) => market::run_offer(args, cli.output, &mut stdout)?,
         Command::Buy(args) => market::run_buy(args, cli.output, &mut stdout)?,
+        Command::Inbox(args) => inbox::run(args, cli.output, &mut stdout)?,
         Command::Purchase(args) => market::run_purchase(args, cli.output, &mut stdout)?,
     };
     Ok(ExitCode::from(code))

@@ -352,39 +352,22 @@ impl KeyFile {
     }
 
     fn write(&self, path: &Path, overwrite: bool) -> Result<(), KeyError> {
-        let io = |source| KeyError::Io {
-            action: "write key file",
-            path: path.to_owned(),
-            source,
-        };
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        // `tempfile` creates the file with mode 0600 on Unix; the rename keeps it.
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".keyfile-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(io)?;
-        tmp.write_all(self.to_json().as_bytes()).map_err(io)?;
-        tmp.write_all(b"\n").map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        if overwrite {
-            tmp.persist(path).map_err(|e| io(e.error))?;
-        } else {
-            tmp.persist_noclobber(path).map_err(|e| {
-                if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-                    KeyError::KeyExists {
-                        name: self.name.clone(),
-                        path: path.to_owned(),
-                    }
-                } else {
-                    io(e.error)
+        let mut contents = self.to_json().into_bytes();
+        contents.push(b'\n');
+        write_private_file(path, &contents, overwrite).map_err(|source| {
+            if !overwrite && source.kind() == std::io::ErrorKind::AlreadyExists {
+                KeyError::KeyExists {
+                    name: self.name.clone(),
+                    path: path.to_owned(),
                 }
-            })?;
-        }
-        sync_dir(dir).map_err(io)
+            } else {
+                KeyError::Io {
+                    action: "write key file",
+                    path: path.to_owned(),
+                    source,
+                }
+            }
+        })
     }
 
     /// Reads and checks a key file: its `address` and `public_key` must be those of its
@@ -425,6 +408,33 @@ impl KeyFile {
             secret_key,
         })
     }
+}
+
+/// Writes `contents` to `path` atomically: a temporary file in the same directory, synced, then
+/// renamed, so a crash leaves the old file or the new one, never half of one. The file is
+/// readable by its owner only (`tempfile` creates it with mode 0600 on Unix; the rename keeps
+/// it). Without `overwrite`, fails with [`std::io::ErrorKind::AlreadyExists`] if `path` exists.
+pub(crate) fn write_private_file(
+    path: &Path,
+    contents: &[u8],
+    overwrite: bool,
+) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".consign-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(contents)?;
+    tmp.as_file().sync_all()?;
+    if overwrite {
+        tmp.persist(path).map_err(|e| e.error)?;
+    } else {
+        tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    }
+    sync_dir(dir)
 }
 
 /// Makes a rename in `dir` durable. Directories cannot be opened for syncing on Windows, where

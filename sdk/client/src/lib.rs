@@ -12,6 +12,12 @@
 //!   returns.
 //! - [`NodeClient`]: an async client of the node's HTTP API, one method per route, and
 //!   [`NodeClient::sign_and_broadcast`].
+//! - [`StorageClient`]: an async client of a storage node: uploads streamed from disk with
+//!   progress, registrations, status and the operator's routes; the wire types are in
+//!   [`storage`].
+//! - [`Inbox`]: the buyer's receiver of deliveries: checks each against the chain, decrypts it
+//!   as it streams in, verifies it against the offer's digest and saves it exactly once
+//!   ([`inbox`]).
 //!
 //! # Example
 //!
@@ -43,8 +49,12 @@
 
 mod address;
 mod error;
+pub mod inbox;
 mod keys;
 mod node;
+pub mod seal;
+pub mod storage;
+mod storage_client;
 mod tx;
 mod types;
 
@@ -54,8 +64,15 @@ pub use address::{
     MAX_ADDRESS_LEN,
 };
 pub use error::{AddressError, KeyError, TxError, TxHashError};
+pub use inbox::{Inbox, InboxConfig, InboxError, InboxEvent};
 pub use keys::{KeyFile, KeyInfo, Keyring, PublicKey, SecretKey};
 pub use node::{BlockId, Broadcast, BroadcastMode, ClientError, NodeClient};
+pub use seal::{AgeIdentity, OpenReport, SealError};
+pub use storage::{
+    Registration, RegistrationReceipt, Signed, SignedError, StorageInfo, UploadGrant,
+    UploadReceipt, REGISTRATION_DOMAIN, UPLOAD_DOMAIN,
+};
+pub use storage_client::{StorageClient, StorageClientError};
 pub use tx::{Msg, Tx, TxBody, TxHash, SIGN_BYTES_PREFIX};
 pub use types::{
     Account, ApiError, BalancesResponse, Block, BlockHeader, CheckResult, CodeInfo, ContractInfo,

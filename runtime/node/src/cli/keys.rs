@@ -1,13 +1,15 @@
 //! `consign keys add|list|show`: the development keyring in `<home>/keys`, one JSON file per
-//! key, like `wasmd`'s `test` keyring backend. Also [`HomeArgs`], the `--home` option every
+//! key, like `wasmd`'s `test` keyring backend; `consign keys age`: the buyer's age identities in
+//! `<home>/age`, in the `age-keygen` file format. Also [`HomeArgs`], the `--home` option every
 //! command that touches the home directory shares.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use consign_client::{KeyInfo, Keyring};
+use consign_client::{AgeIdentity, KeyInfo, Keyring};
+use serde::Serialize;
 
 use super::{OutputFormat, EXIT_OK};
 
@@ -49,7 +51,34 @@ impl HomeArgs {
     pub fn keyring(&self) -> anyhow::Result<Keyring> {
         Ok(Keyring::new(self.dir()?.join("keys")))
     }
+
+    /// The file of the age identity `name`: `<home>/age/NAME.agekey`.
+    ///
+    /// # Errors
+    ///
+    /// As [`HomeArgs::dir`], and for a name that is not 1 to 64 ASCII letters, digits, `-`, `_`
+    /// or `.` (not starting with `.`).
+    pub fn age_key(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let valid = (1..=64).contains(&name.len())
+            && !name.starts_with('.')
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        anyhow::ensure!(
+            valid,
+            "invalid age key name `{name}`: use 1 to 64 ASCII letters, digits, `-`, `_` or `.`, not starting with `.`"
+        );
+        Ok(self
+            .dir()?
+            .join(AGE_DIR)
+            .join(format!("{name}.{AGE_EXTENSION}")))
+    }
 }
+
+/// The directory of age identities in the home directory.
+pub const AGE_DIR: &str = "age";
+/// The extension of age identity files made by `consign keys age`.
+pub const AGE_EXTENSION: &str = "agekey";
 
 /// Long help of `consign keys`.
 pub(super) const LONG_ABOUT: &str = "\
@@ -58,7 +87,10 @@ Manage the local keyring: secp256k1 account keys kept in <home>/keys, one JSON f
 Like wasmd's `test` keyring backend, the secret keys are stored unencrypted (files readable by
 their owner only): this keyring is for development chains. `consign dev` puts its funded dev
 keys (alice, bob, carol, dave) here. Transactions name their signer with `--from NAME` (or the
-key's address).";
+key's address).
+
+`consign keys age NAME` makes a buyer's age identity instead: the key deliveries are encrypted
+to, kept in <home>/age/NAME.agekey in the age-keygen format.";
 
 /// Examples for `consign keys --help`.
 pub(super) const EXAMPLES: &str = "\
@@ -67,7 +99,8 @@ Examples:
   consign keys list
   consign keys show alice --address
   consign --output json keys list | jq -r '.[].address'
-  consign keys list --home /tmp/devnet";
+  consign keys list --home /tmp/devnet
+  RECIPIENT=$(consign keys age bob)        # a buyer's age identity; prints its age1… recipient";
 
 /// `consign keys …`.
 #[derive(Debug, Clone, Args)]
@@ -116,6 +149,45 @@ pub enum KeysCommand {
         #[arg(long, short = 'a')]
         address: bool,
     },
+    /// Create a buyer's age identity (or --show one) and print its recipient, age1…
+    #[command(long_about = AGE_LONG_ABOUT, after_help = AGE_EXAMPLES)]
+    Age {
+        /// The identity's name: 1 to 64 ASCII letters, digits, `-`, `_` or `.`.
+        name: String,
+
+        /// Print the recipient of the existing identity NAME instead of creating one.
+        #[arg(long)]
+        show: bool,
+    },
+}
+
+/// Long help of `consign keys age`.
+const AGE_LONG_ABOUT: &str = "\
+Create a buyer's age identity: an X25519 key pair in the age format (https://age-encryption.org).
+Deliveries are encrypted to its public half, the recipient (age1…), which you give to
+`consign buy --recipient`; `consign inbox --age-key NAME` decrypts them with the secret half.
+
+The identity is written to <home>/age/NAME.agekey, readable by its owner only, in exactly the
+format `age-keygen` writes, so `age -d -i <home>/age/NAME.agekey` opens a delivery too, and a
+file made by `age-keygen` works with `consign inbox --identity FILE`. An existing identity is
+never replaced. Prints the recipient on stdout (alone, so `$(consign keys age NAME)` captures
+it); --show prints the recipient of an existing identity.";
+
+/// Examples for `consign keys age --help`.
+const AGE_EXAMPLES: &str = "\
+Examples:
+  consign keys age bob
+  consign buy 1 --deliver-to http://203.0.113.7:8080/ --recipient $(consign keys age bob --show) --from bob
+  consign inbox --age-key bob --out ~/Downloads --confirm --from bob
+  consign --output json keys age bob --show | jq -r .recipient";
+
+/// What `consign keys age` prints with `--output json`.
+#[derive(Debug, Serialize)]
+struct AgeKeyInfo<'a> {
+    name: &'a str,
+    file: &'a Path,
+    recipient: String,
+    created: bool,
 }
 
 /// Carries out a `consign keys` command, writing to `out`.
@@ -164,8 +236,57 @@ pub fn run(args: &KeysArgs, output: OutputFormat, out: &mut impl Write) -> anyho
                 print_key(&key.info(), output, out)?;
             }
         }
+        KeysCommand::Age { name, show } => age_key(&args.home, name, *show, output, out)?,
     }
     Ok(EXIT_OK)
+}
+
+/// `consign keys age NAME [--show]`.
+fn age_key(
+    home: &HomeArgs,
+    name: &str,
+    show: bool,
+    output: OutputFormat,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
+    let file = home.age_key(name)?;
+    let identity = if show {
+        AgeIdentity::load(&file).with_context(|| {
+            format!("cannot show age identity `{name}`; create it with `consign keys age {name}`")
+        })?
+    } else {
+        if file.exists() {
+            anyhow::bail!(
+                "age identity `{name}` already exists in {}; it is never replaced (see its recipient with `consign keys age {name} --show`)",
+                file.display()
+            );
+        }
+        let dir = file.parent().context("an age key file has a directory")?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let identity = AgeIdentity::generate();
+        identity.save_new(&file)?;
+        tracing::info!(target: "cli::keys", name, file = %file.display(), "age identity created");
+        identity
+    };
+    let info = AgeKeyInfo {
+        name,
+        file: &file,
+        recipient: identity.recipient(),
+        created: !show,
+    };
+    match output {
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&info)?)?,
+        OutputFormat::Text => {
+            writeln!(out, "{}", info.recipient)?;
+            if !show {
+                eprintln!(
+                    "age identity `{name}` written to {} (keep it private); give the recipient above to `consign buy --recipient`",
+                    file.display()
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn print_key(key: &KeyInfo, output: OutputFormat, out: &mut impl Write) -> anyhow::Result<()> {

@@ -80,7 +80,12 @@ pub struct ContractArg {
 }
 
 impl ContractArg {
-    fn address(&self) -> anyhow::Result<&str> {
+    /// The contract's address.
+    ///
+    /// # Errors
+    ///
+    /// If none was given.
+    pub(super) fn address(&self) -> anyhow::Result<&str> {
         self.contract
             .as_deref()
             .context("no data-sale contract given: pass --contract ADDRESS or set CONSIGN_CONTRACT")
@@ -136,6 +141,9 @@ pub enum OfferCommand {
         #[arg(long, value_name = "N")]
         limit: Option<u32>,
     },
+    /// Register an existing offer with a storage node that holds its content (as `consign sell`
+    /// does after creating the offer): retries that step alone.
+    Register(super::sell::RegisterArgs),
     /// Withdraw an offer for good (its seller only); existing purchases are unaffected.
     Withdraw {
         /// The offer's id.
@@ -151,6 +159,15 @@ pub enum OfferCommand {
 pub struct CreateOffer {
     /// The file offered.
     pub file: PathBuf,
+    /// What the offer says.
+    #[command(flatten)]
+    pub fields: OfferFields,
+}
+
+/// What an offer says besides its content's digest and size; shared by `consign offer create`
+/// and `consign sell`.
+#[derive(Debug, Clone, Args)]
+pub struct OfferFields {
     /// The price, paid exactly by each buyer: `5000ucsn`, or several coins separated by commas.
     #[arg(long, value_name = "COINS", value_parser = parse_coins)]
     pub price: Coins,
@@ -169,6 +186,41 @@ pub struct CreateOffer {
     /// The seller's key: its name in the keyring, or its address.
     #[arg(long, value_name = "KEY")]
     pub from: String,
+}
+
+impl OfferFields {
+    /// The `create_offer` execute message for content `sha256` of `size` bytes from `file`.
+    ///
+    /// # Errors
+    ///
+    /// With `--expires-in`, if the node's status cannot be read.
+    pub(super) fn create_msg(
+        &self,
+        node: &NodeArgs,
+        file: &Path,
+        sha256: &str,
+        size: u64,
+    ) -> anyhow::Result<Value> {
+        let title = match &self.title {
+            Some(title) => title.clone(),
+            None => file_title(file),
+        };
+        let mut msg = json!({
+            "price": self.price.0,
+            "content_sha256": sha256,
+            "size": size,
+            "title": title,
+            "description": self.description,
+            "terms": self.terms,
+        });
+        if let Some(after) = self.expires_in {
+            let client = node.client()?;
+            let now = block_on(client.status())??.latest_block_time;
+            let nanos = u64::try_from(after.as_nanos()).context("--expires-in is too long")?;
+            msg["expires"] = json!(Timestamp::from_nanos(now.nanos().saturating_add(nanos)));
+        }
+        Ok(json!({ "create_offer": msg }))
+    }
 }
 
 /// `consign buy`.
@@ -285,13 +337,50 @@ pub enum PurchaseCommand {
 
 /// What `consign offer create` prints.
 #[derive(Debug, Serialize)]
-struct OfferCreated<'a> {
-    offer_id: u64,
+pub(super) struct OfferCreated<'a> {
+    pub(super) offer_id: u64,
     contract: &'a str,
     content_sha256: &'a str,
     size: u64,
     txhash: String,
     height: u64,
+}
+
+impl<'a> OfferCreated<'a> {
+    /// Reads the new offer's id from the committed `create_offer`.
+    pub(super) fn from_result(
+        result: &TxResult,
+        contract: &'a str,
+        content_sha256: &'a str,
+        size: u64,
+    ) -> anyhow::Result<Self> {
+        Ok(OfferCreated {
+            offer_id: attribute_u64(result, contract, "offer_id")?,
+            contract,
+            content_sha256,
+            size,
+            txhash: result.txhash.to_string(),
+            height: result.height,
+        })
+    }
+
+    /// Prints it: one JSON object, or a few lines.
+    pub(super) fn print(&self, output: OutputFormat, out: &mut impl Write) -> anyhow::Result<()> {
+        match output {
+            OutputFormat::Json => print_json(self, output, out),
+            OutputFormat::Text => {
+                writeln!(
+                    out,
+                    "offer {} created in block {}",
+                    self.offer_id, self.height
+                )?;
+                writeln!(out, "content_sha256: {}", self.content_sha256)?;
+                writeln!(out, "size: {} bytes", self.size)?;
+                writeln!(out, "txhash: {}", self.txhash)?;
+                Ok(())
+            }
+        }
+    }
 }
 
 /// What `consign buy` prints.
@@ -326,54 +415,13 @@ pub fn run_offer(
     match &args.command {
         OfferCommand::Create(create) => {
             let (sha256, size) = hash_file(&create.file)?;
-            let title = match &create.title {
-                Some(title) => title.clone(),
-                None => file_title(&create.file),
-            };
-            let mut msg = json!({
-                "price": create.price.0,
-                "content_sha256": sha256,
-                "size": size,
-                "title": title,
-                "description": create.description,
-                "terms": create.terms,
-            });
-            if let Some(after) = create.expires_in {
-                let now = block_on(async {
-                    args.node
-                        .client()?
-                        .status()
-                        .await
-                        .map_err(anyhow::Error::from)
-                })??
-                .latest_block_time;
-                let nanos = u64::try_from(after.as_nanos()).context("--expires-in is too long")?;
-                msg["expires"] = json!(Timestamp::from_nanos(now.nanos().saturating_add(nanos)));
-            }
-            let outcome = execute(args, &create.from, json!({ "create_offer": msg }))?;
+            let msg = create
+                .fields
+                .create_msg(&args.node, &create.file, &sha256, size)?;
+            let outcome = execute(args, &create.fields.from, msg)?;
             report(outcome, output, out, |result, output, out| {
-                let created = OfferCreated {
-                    offer_id: attribute_u64(result, contract, "offer_id")?,
-                    contract,
-                    content_sha256: &sha256,
-                    size,
-                    txhash: result.txhash.to_string(),
-                    height: result.height,
-                };
-                match output {
-                    OutputFormat::Json => print_json(&created, output, out),
-                    OutputFormat::Text => {
-                        writeln!(
-                            out,
-                            "offer {} created in block {}",
-                            created.offer_id, created.height
-                        )?;
-                        writeln!(out, "content_sha256: {sha256}")?;
-                        writeln!(out, "size: {size} bytes")?;
-                        writeln!(out, "txhash: {}", created.txhash)?;
-                        Ok(())
-                    }
-                }
+                let created = OfferCreated::from_result(result, contract, &sha256, size)?;
+                created.print(output, out)
             })
         }
         OfferCommand::Show { id } => query(
@@ -395,6 +443,9 @@ pub fn run_offer(
             output,
             out,
         ),
+        OfferCommand::Register(register) => {
+            super::sell::run_register(&args.node, contract, register, output, out)
+        }
         OfferCommand::Withdraw { id, from } => {
             let outcome = execute(args, from, json!({ "withdraw_offer": { "id": id } }))?;
             report(outcome, output, out, super::tx::print_result)
@@ -534,7 +585,7 @@ pub fn run_purchase(
 }
 
 /// A `MsgExecuteContract` of `msg`'s JSON.
-fn execute_msg(contract: &str, msg: &Value, funds: Vec<Coin>) -> Msg {
+pub(super) fn execute_msg(contract: &str, msg: &Value, funds: Vec<Coin>) -> Msg {
     Msg::Execute {
         contract: contract.to_owned(),
         msg: serde_json::to_vec(msg)
@@ -594,7 +645,7 @@ fn attribute_u64(result: &TxResult, contract: &str, key: &str) -> anyhow::Result
 
 /// The SHA-256 (lowercase hex) and size of a file, read once in 1 MiB pieces; a progress bar on
 /// stderr for files over 64 MiB when stderr is a terminal.
-fn hash_file(path: &Path) -> anyhow::Result<(String, u64)> {
+pub(super) fn hash_file(path: &Path) -> anyhow::Result<(String, u64)> {
     const PIECE: usize = 1 << 20;
     let mut file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);

@@ -1,0 +1,466 @@
+//! `consign inbox`: the buyer's receiver. Serves a [`consign_client::Inbox`] over HTTP (warp):
+//! storage nodes `POST` deliveries to it; each is checked on-chain, decrypted, verified against
+//! the offer and saved once; with `--confirm` the receipt is confirmed on-chain afterwards.
+
+mod confirm;
+mod report;
+
+use std::future::Future;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use consign_client::inbox::{response, Accepted, NameTemplate};
+use consign_client::{AgeIdentity, BroadcastMode, Inbox, InboxConfig, SecretKey};
+use tokio::sync::{mpsc, oneshot, watch};
+use warp::http::StatusCode;
+use warp::Filter;
+
+use self::confirm::Confirmer;
+use self::report::{CliEvent, Note, Reporter};
+use super::market::ContractArg;
+use super::query::NodeArgs;
+use super::tx::{parse_address, BroadcastModeArg, TxOptions};
+use super::{OutputFormat, EXIT_OK};
+
+/// Log target.
+const TARGET: &str = "cli::inbox";
+/// How long open deliveries may go on after SIGINT/SIGTERM before they are cut (the storage
+/// node sends a cut delivery again later).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Long help of `consign inbox`.
+pub(super) const LONG_ABOUT: &str = "\
+Receive purchased data: the buyer's side of a delivery. The inbox listens on --listen for the
+storage node that holds the data, which POSTs it encrypted to your age identity once your
+purchase is committed. Each delivery is decrypted as it streams in (any size: it is never held
+in memory), checked, and saved in --out.
+
+WHAT TO GIVE `consign buy`
+  --deliver-to  the URL the inbox prints at start (http://ADDR/, any path works), as the
+                storage node can reach it: with the default --listen 127.0.0.1:8080 only
+                programs on this machine can; to receive from elsewhere listen on a public
+                address (--listen 0.0.0.0:8080) and give that machine's address, or put the
+                inbox behind an https reverse proxy and give its URL.
+  --recipient   your identity's recipient (age1…).
+
+IDENTITIES
+  --age-key NAME uses <home>/age/NAME.agekey, made by `consign keys age NAME` (which prints the
+  recipient; `consign keys age NAME --show` prints it again). --identity FILE uses any age
+  X25519 identity file, such as one made by `age-keygen -o key.txt`; its `# public key:` line
+  is the recipient. A delivery can only be decrypted with the identity whose recipient the
+  purchase names, and the inbox refuses one whose purchase names another.
+
+WHAT IS CHECKED, AND WHAT THE SENDER IS ANSWERED
+  400  a missing or malformed x-consign-* header, or a body that broke off
+  404  the purchase (or its offer) is not on-chain in that contract
+  409  the same purchase is being received by another request right now
+  422  the delivery does not match the chain: another contract than --contract, a purchase
+       made by another buyer (when --from or --buyer is given) or naming another recipient, a
+       refunded purchase, headers claiming another digest or size than the OFFER on-chain
+       (the expected SHA-256 and size are always read from the chain, never taken from the
+       headers); or the body does not decrypt with this identity, is corrupted or truncated,
+       or its plaintext has another SHA-256 or size than the offer: nothing is saved
+  503  the node cannot be reached to check
+  200  saved (or saved before)
+  The storage node retries every non-2xx until its deadline, so an inbox that is down, or
+  restarted with the right identity, still receives the data.
+
+FILES AND EXACTLY-ONCE
+  A delivery is written to a temporary file under <out>/.consign-inbox/, synced, and renamed
+  into --out only after it verified; a file of the same name is never replaced (the new one gets
+  .1, .2, … before its extension). Names follow --name (default {stem}-{purchase}{ext}:
+  an offer titled `Weather 2026.csv` bought as purchase 7 is saved as Weather_2026-7.csv; an
+  untitled one as purchase-7). Placeholders: {title} {stem} {ext} {purchase} {offer} {sha256}
+  {contract}. Each save is recorded in <out>/.consign-inbox/<contract>-<purchase>.json: the same
+  purchase delivered again is answered 200 and not written twice, even after a restart. Delete
+  the record to receive a purchase again.
+
+CONFIRMING
+  With --confirm --from KEY, after a delivery is saved and answered, the inbox sends
+  confirm_receipt for it, which releases the escrow to the seller, and prints the transaction
+  hash. A failed confirmation is reported and the inbox goes on; confirm later with
+  `consign purchase confirm ID`. A mismatch is never confirmed (dispute it with
+  `consign purchase dispute`). Without --confirm, nothing is sent on-chain.
+
+Stop with Ctrl-C or SIGTERM: open deliveries get 10 seconds to finish. --exit-after N stops by
+itself after N new saves (and their confirmations).";
+
+/// Examples for `consign inbox --help`.
+pub(super) const EXAMPLES: &str = "\
+Examples:
+  consign keys age bob
+  consign inbox --age-key bob --out ~/Downloads --contract $MARKET --confirm --from bob
+  consign buy 1 --deliver-to http://127.0.0.1:8080/ --recipient $(consign keys age bob --show) --from bob --contract $MARKET
+  age-keygen -o key.txt && consign inbox --identity key.txt --out data --listen 0.0.0.0:8080
+  consign --output json inbox --age-key bob --out data --exit-after 1 | jq -c 'select(.event == \"saved\")'";
+
+/// `consign inbox`.
+#[derive(Debug, Clone, Args)]
+pub struct InboxArgs {
+    /// Which node checks deliveries (and takes confirmations), and where the home is.
+    #[command(flatten)]
+    pub node: NodeArgs,
+    /// Accept deliveries from this contract only.
+    #[command(flatten)]
+    pub contract: ContractArg,
+    /// How confirmations are signed and broadcast.
+    #[command(flatten)]
+    pub options: TxOptions,
+
+    /// The address to listen on: `127.0.0.1:8080` takes deliveries from this machine only;
+    /// `0.0.0.0:8080` from anywhere. Port 0 picks a free port (see --url-file).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080",
+        env = "CONSIGN_INBOX_LISTEN"
+    )]
+    pub listen: String,
+
+    /// The age identity file to decrypt with (made by `consign keys age` or `age-keygen`).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "age_key",
+        conflicts_with = "age_key"
+    )]
+    pub identity: Option<PathBuf>,
+
+    /// The age identity <home>/age/NAME.agekey, made by `consign keys age NAME`.
+    #[arg(long, value_name = "NAME")]
+    pub age_key: Option<String>,
+
+    /// The directory deliveries are saved to (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// How saved files are named [default: {stem}-{purchase}{ext}]; placeholders {title}
+    /// {stem} {ext} {purchase} {offer} {sha256} {contract}.
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_template)]
+    pub name: Option<NameTemplate>,
+
+    /// Confirm receipt on-chain after each verified save, releasing the escrow to the seller
+    /// (needs --from).
+    #[arg(long, requires = "from")]
+    pub confirm: bool,
+
+    /// The buyer's key: signs the confirmations, and only its purchases are accepted.
+    #[arg(long, value_name = "KEY")]
+    pub from: Option<String>,
+
+    /// Accept only purchases made by this address (without --from).
+    #[arg(long, value_name = "ADDRESS", value_parser = parse_address, conflicts_with = "from")]
+    pub buyer: Option<String>,
+
+    /// Exit (status 0) after this many new deliveries are saved, and confirmed with --confirm.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub exit_after: Option<u64>,
+
+    /// Write the inbox's URL (`http://ADDR`) to this file once it listens, and remove it on exit.
+    #[arg(long, value_name = "PATH")]
+    pub url_file: Option<PathBuf>,
+}
+
+fn parse_template(text: &str) -> Result<NameTemplate, String> {
+    NameTemplate::parse(text).map_err(|e| e.to_string())
+}
+
+/// Runs `consign inbox` until SIGINT/SIGTERM or `--exit-after`.
+///
+/// # Errors
+///
+/// If the identity or the signing key cannot be read, the output directory cannot be created,
+/// the address cannot be bound, or stdout cannot be written.
+pub fn run(args: &InboxArgs, output: OutputFormat, out: &mut impl Write) -> anyhow::Result<u8> {
+    let identity = load_identity(args)?;
+    let client = args.node.client()?;
+    let key: Option<SecretKey> = match &args.from {
+        Some(from) => Some(
+            args.node
+                .home
+                .keyring()?
+                .get(from)
+                .with_context(|| format!("cannot use the key `{from}`"))?
+                .secret_key()
+                .clone(),
+        ),
+        None => None,
+    };
+    let config = InboxConfig {
+        out_dir: args.out.clone(),
+        contract: args.contract.contract.clone(),
+        buyer: args
+            .buyer
+            .clone()
+            .or_else(|| key.as_ref().map(SecretKey::address)),
+        names: args.name.clone().unwrap_or_default(),
+    };
+    let confirmer = match (&key, args.confirm) {
+        (Some(key), true) => Some(Confirmer {
+            client: client.clone(),
+            key: key.clone(),
+            chain_id: args.options.chain_id.clone(),
+            gas: args.options.gas,
+            mode: match args.options.broadcast_mode {
+                BroadcastModeArg::Sync => BroadcastMode::Sync,
+                BroadcastModeArg::Commit => BroadcastMode::Commit {
+                    timeout: args.options.timeout,
+                },
+            },
+        }),
+        _ => None,
+    };
+
+    let (notes_tx, mut notes_rx) = mpsc::unbounded_channel::<Note>();
+    let events = notes_tx.clone();
+    let inbox = Inbox::new(config, identity, client.clone())?.on_event(move |event| {
+        let _ = events.send(Note::Inbox(event.clone()));
+    });
+    let inbox = Arc::new(inbox);
+    let mut reporter = Reporter::new(out, output, args.from.clone());
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        // Before anyone can learn the address: a signal from then on must stop cleanly.
+        let signal = shutdown_signal()?;
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        let url = format!("http://{addr}");
+        reporter.note(&Note::Cli(CliEvent::Listening {
+            url: format!("{url}/"),
+            recipient: inbox.recipient().to_owned(),
+            out: inbox.out_dir().to_owned(),
+            contract: inbox.config().contract.clone(),
+            buyer: inbox.config().buyer.clone(),
+            confirm: confirmer.is_some(),
+        }))?;
+        // After the line above, so whoever reads the file finds it printed.
+        if let Some(file) = &args.url_file {
+            write_atomically(file, &format!("{url}\n"))?;
+        }
+        if let Err(e) = client.status().await {
+            reporter.note(&Note::Cli(CliEvent::NodeUnreachable {
+                reason: e.to_string(),
+            }))?;
+        }
+
+        let (accepted_tx, accepted_rx) = mpsc::unbounded_channel::<Accepted>();
+        let (exit_tx, exit_rx) = oneshot::channel::<()>();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut coordinator = tokio::spawn(confirm::run(
+            accepted_rx,
+            stop_rx,
+            confirmer,
+            args.exit_after,
+            exit_tx,
+            notes_tx,
+        ));
+        let shutdown = async move {
+            tokio::select! {
+                () = signal => tracing::info!(target: TARGET, "signal received; stopping"),
+                Ok(()) = exit_rx => tracing::info!(target: TARGET, "--exit-after reached; stopping"),
+            }
+        };
+        let mut server = tokio::spawn(serve(listener, inbox, accepted_tx, shutdown));
+
+        // Report as things happen, until the server has stopped and the confirmations are done.
+        let mut saved = None;
+        let mut server_done = false;
+        loop {
+            tokio::select! {
+                Some(note) = notes_rx.recv() => reporter.note(&note)?,
+                done = &mut server, if !server_done => {
+                    server_done = true;
+                    done.context("the server task failed")?;
+                    let _ = stop_tx.send(true);
+                }
+                done = &mut coordinator, if saved.is_none() => {
+                    saved = Some(done.context("the confirmation task failed")?);
+                }
+            }
+            if server_done && saved.is_some() {
+                break;
+            }
+        }
+        while let Ok(note) = notes_rx.try_recv() {
+            reporter.note(&note)?;
+        }
+        if let Some(file) = &args.url_file {
+            let _ = std::fs::remove_file(file);
+        }
+        reporter.note(&Note::Cli(CliEvent::Stopped {
+            saved: saved.unwrap_or(0),
+        }))?;
+        anyhow::Ok(())
+    })?;
+    Ok(EXIT_OK)
+}
+
+/// The identity of `--identity` or `--age-key`.
+fn load_identity(args: &InboxArgs) -> anyhow::Result<AgeIdentity> {
+    match (&args.identity, &args.age_key) {
+        (Some(file), _) => AgeIdentity::load(file).context("cannot use --identity"),
+        (None, Some(name)) => {
+            let file = args.node.home.age_key(name)?;
+            AgeIdentity::load(&file).with_context(|| {
+                format!("cannot use --age-key {name}; create it with `consign keys age {name}`")
+            })
+        }
+        (None, None) => {
+            anyhow::bail!("give the identity to decrypt with: --identity FILE or --age-key NAME")
+        }
+    }
+}
+
+/// `POST` (any path): a delivery; `GET /status`: what this inbox is; anything else: a JSON
+/// error that says what this server is.
+fn routes(
+    inbox: Arc<Inbox>,
+    accepted: mpsc::UnboundedSender<Accepted>,
+) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
+    let status = {
+        let inbox = inbox.clone();
+        warp::get().and(warp::path!("status")).map(move || {
+            warp::reply::json(&serde_json::json!({
+                "service": "consign-inbox",
+                "recipient": inbox.recipient(),
+                "contract": inbox.config().contract,
+            }))
+        })
+    };
+    let deliver = warp::post()
+        .and(warp::header::headers_cloned())
+        .and(warp::body::stream())
+        .then(move |headers: warp::http::HeaderMap, body| {
+            let inbox = inbox.clone();
+            let accepted = accepted.clone();
+            async move {
+                let result = inbox.receive(&headers, Box::pin(body)).await;
+                let (status, json) = response(&result);
+                if let Ok(done) = result {
+                    let _ = accepted.send(done);
+                }
+                let status =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                warp::reply::with_status(warp::reply::json(&json), status)
+            }
+        });
+    status.or(deliver).recover(|_rejection: warp::Rejection| async {
+        let json = serde_json::json!({
+            "error": "this is a Consign inbox: storage nodes POST deliveries to it (any path); GET /status describes it"
+        });
+        Ok::<_, std::convert::Infallible>(warp::reply::with_status(
+            warp::reply::json(&json),
+            StatusCode::NOT_FOUND,
+        ))
+    })
+}
+
+/// Serves `inbox` until `shutdown`, then lets open requests finish for at most
+/// [`SHUTDOWN_GRACE`].
+async fn serve(
+    listener: tokio::net::TcpListener,
+    inbox: Arc<Inbox>,
+    accepted: mpsc::UnboundedSender<Accepted>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let routes = routes(inbox, accepted);
+    let (signalled_tx, signalled_rx) = oneshot::channel::<()>();
+    let graceful = async move {
+        shutdown.await;
+        let _ = signalled_tx.send(());
+    };
+    let server = warp::serve(routes)
+        .incoming(listener)
+        .graceful(graceful)
+        .run();
+    let limit = async move {
+        if signalled_rx.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = server => {}
+        () = limit => tracing::warn!(
+            target: TARGET,
+            "deliveries still open {SHUTDOWN_GRACE:?} after the stop; cut (the storage node sends them again)"
+        ),
+    }
+}
+
+fn write_atomically(path: &Path, contents: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, contents).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM; the handlers are installed at once.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()> + Send + 'static> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let mut terminate =
+            signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    #[test]
+    fn an_identity_is_required_and_confirm_needs_a_key() {
+        let parse = |args: &[&str]| {
+            let mut argv = vec!["consign", "inbox"];
+            argv.extend_from_slice(args);
+            Cli::try_parse_from(argv)
+        };
+        assert!(parse(&["--out", "d"]).is_err());
+        assert!(parse(&["--out", "d", "--age-key", "bob", "--confirm"]).is_err());
+        assert!(parse(&["--out", "d", "--age-key", "bob", "--identity", "f"]).is_err());
+        assert!(parse(&["--out", "d", "--age-key", "bob", "--exit-after", "0"]).is_err());
+        assert!(parse(&["--out", "d", "--age-key", "bob", "--name", "{nope}"]).is_err());
+        let cli = parse(&[
+            "--out",
+            "d",
+            "--age-key",
+            "bob",
+            "--confirm",
+            "--from",
+            "bob",
+        ])
+        .unwrap();
+        let Command::Inbox(args) = cli.command else {
+            panic!("not inbox")
+        };
+        assert_eq!(args.listen, "127.0.0.1:8080");
+        assert!(args.confirm);
+    }
+}

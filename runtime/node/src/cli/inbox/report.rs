@@ -1,0 +1,338 @@
+//! What `consign inbox` tells its user: one readable line per event on stdout (one JSON object
+//! per line with `--output json`), and a progress bar per large transfer on stderr when it is a
+//! terminal.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal as _, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use consign_client::inbox::{Delivery, SavedRecord};
+use consign_client::InboxEvent;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+
+/// Transfers at least this large get a progress bar.
+const BAR_FROM_BYTES: u64 = 1 << 20;
+
+/// Something to tell the user: an event of the inbox, or of the command around it.
+#[derive(Debug)]
+pub(super) enum Note {
+    /// From the [`Inbox`](consign_client::Inbox).
+    Inbox(InboxEvent),
+    /// From the command.
+    Cli(CliEvent),
+}
+
+/// The command's own events, tagged like [`InboxEvent`]s in JSON.
+#[derive(Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub(super) enum CliEvent {
+    /// The inbox is serving.
+    Listening {
+        /// The URL to deliver to.
+        url: String,
+        /// The recipient deliveries must be encrypted to.
+        recipient: String,
+        /// Where files are saved.
+        out: PathBuf,
+        /// The only contract accepted, if any.
+        contract: Option<String>,
+        /// The buyer whose purchases are accepted, if any.
+        buyer: Option<String>,
+        /// Whether receipts are confirmed on-chain.
+        confirm: bool,
+    },
+    /// The node could not be reached at start (deliveries are answered 503 until it can).
+    NodeUnreachable {
+        /// Why.
+        reason: String,
+    },
+    /// Receipt confirmed on-chain: the escrow paid the seller.
+    Confirmed {
+        /// The contract.
+        contract: String,
+        /// The purchase.
+        purchase_id: u64,
+        /// The transaction.
+        txhash: String,
+        /// Its block (absent with `--broadcast-mode sync`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        height: Option<u64>,
+    },
+    /// Confirming failed; the file is saved all the same.
+    ConfirmFailed {
+        /// The contract.
+        contract: String,
+        /// The purchase.
+        purchase_id: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The inbox stopped.
+    Stopped {
+        /// Deliveries saved since it started.
+        saved: u64,
+    },
+}
+
+/// Prints notes, and keeps the progress bars.
+pub(super) struct Reporter<'a, W: Write> {
+    out: &'a mut W,
+    output: OutputFormat,
+    bars: Option<MultiProgress>,
+    active: HashMap<(String, u64), ProgressBar>,
+    /// `--from`, for the hint after a failed confirmation.
+    from: Option<String>,
+}
+
+impl<'a, W: Write> Reporter<'a, W> {
+    pub(super) fn new(out: &'a mut W, output: OutputFormat, from: Option<String>) -> Self {
+        let bars = std::io::stderr()
+            .is_terminal()
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        Self {
+            out,
+            output,
+            bars,
+            active: HashMap::new(),
+            from,
+        }
+    }
+
+    /// Reports one note.
+    ///
+    /// # Errors
+    ///
+    /// If stdout cannot be written.
+    pub(super) fn note(&mut self, note: &Note) -> anyhow::Result<()> {
+        if let Note::Inbox(event) = note {
+            self.track(event);
+            if matches!(event, InboxEvent::Progress { .. }) {
+                return Ok(());
+            }
+        }
+        let line = match self.output {
+            OutputFormat::Json => match note {
+                Note::Inbox(event) => serde_json::to_string(event)?,
+                Note::Cli(event) => serde_json::to_string(event)?,
+            },
+            OutputFormat::Text => match note {
+                Note::Inbox(event) => inbox_line(event),
+                Note::Cli(event) => self.cli_line(event),
+            },
+        };
+        let out = &mut *self.out;
+        let mut write = || -> std::io::Result<()> {
+            writeln!(out, "{line}")?;
+            out.flush()
+        };
+        match &self.bars {
+            Some(bars) => bars.suspend(write)?,
+            None => write()?,
+        }
+        Ok(())
+    }
+
+    /// Moves the progress bars.
+    fn track(&mut self, event: &InboxEvent) {
+        let Some(bars) = &self.bars else { return };
+        match event {
+            InboxEvent::Received(d) if d.size >= BAR_FROM_BYTES => {
+                let bar = bars.add(ProgressBar::new(d.size));
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "{msg} {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+                    )
+                    .expect("a valid progress template"),
+                );
+                bar.set_message(format!("purchase {}", d.purchase_id));
+                bar.enable_steady_tick(Duration::from_millis(200));
+                self.active.insert((d.contract.clone(), d.purchase_id), bar);
+            }
+            InboxEvent::Progress {
+                contract,
+                purchase_id,
+                received,
+                ..
+            } => {
+                if let Some(bar) = self.active.get(&(contract.clone(), *purchase_id)) {
+                    bar.set_position(*received);
+                }
+            }
+            InboxEvent::Verified(d) => self.finish(&d.contract, d.purchase_id),
+            // A 409 is another request for a purchase whose transfer goes on.
+            InboxEvent::Rejected {
+                contract: Some(contract),
+                purchase_id: Some(id),
+                status,
+                ..
+            } if *status != 409 => self.finish(contract, *id),
+            _ => {}
+        }
+    }
+
+    fn finish(&mut self, contract: &str, purchase_id: u64) {
+        if let Some(bar) = self.active.remove(&(contract.to_owned(), purchase_id)) {
+            bar.finish_and_clear();
+            if let Some(bars) = &self.bars {
+                bars.remove(&bar);
+            }
+        }
+    }
+
+    fn cli_line(&self, event: &CliEvent) -> String {
+        match event {
+            CliEvent::Listening {
+                url,
+                recipient,
+                out,
+                contract,
+                buyer,
+                confirm,
+            } => {
+                let mut text = format!(
+                    "inbox listening on {url}\n  buyers give:  consign buy OFFER --deliver-to {url} --recipient {recipient}\n  saving to:    {} (records in {}/{})\n  contract:     {}\n  buyer:        {}\n  on receipt:   {}",
+                    out.display(),
+                    out.display(),
+                    consign_client::inbox::STATE_DIR,
+                    contract.as_deref().unwrap_or("any (whose purchase names this identity)"),
+                    buyer.as_deref().unwrap_or("any (whose purchase names this identity)"),
+                    if *confirm {
+                        "confirmed on-chain, which pays the seller"
+                    } else {
+                        "not confirmed (add --confirm --from KEY, or run `consign purchase confirm`)"
+                    }
+                );
+                if is_unspecified(url) {
+                    text.push_str("\n  note: listening on every interface; give buyers this machine's public address in --deliver-to, not 0.0.0.0");
+                }
+                text
+            }
+            CliEvent::NodeUnreachable { reason } => format!(
+                "warning: {reason}; deliveries are answered 503 (the storage node retries) until the node answers"
+            ),
+            CliEvent::Confirmed {
+                purchase_id,
+                txhash,
+                height,
+                ..
+            } => match height {
+                Some(height) => format!(
+                    "[purchase {purchase_id}] receipt confirmed on-chain in block {height} (txhash {txhash}): the payment is released to the seller"
+                ),
+                None => format!(
+                    "[purchase {purchase_id}] receipt confirmation sent (txhash {txhash}); see it with `consign query tx {txhash}`"
+                ),
+            },
+            CliEvent::ConfirmFailed {
+                contract,
+                purchase_id,
+                reason,
+            } => format!(
+                "[purchase {purchase_id}] confirming receipt failed: {reason}; the file is saved; confirm by hand with `consign purchase confirm {purchase_id} --contract {contract} --from {}`",
+                self.from.as_deref().unwrap_or("KEY")
+            ),
+            CliEvent::Stopped { saved } => format!(
+                "inbox stopped; {saved} {} saved since it started",
+                if *saved == 1 { "delivery" } else { "deliveries" }
+            ),
+        }
+    }
+}
+
+fn is_unspecified(url: &str) -> bool {
+    url.contains("://0.0.0.0") || url.contains("://[::]")
+}
+
+fn inbox_line(event: &InboxEvent) -> String {
+    match event {
+        InboxEvent::Received(d) => format!(
+            "[purchase {}] receiving offer {} {}, {} from {}",
+            d.purchase_id,
+            d.offer_id,
+            title(d),
+            bytes(d.size),
+            d.contract
+        ),
+        InboxEvent::Verified(d) => format!(
+            "[purchase {}] verified: SHA-256 {} and {} match offer {} on-chain",
+            d.purchase_id,
+            d.sha256,
+            bytes(d.size),
+            d.offer_id
+        ),
+        InboxEvent::Saved { record, path } => format!(
+            "[purchase {}] saved to {}",
+            record.purchase_id,
+            path.display()
+        ),
+        InboxEvent::Duplicate { record, path } => duplicate_line(record, path),
+        InboxEvent::Rejected {
+            purchase_id,
+            status,
+            reason,
+            ..
+        } => match purchase_id {
+            Some(id) => format!("[purchase {id}] rejected ({status}): {reason}"),
+            None => format!("[delivery] rejected ({status}): {reason}"),
+        },
+        InboxEvent::Progress {
+            purchase_id,
+            received,
+            total,
+            ..
+        } => format!(
+            "[purchase {purchase_id}] {} of {}",
+            bytes(*received),
+            bytes(*total)
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+fn duplicate_line(record: &SavedRecord, path: &std::path::Path) -> String {
+    format!(
+        "[purchase {}] delivered again: already saved to {}; answered 200, nothing written",
+        record.purchase_id,
+        path.display()
+    )
+}
+
+fn title(d: &Delivery) -> String {
+    if d.title.is_empty() {
+        "(untitled)".to_owned()
+    } else {
+        format!("{:?}", d.title)
+    }
+}
+
+/// `n` bytes for people: `512 bytes`, `3.0 MiB (3145728 bytes)`.
+fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} bytes");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {} ({n} bytes)", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(bytes(0), "0 bytes");
+        assert_eq!(bytes(1023), "1023 bytes");
+        assert_eq!(bytes(3 << 20), "3.0 MiB (3145728 bytes)");
+        assert_eq!(bytes(1536), "1.5 KiB (1536 bytes)");
+    }
+}

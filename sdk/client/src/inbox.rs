@@ -1,0 +1,472 @@
+//! The buyer's receiving side: an [`Inbox`] takes delivery requests (the headers and the body
+//! stream of an HTTP `POST` from a storage node), checks them against the chain, decrypts them
+//! with the buyer's age identity as they stream in, verifies the plaintext against the offer's
+//! SHA-256 and size, and saves it, exactly once per purchase. `consign inbox` serves it over
+//! HTTP; any HTTP server can, since [`Inbox::receive`] takes a [`HeaderMap`] and a body
+//! [`Stream`] and says what to answer.
+//!
+//! For each delivery, in order:
+//!
+//! 1. **Headers** ([`DeliveryHeaders`]): contract, purchase id, offer id, content SHA-256 and
+//!    size must be present and well formed, else `400`. A contract other than the configured one
+//!    is refused (`422`).
+//! 2. **Exactly once**: if the purchase was already saved (its [`SavedRecord`] exists under
+//!    `<out>/.consign-inbox/`), the answer is `200` again and nothing is written. While the same
+//!    purchase is being received by another request, `409`.
+//! 3. **On-chain** (smart queries through [`NodeClient`]): the purchase exists in that contract,
+//!    is of the header's offer, was made by the configured buyer (if any), names this identity's
+//!    recipient as its key, and was not refunded; the expected SHA-256 and size come from the
+//!    **offer on-chain**, and headers that claim others are refused (`422`). A node that cannot
+//!    be reached gives `503`, so the sender retries.
+//! 4. **Decrypt and verify** as the body streams in, into a `.part` file (never the whole body in
+//!    memory): a wrong identity, a corrupt, truncated or oversized stream, or a plaintext whose
+//!    size or SHA-256 is not the offer's gives `422` with the reason, and nothing is saved.
+//! 5. **Save**: the file is synced and renamed to its name ([`NameTemplate`]) in the output
+//!    directory, never replacing another file; then its record is written. `200`.
+//!
+//! Each step is reported as an [`InboxEvent`] to the callback given to
+//! [`Inbox::on_event`], with progress as the plaintext is written.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use consign_client::inbox::{Inbox, InboxConfig, InboxEvent};
+//! use consign_client::{AgeIdentity, NodeClient};
+//!
+//! # async fn example(headers: reqwest::header::HeaderMap, body: futures_util::stream::Empty<Result<bytes::Bytes, std::io::Error>>) -> Result<(), Box<dyn std::error::Error>> {
+//! let identity = AgeIdentity::load("buyer.agekey".as_ref())?;
+//! let node = NodeClient::new("http://127.0.0.1:26657")?;
+//! let inbox = Inbox::new(InboxConfig::new("downloads"), identity, node)?
+//!     .on_event(|event| {
+//!         if let InboxEvent::Saved { path, .. } = event {
+//!             println!("saved {}", path.display());
+//!         }
+//!     });
+//! // In an HTTP handler, for each POST:
+//! let result = inbox.receive(&headers, body).await;
+//! let (status, json) = consign_client::inbox::response(&result);
+//! # let _ = (status, json);
+//! # Ok(()) }
+//! ```
+
+mod chain;
+mod error;
+mod headers;
+mod store;
+mod stream;
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Buf;
+use futures_util::{Stream, StreamExt as _};
+use reqwest::header::HeaderMap;
+use serde::Serialize;
+
+pub use chain::Delivery;
+pub use error::InboxError;
+pub use headers::DeliveryHeaders;
+pub use store::{NameTemplate, SavedRecord, STATE_DIR};
+
+use crate::{AgeIdentity, NodeClient};
+use store::Store;
+
+/// What an [`Inbox`] accepts and where it saves.
+#[derive(Clone, Debug)]
+pub struct InboxConfig {
+    /// The directory saved files go to (created if needed), with the records in
+    /// `<out>/.consign-inbox/`.
+    pub out_dir: PathBuf,
+    /// Accept deliveries from this data-sale contract only; `None` accepts any contract whose
+    /// purchase names this inbox's identity.
+    pub contract: Option<String>,
+    /// Accept purchases made by this account only (the buyer's address).
+    pub buyer: Option<String>,
+    /// How saved files are named.
+    pub names: NameTemplate,
+}
+
+impl InboxConfig {
+    /// Saves to `out_dir` with the default names, from any contract and buyer.
+    pub fn new(out_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            out_dir: out_dir.into(),
+            contract: None,
+            buyer: None,
+            names: NameTemplate::default(),
+        }
+    }
+}
+
+/// What happened to a delivery, as it happens. Serialised for scripts with an `event` tag
+/// (`{"event":"saved",…}`).
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum InboxEvent {
+    /// A delivery matches the chain; its body is being decrypted.
+    Received(Delivery),
+    /// Plaintext bytes written so far, of `total`.
+    Progress {
+        /// The contract.
+        contract: String,
+        /// The purchase.
+        purchase_id: u64,
+        /// Bytes decrypted and written.
+        received: u64,
+        /// The offer's size.
+        total: u64,
+    },
+    /// The plaintext decrypted completely and has the offer's SHA-256 and size.
+    Verified(Delivery),
+    /// The plaintext was saved.
+    Saved {
+        /// The record written.
+        #[serde(flatten)]
+        record: SavedRecord,
+        /// The saved file.
+        path: PathBuf,
+    },
+    /// The purchase was saved before; the delivery was answered `200` and nothing written.
+    Duplicate {
+        /// The earlier save's record.
+        #[serde(flatten)]
+        record: SavedRecord,
+        /// The saved file.
+        path: PathBuf,
+    },
+    /// The delivery was refused.
+    Rejected {
+        /// The contract, if the headers named one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        contract: Option<String>,
+        /// The purchase, if the headers named one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        purchase_id: Option<u64>,
+        /// The HTTP status answered.
+        status: u16,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// How a delivery request was accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Accepted {
+    /// Decrypted, verified and saved now.
+    Saved(SavedRecord),
+    /// Saved before: nothing written.
+    Duplicate(SavedRecord),
+}
+
+impl Accepted {
+    /// The record of the save.
+    pub fn record(&self) -> &SavedRecord {
+        match self {
+            Self::Saved(record) | Self::Duplicate(record) => record,
+        }
+    }
+}
+
+/// The HTTP status and JSON body to answer a delivery with: `200`
+/// `{"status":"saved"|"duplicate", …record}`, or the error's status with `{"error": "…"}`.
+pub fn response(result: &Result<Accepted, InboxError>) -> (u16, serde_json::Value) {
+    match result {
+        Ok(accepted) => {
+            let status = match accepted {
+                Accepted::Saved(_) => "saved",
+                Accepted::Duplicate(_) => "duplicate",
+            };
+            let mut body = serde_json::to_value(accepted.record()).unwrap_or_default();
+            body["status"] = status.into();
+            (200, body)
+        }
+        Err(error) => (
+            error.status(),
+            serde_json::json!({ "error": error.to_string() }),
+        ),
+    }
+}
+
+type EventSink = Arc<dyn Fn(&InboxEvent) + Send + Sync>;
+
+/// How much of a refused delivery's body is read (and thrown away) before answering.
+const DRAIN_ON_REFUSAL: u64 = 16 << 20;
+
+/// The buyer's receiver of deliveries. Share it between requests behind an [`Arc`]; see the
+/// [module documentation](self) for what each delivery goes through.
+pub struct Inbox {
+    config: InboxConfig,
+    identity: AgeIdentity,
+    recipient: String,
+    node: NodeClient,
+    store: Store,
+    events: Option<EventSink>,
+    /// Record names of purchases being received now.
+    in_flight: Mutex<HashSet<(String, u64)>>,
+}
+
+impl std::fmt::Debug for Inbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbox")
+            .field("config", &self.config)
+            .field("recipient", &self.recipient)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Removes a purchase from the in-flight set when its request ends, however it ends.
+struct InFlight<'a> {
+    set: &'a Mutex<HashSet<(String, u64)>>,
+    key: (String, u64),
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.key);
+    }
+}
+
+impl Inbox {
+    /// An inbox saving to `config.out_dir` (created if needed), decrypting with `identity`, and
+    /// checking deliveries on the chain `node` serves.
+    ///
+    /// # Errors
+    ///
+    /// [`InboxError::Storage`] if the output directory cannot be created.
+    pub fn new(
+        config: InboxConfig,
+        identity: AgeIdentity,
+        node: NodeClient,
+    ) -> Result<Self, InboxError> {
+        let store = Store::open(&config.out_dir)?;
+        Ok(Self {
+            recipient: identity.recipient(),
+            config,
+            identity,
+            node,
+            store,
+            events: None,
+            in_flight: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Calls `sink` with every [`InboxEvent`]. It is called from async tasks and from the
+    /// decrypting thread, so it should be quick (print a line, move a progress bar, send on a
+    /// channel).
+    #[must_use]
+    pub fn on_event(mut self, sink: impl Fn(&InboxEvent) + Send + Sync + 'static) -> Self {
+        self.events = Some(Arc::new(sink));
+        self
+    }
+
+    /// The recipient (`age1…`) deliveries must be encrypted to: give it to
+    /// `consign buy --recipient`.
+    pub fn recipient(&self) -> &str {
+        &self.recipient
+    }
+
+    /// What this inbox accepts.
+    pub fn config(&self) -> &InboxConfig {
+        &self.config
+    }
+
+    /// The output directory.
+    pub fn out_dir(&self) -> &Path {
+        &self.store.out
+    }
+
+    /// The record of a purchase already saved, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`InboxError::Storage`] if the record exists but cannot be read.
+    pub fn saved(
+        &self,
+        contract: &str,
+        purchase_id: u64,
+    ) -> Result<Option<SavedRecord>, InboxError> {
+        self.store.record(contract, purchase_id)
+    }
+
+    fn emit(&self, event: &InboxEvent) {
+        if let Some(sink) = &self.events {
+            sink(event);
+        }
+    }
+
+    /// Receives one delivery request: its headers and its body as a stream of chunks (warp's
+    /// `body::stream()`, hyper's body, or any other). Answer the sender with [`response`] of
+    /// the result. Every outcome is also reported as an [`InboxEvent`].
+    ///
+    /// # Errors
+    ///
+    /// An [`InboxError`] whose [`status`](InboxError::status) is the HTTP status to answer.
+    pub async fn receive<S, B, E>(
+        &self,
+        headers: &HeaderMap,
+        body: S,
+    ) -> Result<Accepted, InboxError>
+    where
+        S: Stream<Item = Result<B, E>> + Unpin,
+        B: Buf,
+        E: Display,
+    {
+        // Fused: drained after decrypting, a body must not be polled past its end.
+        let mut body = body.fuse();
+        let parsed = DeliveryHeaders::parse(headers);
+        let (contract, purchase_id) = match &parsed {
+            Ok(h) => (Some(h.contract.clone()), Some(h.purchase_id)),
+            Err(_) => (None, None),
+        };
+        let result = match parsed {
+            Ok(headers) => self.receive_parsed(&headers, &mut body).await,
+            Err(error) => Err(error),
+        };
+        // Read what is left of the body before answering: a sender still writing it would see
+        // its connection broken instead of the answer. A duplicate is read to its end (its
+        // sender must learn it was delivered); a refusal up to a bound (its sender retries
+        // anyway).
+        let limit = match &result {
+            Ok(accepted) => stream::ciphertext_limit(accepted.record().size),
+            Err(_) => DRAIN_ON_REFUSAL,
+        };
+        stream::drain(&mut body, limit).await;
+        match &result {
+            Ok(Accepted::Duplicate(record)) => self.emit(&InboxEvent::Duplicate {
+                path: self.store.out.join(&record.file),
+                record: record.clone(),
+            }),
+            Ok(Accepted::Saved(_)) => {}
+            Err(error) => self.emit(&InboxEvent::Rejected {
+                contract,
+                purchase_id,
+                status: error.status(),
+                reason: error.to_string(),
+            }),
+        }
+        result
+    }
+
+    async fn receive_parsed<S, B, E>(
+        &self,
+        headers: &DeliveryHeaders,
+        body: &mut S,
+    ) -> Result<Accepted, InboxError>
+    where
+        S: Stream<Item = Result<B, E>> + Unpin,
+        B: Buf,
+        E: Display,
+    {
+        if let Some(expected) = &self.config.contract {
+            if *expected != headers.contract {
+                return Err(InboxError::OtherContract {
+                    expected: expected.clone(),
+                    actual: headers.contract.clone(),
+                });
+            }
+        }
+        let key = (headers.contract.clone(), headers.purchase_id);
+        if !self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.clone())
+        {
+            return Err(InboxError::InFlight {
+                contract: headers.contract.clone(),
+                purchase_id: headers.purchase_id,
+            });
+        }
+        let _in_flight = InFlight {
+            set: &self.in_flight,
+            key,
+        };
+
+        if let Some(record) = self.store.record(&headers.contract, headers.purchase_id)? {
+            return Ok(Accepted::Duplicate(record));
+        }
+
+        let delivery = chain::verify(
+            &self.node,
+            headers,
+            self.config.buyer.as_deref(),
+            &self.recipient,
+        )
+        .await?;
+        let name = self.config.names.render(&delivery);
+
+        // A save whose record was lost (a crash between the rename and the record): the file
+        // is there under its name with the offer's content.
+        if self
+            .store
+            .holds(&name, &delivery.sha256, delivery.size)
+            .await?
+        {
+            let record = self.record(&delivery, name);
+            self.store.write_record(&record)?;
+            return Ok(Accepted::Duplicate(record));
+        }
+
+        self.emit(&InboxEvent::Received(delivery.clone()));
+        let part = self.store.part_file()?;
+        let progress = {
+            let events = self.events.clone();
+            let contract = delivery.contract.clone();
+            let (purchase_id, total) = (delivery.purchase_id, delivery.size);
+            move |received| {
+                if let Some(sink) = &events {
+                    sink(&InboxEvent::Progress {
+                        contract: contract.clone(),
+                        purchase_id,
+                        received,
+                        total,
+                    });
+                }
+            }
+        };
+        let decrypted = stream::decrypt_body(
+            delivery.purchase_id,
+            self.identity.clone(),
+            body,
+            part,
+            delivery.sha256.clone(),
+            delivery.size,
+            progress,
+        )
+        .await?;
+        debug_assert_eq!(decrypted.report.sha256, delivery.sha256);
+        self.emit(&InboxEvent::Verified(delivery.clone()));
+
+        let file = self.store.persist(decrypted.part, &name)?;
+        let record = self.record(&delivery, file);
+        self.store.write_record(&record)?;
+        self.emit(&InboxEvent::Saved {
+            path: self.store.out.join(&record.file),
+            record: record.clone(),
+        });
+        Ok(Accepted::Saved(record))
+    }
+
+    fn record(&self, delivery: &Delivery, file: String) -> SavedRecord {
+        SavedRecord {
+            contract: delivery.contract.clone(),
+            purchase_id: delivery.purchase_id,
+            offer_id: delivery.offer_id,
+            file,
+            sha256: delivery.sha256.clone(),
+            size: delivery.size,
+            saved_at: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        }
+    }
+}

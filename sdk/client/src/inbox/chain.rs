@@ -1,0 +1,208 @@
+//! The on-chain side of receiving: the purchase and its offer as the data-sale contract answers
+//! them, and the checks a delivery must pass against them before its body is read.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{DeliveryHeaders, InboxError};
+use crate::{ClientError, DeliveryAddress, NodeClient};
+
+/// The fields of a data-sale purchase the inbox reads (`{"purchase":{"id":N}}`).
+#[derive(Debug, Deserialize)]
+pub(super) struct PurchaseView {
+    pub(super) offer_id: u64,
+    pub(super) buyer: String,
+    pub(super) recipient: DeliveryAddress,
+    /// `held`, `disputed`, `released` or `refunded`.
+    pub(super) state: String,
+}
+
+/// The fields of a data-sale offer the inbox reads (`{"offer":{"id":N}}`).
+#[derive(Debug, Deserialize)]
+pub(super) struct OfferView {
+    pub(super) content_sha256: String,
+    pub(super) size: u64,
+    #[serde(default)]
+    pub(super) title: String,
+}
+
+/// A delivery checked against the chain: what is being received, with the digest and size
+/// taken from the offer on-chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    /// The data-sale contract.
+    pub contract: String,
+    /// The purchase.
+    pub purchase_id: u64,
+    /// The offer bought.
+    pub offer_id: u64,
+    /// The offer's title.
+    pub title: String,
+    /// The buyer's address, as on-chain.
+    pub buyer: String,
+    /// SHA-256 of the plaintext, lowercase hex, from the offer.
+    pub sha256: String,
+    /// The plaintext's size in bytes, from the offer.
+    pub size: u64,
+    /// The delivery log's sequence number, if the sender gave it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<u64>,
+}
+
+/// Whether the node's error says the thing asked for does not exist: a 404 (no contract at the
+/// address), or the contract's query failing with a "not found" error (a 400).
+fn is_absent(error: &ClientError) -> bool {
+    match error {
+        ClientError::Api { status: 404, .. } => true,
+        ClientError::Api {
+            status: 400,
+            message,
+            ..
+        } => message.trim_end().ends_with("not found"),
+        _ => false,
+    }
+}
+
+/// Maps a query's failure: absent → `absent()`, another refusal by the contract → not a
+/// data-sale contract, anything else → the chain is unavailable (retry later).
+fn query_error(
+    error: ClientError,
+    contract: &str,
+    absent: impl FnOnce() -> InboxError,
+) -> InboxError {
+    if is_absent(&error) {
+        return absent();
+    }
+    match error {
+        ClientError::Api {
+            status: 400..=499,
+            message,
+            ..
+        } => InboxError::NotDataSale {
+            contract: contract.to_owned(),
+            reason: message,
+        },
+        ClientError::Decode { error, .. } => InboxError::NotDataSale {
+            contract: contract.to_owned(),
+            reason: format!("unexpected answer: {error}"),
+        },
+        other => InboxError::ChainUnavailable {
+            reason: other.to_string(),
+        },
+    }
+}
+
+/// Checks the delivery against the chain: the purchase exists in the contract, is for the
+/// header's offer, was made by `buyer` (when given), names `recipient` as its key and was not
+/// refunded; the header's digest and size are the offer's.
+pub(super) async fn verify(
+    node: &NodeClient,
+    headers: &DeliveryHeaders,
+    buyer: Option<&str>,
+    recipient: &str,
+) -> Result<Delivery, InboxError> {
+    let contract = headers.contract.as_str();
+    let id = headers.purchase_id;
+    let purchase: PurchaseView = node
+        .smart_query(contract, &json!({ "purchase": { "id": id } }))
+        .await
+        .map_err(|e| {
+            query_error(e, contract, || InboxError::PurchaseNotFound {
+                contract: contract.to_owned(),
+                purchase_id: id,
+            })
+        })?;
+    check_purchase(headers, &purchase, buyer, recipient)?;
+    let offer: OfferView = node
+        .smart_query(contract, &json!({ "offer": { "id": purchase.offer_id } }))
+        .await
+        .map_err(|e| {
+            query_error(e, contract, || InboxError::OfferNotFound {
+                contract: contract.to_owned(),
+                purchase_id: id,
+                offer_id: purchase.offer_id,
+            })
+        })?;
+    check_offer(headers, &offer)?;
+    Ok(Delivery {
+        contract: contract.to_owned(),
+        purchase_id: id,
+        offer_id: purchase.offer_id,
+        title: offer.title,
+        buyer: purchase.buyer,
+        sha256: offer.content_sha256.to_ascii_lowercase(),
+        size: offer.size,
+        sequence: headers.sequence,
+    })
+}
+
+pub(super) fn check_purchase(
+    headers: &DeliveryHeaders,
+    purchase: &PurchaseView,
+    buyer: Option<&str>,
+    recipient: &str,
+) -> Result<(), InboxError> {
+    let id = headers.purchase_id;
+    if purchase.offer_id != headers.offer_id {
+        return Err(InboxError::mismatch(
+            id,
+            format!(
+                "the delivery says offer {}, but the purchase on-chain is of offer {}",
+                headers.offer_id, purchase.offer_id
+            ),
+        ));
+    }
+    if let Some(buyer) = buyer {
+        if purchase.buyer != buyer {
+            return Err(InboxError::mismatch(
+                id,
+                format!(
+                    "it was bought by {}, not by this inbox's buyer {buyer}",
+                    purchase.buyer
+                ),
+            ));
+        }
+    }
+    if purchase.recipient.key.trim() != recipient {
+        return Err(InboxError::mismatch(
+            id,
+            format!(
+                "it is to be encrypted to {}, not to this inbox's identity {recipient}; start the inbox with the identity whose recipient was given to `consign buy --recipient`",
+                purchase.recipient.key
+            ),
+        ));
+    }
+    if purchase.state == "refunded" {
+        return Err(InboxError::mismatch(
+            id,
+            "the purchase was refunded; its data is no longer the buyer's",
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn check_offer(headers: &DeliveryHeaders, offer: &OfferView) -> Result<(), InboxError> {
+    let id = headers.purchase_id;
+    if !offer
+        .content_sha256
+        .eq_ignore_ascii_case(&headers.content_sha256)
+    {
+        return Err(InboxError::mismatch(
+            id,
+            format!(
+                "the delivery claims content SHA-256 {}, but the offer on-chain commits to {}",
+                headers.content_sha256, offer.content_sha256
+            ),
+        ));
+    }
+    if offer.size != headers.content_size {
+        return Err(InboxError::mismatch(
+            id,
+            format!(
+                "the delivery claims {} bytes, but the offer on-chain is {} bytes",
+                headers.content_size, offer.size
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,180 @@
+//! [`InboxError`]: why a delivery was refused, with the HTTP status the inbox answers.
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::SealError;
+
+/// A delivery was refused, or the inbox could not be set up. Every delivery error maps to the
+/// HTTP status the sender gets ([`InboxError::status`]); the storage node retries on any
+/// non-2xx, so a refusal the buyer can fix (an inbox restarted with the right identity, a chain
+/// that comes back) is delivered later.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InboxError {
+    /// A required delivery header is absent (400).
+    #[error("missing header `{header}`: a delivery names its contract, purchase, offer, content SHA-256 and size in `x-consign-*` headers")]
+    MissingHeader {
+        /// The header's name.
+        header: &'static str,
+    },
+    /// A delivery header is not what it should be (400).
+    #[error("invalid header `{header}`: {reason}")]
+    BadHeader {
+        /// The header's name.
+        header: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The delivery is for another contract than the one this inbox serves (422).
+    #[error("the delivery is for contract {actual}, but this inbox only accepts deliveries from {expected}")]
+    OtherContract {
+        /// The contract this inbox was told to serve.
+        expected: String,
+        /// The contract the delivery names.
+        actual: String,
+    },
+    /// Another delivery of the same purchase is being received right now (409).
+    #[error("purchase {purchase_id} of {contract} is being received by another request right now; try again once it is done")]
+    InFlight {
+        /// The contract.
+        contract: String,
+        /// The purchase.
+        purchase_id: u64,
+    },
+    /// The chain has no such purchase in that contract (404).
+    #[error("purchase {purchase_id} not found in contract {contract}")]
+    PurchaseNotFound {
+        /// The contract.
+        contract: String,
+        /// The purchase.
+        purchase_id: u64,
+    },
+    /// The purchase's offer is missing on-chain (404).
+    #[error("offer {offer_id} of purchase {purchase_id} not found in contract {contract}")]
+    OfferNotFound {
+        /// The contract.
+        contract: String,
+        /// The purchase.
+        purchase_id: u64,
+        /// Its offer.
+        offer_id: u64,
+    },
+    /// The contract does not answer the data-sale queries (422).
+    #[error("contract {contract} does not answer as a data-sale contract: {reason}")]
+    NotDataSale {
+        /// The contract.
+        contract: String,
+        /// The node's or contract's message.
+        reason: String,
+    },
+    /// The chain could not be asked (503): the node is down or failing.
+    #[error("cannot check the delivery on-chain: {reason}")]
+    ChainUnavailable {
+        /// The client's error.
+        reason: String,
+    },
+    /// The delivery does not match its purchase or offer on-chain, or the purchase is not this
+    /// inbox's (422).
+    #[error("purchase {purchase_id}: {reason}")]
+    Mismatch {
+        /// The purchase.
+        purchase_id: u64,
+        /// What does not match.
+        reason: String,
+    },
+    /// The body did not decrypt to exactly the offer's data (422). Nothing was saved.
+    #[error("purchase {purchase_id}: {source}; nothing was saved")]
+    Verification {
+        /// The purchase.
+        purchase_id: u64,
+        /// What failed: wrong identity, corruption, truncation, size or digest mismatch.
+        #[source]
+        source: SealError,
+    },
+    /// The body is longer than any age encryption of the offer's data can be (413).
+    #[error("purchase {purchase_id}: the body is longer than {limit} bytes, more than an age encryption of the offer's {size} bytes can take; nothing was saved")]
+    BodyTooLong {
+        /// The purchase.
+        purchase_id: u64,
+        /// The offer's plaintext size.
+        size: u64,
+        /// The most ciphertext accepted.
+        limit: u64,
+    },
+    /// Reading the request body failed: the sender went away or the connection broke (400).
+    #[error("purchase {purchase_id}: the request body broke off: {reason}; nothing was saved")]
+    BodyBroken {
+        /// The purchase.
+        purchase_id: u64,
+        /// The transport's error.
+        reason: String,
+    },
+    /// The output directory could not be written (500).
+    #[error("cannot {action} {}: {source}", path.display())]
+    Storage {
+        /// What was being done.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// A file-name template is not valid (a configuration error, never a delivery's).
+    #[error("invalid file-name template `{template}`: {reason}")]
+    Template {
+        /// The template.
+        template: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The decrypting task failed unexpectedly (500).
+    #[error("internal error while receiving purchase {purchase_id}: {reason}")]
+    Internal {
+        /// The purchase.
+        purchase_id: u64,
+        /// What happened.
+        reason: String,
+    },
+}
+
+impl InboxError {
+    /// The HTTP status an inbox answers this refusal with: 400 for a malformed request, 404 for
+    /// a purchase or offer the chain does not know, 409 while the same purchase is in flight,
+    /// 413 for an oversized body, 422 for a delivery that does not match the chain or does not
+    /// verify, 500 for a local failure, 503 when the chain cannot be asked.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::MissingHeader { .. } | Self::BadHeader { .. } | Self::BodyBroken { .. } => 400,
+            Self::PurchaseNotFound { .. } | Self::OfferNotFound { .. } => 404,
+            Self::InFlight { .. } => 409,
+            Self::BodyTooLong { .. } => 413,
+            Self::OtherContract { .. }
+            | Self::NotDataSale { .. }
+            | Self::Mismatch { .. }
+            | Self::Verification { .. } => 422,
+            Self::ChainUnavailable { .. } => 503,
+            Self::Storage { .. } | Self::Template { .. } | Self::Internal { .. } => 500,
+        }
+    }
+
+    pub(super) fn storage(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Storage {
+            action,
+            path,
+            source,
+        }
+    }
+
+    pub(super) fn mismatch(purchase_id: u64, reason: impl Into<String>) -> Self {
+        Self::Mismatch {
+            purchase_id,
+            reason: reason.into(),
+        }
+    }
+}

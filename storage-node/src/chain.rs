@@ -1,0 +1,211 @@
+//! [`Chain`]: what the storage node asks the chain, through the node's HTTP API: the data-sale
+//! contract's offers and purchases (smart queries), and the delivery feed (through
+//! [`Chain::client`]).
+//!
+//! "Not found" and "could not ask" are kept apart: [`Chain::offer`] and [`Chain::purchase`]
+//! return `Ok(None)` only when the node answered that the contract or the entry does not exist,
+//! and `Err` when the node could not be reached or failed, so callers retry instead of refusing
+//! a seller or failing a delivery because of an outage.
+//!
+//! The response types are small local views of the contract's JSON (only the fields read here;
+//! unknown fields ignored), so this crate depends on neither the contract nor the chain.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use consign_client::{ClientError, DeliveryAddress, NodeClient};
+use serde::{Deserialize, Serialize};
+
+/// A handle on the chain the node follows. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Chain {
+    client: NodeClient,
+    chain_id: Arc<str>,
+}
+
+/// An offer of a data-sale contract, as far as the storage node cares.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct OfferView {
+    /// The offer's id.
+    pub id: u64,
+    /// Who sells it.
+    pub seller: String,
+    /// SHA-256 of the plaintext, lowercase hex.
+    pub content_sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// `active` or `withdrawn`.
+    pub status: String,
+}
+
+/// A purchase of a data-sale contract, as far as the storage node cares.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PurchaseView {
+    /// The purchase's id.
+    pub id: u64,
+    /// The offer bought.
+    pub offer_id: u64,
+    /// Who bought.
+    pub buyer: String,
+    /// Who sold.
+    pub seller: String,
+    /// Where the data goes and the key it is encrypted to.
+    pub recipient: DeliveryAddress,
+    /// The escrow: `held`, `disputed`, `released` or `refunded`.
+    pub state: String,
+}
+
+/// The data-sale contract's queries used here.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum QueryMsg {
+    Offer { id: u64 },
+    Purchase { id: u64 },
+}
+
+impl Chain {
+    /// A handle on the node at `node_url`, serving chain `chain_id`; makes no request.
+    ///
+    /// # Errors
+    ///
+    /// If `node_url` is not an `http://` URL.
+    pub fn new(node_url: &str, chain_id: impl Into<String>) -> anyhow::Result<Self> {
+        Ok(Self {
+            client: NodeClient::new(node_url)?,
+            chain_id: Arc::from(chain_id.into()),
+        })
+    }
+
+    /// A handle on the node at `node_url`, asking it (once) for its chain id.
+    ///
+    /// # Errors
+    ///
+    /// If the URL is invalid or the node does not answer.
+    pub async fn connect(node_url: &str) -> anyhow::Result<Self> {
+        let client = NodeClient::new(node_url)?;
+        let status = client
+            .status()
+            .await
+            .with_context(|| format!("cannot ask the chain node at {node_url} for its status"))?;
+        Ok(Self {
+            client,
+            chain_id: Arc::from(status.chain_id),
+        })
+    }
+
+    /// The node's client, for the delivery feed and status.
+    pub fn client(&self) -> &NodeClient {
+        &self.client
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+
+    /// Offer `offer_id` of the data-sale contract at `contract`; `None` if there is no
+    /// contract at that address or it has no such offer.
+    ///
+    /// # Errors
+    ///
+    /// When the node cannot be reached or fails, or the contract's answer is not an offer
+    /// (it is not a data-sale contract): try again later rather than concluding anything.
+    pub async fn offer(&self, contract: &str, offer_id: u64) -> anyhow::Result<Option<OfferView>> {
+        self.query(contract, &QueryMsg::Offer { id: offer_id })
+            .await
+            .with_context(|| format!("cannot query offer {offer_id} of {contract}"))
+    }
+
+    /// Purchase `purchase_id` of the data-sale contract at `contract`; `None` if there is no
+    /// contract at that address or it has no such purchase.
+    ///
+    /// # Errors
+    ///
+    /// As [`Chain::offer`].
+    pub async fn purchase(
+        &self,
+        contract: &str,
+        purchase_id: u64,
+    ) -> anyhow::Result<Option<PurchaseView>> {
+        self.query(contract, &QueryMsg::Purchase { id: purchase_id })
+            .await
+            .with_context(|| format!("cannot query purchase {purchase_id} of {contract}"))
+    }
+
+    async fn query<T: serde::de::DeserializeOwned>(
+        &self,
+        contract: &str,
+        msg: &QueryMsg,
+    ) -> Result<Option<T>, ClientError> {
+        match self.client.smart_query::<T>(contract, msg).await {
+            Ok(answer) => Ok(Some(answer)),
+            Err(error) if is_absent(&error) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// Whether the node's error says the thing asked for does not exist: a 404 (no contract at
+/// the address), or the contract's query failing with a "not found" error (a 400: the
+/// data-sale contract loads entries with cw-storage-plus, whose error for a missing key is
+/// `type: …; key: … not found`). Transport errors, server errors and other query errors are
+/// not "absent".
+fn is_absent(error: &ClientError) -> bool {
+    match error {
+        ClientError::Api { status: 404, .. } => true,
+        ClientError::Api {
+            status: 400,
+            message,
+            ..
+        } => message.trim_end().ends_with("not found"),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, message: &str) -> ClientError {
+        ClientError::Api {
+            status,
+            message: message.to_owned(),
+            code: None,
+        }
+    }
+
+    #[test]
+    fn only_the_node_saying_not_found_is_absent() {
+        assert!(is_absent(&api(404, "no contract at consign1xyz")));
+        assert!(is_absent(&api(
+            400,
+            "query failed: kind: Other, error: type: data_sale::state::Offer; key: [00, 06] not found"
+        )));
+        assert!(!is_absent(&api(
+            400,
+            "query failed: unknown variant `offer`"
+        )));
+        assert!(!is_absent(&api(500, "not found")));
+        assert!(!is_absent(&api(502, "Bad Gateway")));
+    }
+
+    #[test]
+    fn the_contract_json_reads_into_the_views() {
+        let offer: OfferView = serde_json::from_value(serde_json::json!({
+            "id": 3, "seller": "consign1seller", "price": [{"denom": "ucsn", "amount": "5"}],
+            "content_sha256": "ab", "size": 10, "title": "t", "description": "", "terms": "",
+            "expires": null, "status": "active", "created": "1700000000000000000"
+        }))
+        .unwrap();
+        assert_eq!(offer.status, "active");
+        let purchase: PurchaseView = serde_json::from_value(serde_json::json!({
+            "id": 1, "offer_id": 3, "buyer": "consign1buyer", "seller": "consign1seller",
+            "price": [], "recipient": {"endpoint": "https://inbox.example/x", "key": "age1xyz"},
+            "created": "1700000000000000000", "state": "held", "dispute_reason": null,
+            "settled": null
+        }))
+        .unwrap();
+        assert_eq!(purchase.recipient.endpoint, "https://inbox.example/x");
+        assert_eq!(purchase.state, "held");
+    }
+}

@@ -1,0 +1,421 @@
+//! The storage node's settings ([`Config`]) and where they come from.
+//!
+//! Each setting is documented once, on its field. They are read, each one overriding the last,
+//! from: the defaults ([`Config::default`]), a TOML file (`--config FILE`, keys named as the
+//! fields), environment variables `CONSIGN_STORAGE_<FIELD>` (e.g. `CONSIGN_STORAGE_ADMIN_TOKEN`),
+//! and command-line flags (`--admin-token`). [`ConfigArgs`] is the flags (with their
+//! environment variables) and [`Config::load`] does the merge.
+//!
+//! Durations are written as `1s`, `500ms`, `5m`, `7days`; sizes as bytes or with a unit:
+//! `10GiB`, `64 GiB`, `500MB` (`KB`, `MB`, `GB`, `TB` are powers of 1000, `KiB` … `TiB` of 1024).
+
+mod args;
+mod layer;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use args::ConfigArgs;
+pub use layer::{parse_duration, parse_size, Layer};
+
+/// Everything the storage node needs to know to run.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Where the node keeps everything: `storage.redb` (the database), `at-rest.key` (the age
+    /// identity the blobs are encrypted to: back it up, without it the blobs are lost),
+    /// `blobs/` (the encrypted blobs, `blobs/ab/cd/<sha256>.age`, and `blobs/tmp/` for uploads
+    /// in progress) and `api.url` (the API's address once it listens). Default
+    /// `$HOME/.consign-storage`.
+    pub data_dir: PathBuf,
+    /// Where the HTTP API listens (`HOST:PORT`; port 0 picks a free one, written to
+    /// `<data_dir>/api.url`). Default `127.0.0.1:7070`.
+    pub listen: SocketAddr,
+    /// The chain node's API base URL, e.g. `http://127.0.0.1:26657`: the node checks offers and
+    /// purchases there and follows its delivery feed.
+    pub node_url: String,
+    /// The operator's token for the admin routes (`/v1/admin/…`), sent as
+    /// `Authorization: Bearer <token>`; at least 16 characters. Without one the admin routes
+    /// are disabled (403). Prefer the environment or the config file to the flag, which other
+    /// local users can see in the process list.
+    pub admin_token: Option<String>,
+    /// How many bytes each account may store in all. Default 10 GiB.
+    pub quota_per_account: u64,
+    /// The largest blob accepted. Default 64 GiB.
+    pub max_blob_size: u64,
+    /// Allow deliveries to private, loopback and link-local addresses. Off by default: buyers
+    /// choose the endpoints, and without this rule a purchase could make the node send requests
+    /// into the operator's own network or to a cloud metadata service. Turn it on only for
+    /// local testing.
+    pub allow_private_egress: bool,
+    /// How many deliveries are sent at once. Default 4.
+    pub delivery_concurrency: usize,
+    /// The wait before a failed delivery's first retry; it doubles (with jitter) on each
+    /// failure. Default 1s.
+    pub retry_initial: Duration,
+    /// The longest wait between retries. Default 5m.
+    pub retry_max: Duration,
+    /// The time limit of one delivery attempt, from connecting to the buyer's answer. Default
+    /// 1h (large files take a while).
+    pub delivery_timeout: Duration,
+    /// When an instruction carries no deadline, how long after its commit the node keeps trying
+    /// before it gives up. Default 7 days.
+    pub default_deadline: Duration,
+    /// How long each request to the chain's delivery feed waits for news (a long poll; at most
+    /// 60s). Default 25s.
+    pub follower_wait: Duration,
+}
+
+/// The shortest admin token accepted.
+pub const MIN_ADMIN_TOKEN_LEN: usize = 16;
+
+const GIB: u64 = 1024 * 1024 * 1024;
+
+impl Default for Config {
+    fn default() -> Self {
+        let data_dir = std::env::var_os("HOME")
+            .map(|home| PathBuf::from(home).join(".consign-storage"))
+            .unwrap_or_else(|| PathBuf::from("consign-storage-data"));
+        Self {
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
+            node_url: "http://127.0.0.1:26657".to_owned(),
+            admin_token: None,
+            quota_per_account: 10 * GIB,
+            max_blob_size: 64 * GIB,
+            allow_private_egress: false,
+            delivery_concurrency: 4,
+            retry_initial: Duration::from_secs(1),
+            retry_max: Duration::from_secs(5 * 60),
+            delivery_timeout: Duration::from_secs(60 * 60),
+            default_deadline: Duration::from_secs(7 * 24 * 60 * 60),
+            follower_wait: Duration::from_secs(25),
+        }
+    }
+}
+
+/// The admin token never appears in logs.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("data_dir", &self.data_dir)
+            .field("listen", &self.listen)
+            .field("node_url", &self.node_url)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("quota_per_account", &self.quota_per_account)
+            .field("max_blob_size", &self.max_blob_size)
+            .field("allow_private_egress", &self.allow_private_egress)
+            .field("delivery_concurrency", &self.delivery_concurrency)
+            .field("retry_initial", &self.retry_initial)
+            .field("retry_max", &self.retry_max)
+            .field("delivery_timeout", &self.delivery_timeout)
+            .field("default_deadline", &self.default_deadline)
+            .field("follower_wait", &self.follower_wait)
+            .finish()
+    }
+}
+
+/// A configuration that could not be read or makes no sense.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The `--config` file could not be read.
+    #[error("cannot read the config file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The `--config` file is not valid TOML for these settings.
+    #[error("invalid config file {}: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and where.
+        message: String,
+    },
+    /// A setting has a value that cannot work.
+    #[error("invalid setting `{field}`: {reason}")]
+    Invalid {
+        /// The setting (the field's name).
+        field: &'static str,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Config {
+    /// The configuration from the defaults, then `args.config` (a TOML file) if given, then the
+    /// environment and the flags (both already in `args`), checked with [`Config::validate`].
+    ///
+    /// # Errors
+    ///
+    /// If the file cannot be read or parsed, or the result is invalid.
+    pub fn load(args: &ConfigArgs) -> Result<Self, ConfigError> {
+        let mut config = Self::default();
+        if let Some(path) = &args.config {
+            config.apply(Layer::from_file(path)?);
+        }
+        config.apply(args.layer());
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Overrides every setting `layer` has.
+    pub fn apply(&mut self, layer: Layer) {
+        let Layer {
+            data_dir,
+            listen,
+            node_url,
+            admin_token,
+            quota_per_account,
+            max_blob_size,
+            allow_private_egress,
+            delivery_concurrency,
+            retry_initial,
+            retry_max,
+            delivery_timeout,
+            default_deadline,
+            follower_wait,
+        } = layer;
+        macro_rules! set {
+            ($($field:ident),*) => { $( if let Some(value) = $field { self.$field = value; } )* };
+        }
+        set!(
+            data_dir,
+            listen,
+            node_url,
+            quota_per_account,
+            max_blob_size,
+            allow_private_egress,
+            delivery_concurrency,
+            retry_initial,
+            retry_max,
+            delivery_timeout,
+            default_deadline,
+            follower_wait
+        );
+        if let Some(token) = admin_token {
+            // An empty value (e.g. `CONSIGN_STORAGE_ADMIN_TOKEN=`) switches the admin API off.
+            self.admin_token = Some(token).filter(|t| !t.is_empty());
+        }
+    }
+
+    /// Checks that the settings can work together.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming the first setting that cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(token) = &self.admin_token {
+            if token.chars().count() < MIN_ADMIN_TOKEN_LEN {
+                return Err(ConfigError::invalid(
+                    "admin_token",
+                    format!(
+                        "it is shorter than {MIN_ADMIN_TOKEN_LEN} characters; generate one with \
+                         `openssl rand -hex 32`"
+                    ),
+                ));
+            }
+            if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(ConfigError::invalid(
+                    "admin_token",
+                    "it contains spaces or control characters, which cannot travel in an \
+                     Authorization header",
+                ));
+            }
+        }
+        consign_client::NodeClient::new(&self.node_url)
+            .map_err(|e| ConfigError::invalid("node_url", e.to_string()))?;
+        if self.quota_per_account == 0 {
+            return Err(ConfigError::invalid(
+                "quota_per_account",
+                "it is 0, so nothing could be uploaded",
+            ));
+        }
+        if self.max_blob_size == 0 {
+            return Err(ConfigError::invalid(
+                "max_blob_size",
+                "it is 0, so nothing could be uploaded",
+            ));
+        }
+        if !(1..=1024).contains(&self.delivery_concurrency) {
+            return Err(ConfigError::invalid(
+                "delivery_concurrency",
+                format!("{} is not between 1 and 1024", self.delivery_concurrency),
+            ));
+        }
+        if self.retry_initial.is_zero() {
+            return Err(ConfigError::invalid(
+                "retry_initial",
+                "it must be longer than 0",
+            ));
+        }
+        if self.retry_max < self.retry_initial {
+            return Err(ConfigError::invalid(
+                "retry_max",
+                format!(
+                    "{} is shorter than retry_initial ({})",
+                    humantime::format_duration(self.retry_max),
+                    humantime::format_duration(self.retry_initial)
+                ),
+            ));
+        }
+        if self.delivery_timeout.is_zero() {
+            return Err(ConfigError::invalid(
+                "delivery_timeout",
+                "it must be longer than 0",
+            ));
+        }
+        if self.default_deadline.is_zero() {
+            return Err(ConfigError::invalid(
+                "default_deadline",
+                "it must be longer than 0",
+            ));
+        }
+        if self.follower_wait > Duration::from_secs(60) {
+            return Err(ConfigError::invalid(
+                "follower_wait",
+                "the chain node holds a request at most 60s; give 60s or less",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The settings as a TOML config file (the admin token replaced by `<redacted>`): what
+    /// `consign-storage config` prints.
+    pub fn to_toml(&self) -> String {
+        let duration = |d: Duration| format!("\"{}\"", humantime::format_duration(d));
+        let token = match &self.admin_token {
+            Some(_) => "admin_token = \"<redacted>\"\n".to_owned(),
+            None => "# admin_token is not set: the admin API is disabled\n".to_owned(),
+        };
+        format!(
+            "data_dir = {data_dir}\nlisten = \"{listen}\"\nnode_url = {node_url}\n{token}\
+             quota_per_account = {quota}\nmax_blob_size = {max}\n\
+             allow_private_egress = {private}\ndelivery_concurrency = {concurrency}\n\
+             retry_initial = {retry_initial}\nretry_max = {retry_max}\n\
+             delivery_timeout = {timeout}\ndefault_deadline = {deadline}\n\
+             follower_wait = {wait}\n",
+            data_dir = toml_string(&self.data_dir.to_string_lossy()),
+            listen = self.listen,
+            node_url = toml_string(&self.node_url),
+            quota = self.quota_per_account,
+            max = self.max_blob_size,
+            private = self.allow_private_egress,
+            concurrency = self.delivery_concurrency,
+            retry_initial = duration(self.retry_initial),
+            retry_max = duration(self.retry_max),
+            timeout = duration(self.delivery_timeout),
+            deadline = duration(self.default_deadline),
+            wait = duration(self.follower_wait),
+        )
+    }
+
+    /// `<data_dir>/storage.redb`.
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("storage.redb")
+    }
+
+    /// `<data_dir>/api.url`.
+    pub fn api_url_path(&self) -> PathBuf {
+        api_url_path(&self.data_dir)
+    }
+}
+
+/// `<data_dir>/api.url`: `http://ADDR` of the API once it listens.
+pub fn api_url_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("api.url")
+}
+
+fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_owned()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn printed_config_reads_back_the_same() {
+        let mut config = Config {
+            data_dir: PathBuf::from("/var/lib/consign \"storage\""),
+            allow_private_egress: true,
+            retry_initial: Duration::from_millis(1500),
+            ..Config::default()
+        };
+        let text = config.to_toml();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, &text).unwrap();
+        let mut back = Config::default();
+        back.apply(Layer::from_file(&path).unwrap());
+        assert_eq!(back, config, "{text}");
+
+        config.admin_token = Some("0123456789abcdef0123".into());
+        let text = config.to_toml();
+        assert!(!text.contains("0123456789abcdef"), "{text}");
+        assert!(!format!("{config:?}").contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn invalid_settings_are_named() {
+        let short = Config {
+            admin_token: Some("short".into()),
+            ..Config::default()
+        };
+        let err = short.validate().unwrap_err().to_string();
+        assert!(err.contains("admin_token") && err.contains("16"), "{err}");
+
+        let url = Config {
+            node_url: "127.0.0.1:26657".into(),
+            ..Config::default()
+        };
+        assert!(url.validate().unwrap_err().to_string().contains("node_url"));
+
+        let retry = Config {
+            retry_max: Duration::from_millis(10),
+            ..Config::default()
+        };
+        let err = retry.validate().unwrap_err().to_string();
+        assert!(err.contains("retry_max"), "{err}");
+
+        let wait = Config {
+            follower_wait: Duration::from_secs(61),
+            ..Config::default()
+        };
+        assert!(wait.validate().is_err());
+    }
+
+    #[test]
+    fn an_empty_admin_token_switches_the_admin_api_off() {
+        let mut config = Config {
+            admin_token: Some("0123456789abcdef".into()),
+            ..Config::default()
+        };
+        config.apply(Layer {
+            admin_token: Some(String::new()),
+            ..Layer::default()
+        });
+        assert_eq!(config.admin_token, None);
+    }
+}

@@ -1,0 +1,179 @@
+//! [`ConfigArgs`]: the settings as command-line flags, each also read from its
+//! `CONSIGN_STORAGE_<FIELD>` environment variable (a flag wins over its variable).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::builder::BoolishValueParser;
+use clap::Args;
+
+use super::layer::{parse_duration, parse_size, Layer};
+
+/// The flags of `consign-storage serve` and `consign-storage config`.
+// The field docs are the `--help` text, written for a terminal (`<data-dir>` is not HTML).
+#[allow(rustdoc::invalid_html_tags)]
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigArgs {
+    /// A TOML file with any of the settings below, keys written with `_`
+    /// (`admin_token = "…"`, `quota_per_account = "10GiB"`). The environment and the flags
+    /// override it.
+    #[arg(long, value_name = "FILE", env = "CONSIGN_STORAGE_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Where the node keeps its database (storage.redb), its at-rest key (at-rest.key: back it
+    /// up, the blobs cannot be read without it), the encrypted blobs (blobs/ab/cd/<sha256>.age,
+    /// uploads in progress in blobs/tmp/) and api.url. [default: $HOME/.consign-storage]
+    #[arg(long, value_name = "DIR", env = "CONSIGN_STORAGE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Where the HTTP API listens; port 0 picks a free port, written to <data-dir>/api.url.
+    /// [default: 127.0.0.1:7070]
+    #[arg(long, value_name = "ADDR", env = "CONSIGN_STORAGE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+
+    /// The chain node's API, to check offers and purchases and follow its delivery feed.
+    /// [default: http://127.0.0.1:26657]
+    #[arg(long, value_name = "URL", env = "CONSIGN_STORAGE_NODE_URL")]
+    pub node_url: Option<String>,
+
+    /// The operator's token for the admin routes (/v1/admin/…), sent as `Authorization: Bearer
+    /// TOKEN`; at least 16 characters (e.g. `openssl rand -hex 32`). Without it the admin routes
+    /// answer 403. Prefer the environment variable or the config file: a flag shows in `ps`.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "CONSIGN_STORAGE_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+
+    /// Bytes each account may store in all, e.g. 10GiB. [default: 10GiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, env = "CONSIGN_STORAGE_QUOTA_PER_ACCOUNT")]
+    pub quota_per_account: Option<u64>,
+
+    /// The largest blob accepted. [default: 64GiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, env = "CONSIGN_STORAGE_MAX_BLOB_SIZE")]
+    pub max_blob_size: Option<u64>,
+
+    /// Allow deliveries to loopback, private (10/8, 172.16/12, 192.168/16, fc00::/7),
+    /// link-local and cloud metadata addresses. Off by default: buyers choose the endpoints, and
+    /// a purchase must never make this node reach into the operator's own network. The rule
+    /// applies to the addresses a name resolves to and to every redirect. Only for local tests.
+    /// [default: false]
+    #[arg(
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        value_parser = BoolishValueParser::new(),
+        env = "CONSIGN_STORAGE_ALLOW_PRIVATE_EGRESS"
+    )]
+    pub allow_private_egress: Option<bool>,
+
+    /// How many deliveries are sent at once. [default: 4]
+    #[arg(long, value_name = "N", env = "CONSIGN_STORAGE_DELIVERY_CONCURRENCY")]
+    pub delivery_concurrency: Option<usize>,
+
+    /// The wait before a failed delivery's first retry; it doubles, with jitter, up to
+    /// --retry-max. [default: 1s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "CONSIGN_STORAGE_RETRY_INITIAL")]
+    pub retry_initial: Option<Duration>,
+
+    /// The longest wait between two delivery attempts. [default: 5m]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "CONSIGN_STORAGE_RETRY_MAX")]
+    pub retry_max: Option<Duration>,
+
+    /// The time limit of one delivery attempt. [default: 1h]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "CONSIGN_STORAGE_DELIVERY_TIMEOUT")]
+    pub delivery_timeout: Option<Duration>,
+
+    /// For an instruction without a deadline: how long after its commit to keep trying.
+    /// [default: 7days]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "CONSIGN_STORAGE_DEFAULT_DEADLINE")]
+    pub default_deadline: Option<Duration>,
+
+    /// How long each long-poll of the chain's delivery feed waits (at most 60s). [default: 25s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "CONSIGN_STORAGE_FOLLOWER_WAIT")]
+    pub follower_wait: Option<Duration>,
+}
+
+impl ConfigArgs {
+    /// The settings given by flags or environment variables.
+    pub fn layer(&self) -> Layer {
+        Layer {
+            data_dir: self.data_dir.clone(),
+            listen: self.listen,
+            node_url: self.node_url.clone(),
+            admin_token: self.admin_token.clone(),
+            quota_per_account: self.quota_per_account,
+            max_blob_size: self.max_blob_size,
+            allow_private_egress: self.allow_private_egress,
+            delivery_concurrency: self.delivery_concurrency,
+            retry_initial: self.retry_initial,
+            retry_max: self.retry_max,
+            delivery_timeout: self.delivery_timeout,
+            default_deadline: self.default_deadline,
+            follower_wait: self.follower_wait,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::Config;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ConfigArgs,
+    }
+
+    #[test]
+    fn flags_override_the_file_which_overrides_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("storage.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:9000\"\nmax_blob_size = \"1GiB\"\nretry_max = \"10m\"\n",
+        )
+        .unwrap();
+        let cli = Cli::try_parse_from([
+            "x",
+            "--config",
+            file.to_str().unwrap(),
+            "--retry-max",
+            "2m",
+            "--allow-private-egress",
+            "--quota-per-account",
+            "5MiB",
+        ])
+        .unwrap();
+        let config = Config::load(&cli.args).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:9000".parse().unwrap()); // file
+        assert_eq!(config.max_blob_size, 1 << 30); // file
+        assert_eq!(config.retry_max, Duration::from_secs(120)); // flag over file
+        assert!(config.allow_private_egress); // flag
+        assert_eq!(config.quota_per_account, 5 << 20); // flag
+        assert_eq!(config.delivery_concurrency, 4); // default
+    }
+
+    #[test]
+    fn bad_flags_say_what_to_write() {
+        let err = Cli::try_parse_from(["x", "--retry-max", "soon"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("500ms"), "{err}");
+        let err = Cli::try_parse_from(["x", "--max-blob-size", "big"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("10GiB"), "{err}");
+        let cli = Cli::try_parse_from(["x", "--allow-private-egress", "no"]).unwrap();
+        assert_eq!(cli.args.allow_private_egress, Some(false));
+    }
+}

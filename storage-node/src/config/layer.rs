@@ -1,0 +1,174 @@
+//! [`Layer`]: some of the settings, from one source (the TOML file, or the environment and
+//! flags), and the parsers of durations and sizes they share.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use super::ConfigError;
+
+/// The settings one source gives; `None` leaves the setting to the sources below it. Its TOML
+/// form is the config file: keys as [`Config`](super::Config)'s fields, unknown keys refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // Each field is documented on `Config`.
+pub struct Layer {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub node_url: Option<String>,
+    pub admin_token: Option<String>,
+    #[serde(default, deserialize_with = "size")]
+    pub quota_per_account: Option<u64>,
+    #[serde(default, deserialize_with = "size")]
+    pub max_blob_size: Option<u64>,
+    pub allow_private_egress: Option<bool>,
+    pub delivery_concurrency: Option<usize>,
+    #[serde(default, deserialize_with = "duration")]
+    pub retry_initial: Option<Duration>,
+    #[serde(default, deserialize_with = "duration")]
+    pub retry_max: Option<Duration>,
+    #[serde(default, deserialize_with = "duration")]
+    pub delivery_timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "duration")]
+    pub default_deadline: Option<Duration>,
+    #[serde(default, deserialize_with = "duration")]
+    pub follower_wait: Option<Duration>,
+}
+
+impl Layer {
+    /// Reads a TOML config file.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Read`] or [`ConfigError::Parse`] (with the line and the key).
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_owned(),
+        })
+    }
+}
+
+/// A duration such as `1s`, `500ms`, `5m`, `7days`, `1h 30m`.
+///
+/// # Errors
+///
+/// A message saying what to write instead.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("`{text}`: {e}; write a duration such as 1s, 500ms, 5m or 7days"))
+}
+
+/// A size in bytes: a number of bytes, or a number with a unit (`10GiB`, `64 GiB`, `500MB`,
+/// `1.5TiB`): `KB`, `MB`, `GB`, `TB` are powers of 1000, `KiB` … `TiB` of 1024.
+///
+/// # Errors
+///
+/// A message saying what to write instead.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let help = || format!("`{text}` is not a size; write bytes (1048576) or e.g. 10GiB, 500MB");
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1_000,
+        "mb" | "m" => 1_000_000,
+        "gb" | "g" => 1_000_000_000,
+        "tb" | "t" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => return Err(help()),
+    };
+    if let Ok(whole) = number.parse::<u64>() {
+        return whole
+            .checked_mul(factor)
+            .ok_or_else(|| format!("`{text}` is too large: at most {} bytes", u64::MAX));
+    }
+    let fractional: f64 = number.parse().map_err(|_| help())?;
+    // Sizes with a fraction are approximate by nature; the cast saturates.
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    let bytes = (fractional * factor as f64).round() as u64;
+    Ok(bytes)
+}
+
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_duration(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+fn size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+    match Size::deserialize(deserializer)? {
+        Size::Bytes(bytes) => Ok(Some(bytes)),
+        Size::Text(text) => parse_size(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_size("10GiB"), Ok(10 << 30));
+        assert_eq!(parse_size("64 GiB"), Ok(64 << 30));
+        assert_eq!(parse_size("500MB"), Ok(500_000_000));
+        assert_eq!(parse_size("1.5KiB"), Ok(1536));
+        assert!(parse_size("ten").unwrap_err().contains("10GiB"));
+        assert!(parse_size("5 parsecs").is_err());
+        assert!(parse_size("99999999999TiB")
+            .unwrap_err()
+            .contains("too large"));
+    }
+
+    #[test]
+    fn a_config_file_parses_and_refuses_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("storage.toml");
+        std::fs::write(
+            &path,
+            "data_dir = \"/srv/consign\"\nlisten = \"0.0.0.0:7070\"\nquota_per_account = \"1GiB\"\n\
+             max_blob_size = 4096\nretry_max = \"10m\"\nallow_private_egress = true\n",
+        )
+        .unwrap();
+        let layer = Layer::from_file(&path).unwrap();
+        assert_eq!(layer.data_dir, Some(PathBuf::from("/srv/consign")));
+        assert_eq!(layer.quota_per_account, Some(1 << 30));
+        assert_eq!(layer.max_blob_size, Some(4096));
+        assert_eq!(layer.retry_max, Some(Duration::from_secs(600)));
+        assert_eq!(layer.allow_private_egress, Some(true));
+        assert_eq!(layer.node_url, None);
+
+        std::fs::write(&path, "quota = 5\n").unwrap();
+        let err = Layer::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("unknown field `quota`"), "{err}");
+        std::fs::write(&path, "retry_max = \"soon\"\n").unwrap();
+        let err = Layer::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("retry_max") || err.contains("soon"), "{err}");
+    }
+}

@@ -1,0 +1,142 @@
+//! The `consign-storage` binary: parses the command line, starts logging, and hands over to
+//! the library ([`consign_storage::node::run`]).
+
+use std::process::ExitCode;
+
+use clap::{ArgAction, Parser, Subcommand};
+use consign_storage::config::ConfigArgs;
+use consign_storage::Config;
+use tracing_subscriber::EnvFilter;
+
+const ABOUT: &str = "The Consign storage node: holds sellers' data and delivers it to buyers";
+
+const LONG_ABOUT: &str = "\
+The Consign storage node: holds sellers' data, encrypted at rest, and delivers it, encrypted to
+the buyer, when a purchase commits on the chain, while the seller is offline.
+
+A seller uploads a blob (PUT /v1/blobs/{sha256}, signed with its chain account key: no
+passwords), then registers it for an offer (POST /v1/registrations, checked on-chain: the signer
+must be the offer's seller and the digests must match). The node follows the chain's delivery
+feed, and for each purchase of a registered offer encrypts the blob to the buyer's age key and
+POSTs it to the endpoint the buyer wrote in the contract, retrying until it is accepted.";
+
+const SERVE_ABOUT: &str = "\
+Run the storage node: the HTTP API, the follower of the chain's delivery feed and the
+deliveries, until SIGINT (Ctrl-C) or SIGTERM.
+
+Settings come from the defaults, then --config FILE (TOML, keys as the flags with `_`), then
+CONSIGN_STORAGE_<SETTING> environment variables, then the flags: each overrides the one before.
+
+The data directory (--data-dir) holds:
+  storage.redb     the database: blobs held, uploaders and quotas, registrations, the
+                   follower's cursor, every delivery's state (ACID: a kill -9 loses nothing
+                   acknowledged)
+  at-rest.key      the age identity every blob is encrypted to on disk (0600, age-keygen
+                   format). Back it up: without it the blobs cannot be read
+  blobs/ab/cd/<sha256>.age   the blobs; blobs/tmp/ holds uploads in progress, emptied at start
+  api.url          http://ADDR of the API once it listens
+
+Egress policy: buyers choose the endpoints deliveries are sent to. Unless
+--allow-private-egress is given, the node refuses to send to loopback, private (10/8,
+172.16/12, 192.168/16, 100.64/10, fc00::/7), link-local (169.254/16 with the cloud metadata
+address, fe80::/10), multicast and other non-public addresses, after DNS resolution and on
+every redirect, so a purchase cannot turn the node against the operator's own network.
+
+Admin token: the /v1/admin/ routes (deliveries with their state and last error, registrations,
+account usage) need `Authorization: Bearer <token>` with --admin-token (at least 16
+characters). Without a token they are disabled (403). Give it through the environment or the
+config file rather than the flag, which other local users can see. /status and /metrics are
+public and hold node-wide figures only.";
+
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  Serve next to a local `consign dev`:
+    CONSIGN_STORAGE_ADMIN_TOKEN=$(openssl rand -hex 32) consign-storage serve
+  A throw-away node on a free port, delivering to local test servers:
+    consign-storage -v serve --data-dir /tmp/storage --listen 127.0.0.1:0 \\
+      --node-url \"$(cat ~/.consign/api.url)\" --allow-private-egress
+  Where it listens, and what it is doing:
+    curl \"$(cat /tmp/storage/api.url)/status\"
+  Check the settings a config file and the environment give:
+    consign-storage config --config /etc/consign-storage.toml";
+
+/// The `consign-storage` command line.
+#[derive(Debug, Parser)]
+#[command(name = "consign-storage", version, about = ABOUT, long_about = LONG_ABOUT)]
+struct Cli {
+    /// More log output on stderr: -v debug, -vv trace (serve logs at info by default).
+    /// `RUST_LOG` overrides it, e.g. RUST_LOG=storage::api=debug.
+    #[arg(long, short, global = true, action = ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the storage node until SIGINT or SIGTERM.
+    #[command(long_about = SERVE_ABOUT, after_help = SERVE_EXAMPLES)]
+    Serve(ConfigArgs),
+    /// Print the settings that `serve` would use with the same flags, as TOML (the admin token
+    /// redacted), and exit.
+    Config(ConfigArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Config(args) => {
+            print!("{}", Config::load(&args)?.to_toml());
+            Ok(())
+        }
+        Command::Serve(args) => {
+            let config = Config::load(&args)?;
+            tracing::debug!(target: "storage::node", ?config, "configuration");
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(consign_storage::node::run(config))
+        }
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` if set, else by the number of `-v` flags.
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    // warp reports every client that goes away mid-request as an error of its own; the API
+    // logs what matters under `storage::api`.
+    let default = format!("{default},warp::server=off,hyper=warn,reqwest=warn");
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,170 @@
+//! `consign --output json inbox` as a process under test: started on an address, its events
+//! (stdout, one JSON object per line) and log (stderr) kept in files.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use consign_tests::{consign_bin, DevNode};
+use serde_json::Value;
+
+/// Generous bound for anything that takes well under a second on loopback.
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running `consign --output json inbox`: its events (stdout) and log (stderr) in files.
+pub(crate) struct Inbox {
+    child: Option<Child>,
+    pub(crate) url: String,
+    pub(crate) out: PathBuf,
+    events: PathBuf,
+    log: PathBuf,
+}
+
+impl Inbox {
+    /// Starts it on `listen`, saving to `<dir>/out`, with `extra` flags; waits for its URL.
+    pub(crate) fn start(node: &DevNode, dir: &Path, listen: &str, extra: &[&str]) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        let url_file = dir.join("inbox.url");
+        let events = dir.join("events.jsonl");
+        let log = dir.join("inbox.log");
+        let out = dir.join("out");
+        let child = Command::new(consign_bin())
+            .args(["--output", "json", "inbox", "--node", &node.url, "--home"])
+            .arg(node.home())
+            .args(["--listen", listen, "--url-file"])
+            .arg(&url_file)
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(File::create(&events).unwrap())
+            .stderr(File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut inbox = Inbox {
+            child: Some(child),
+            url: String::new(),
+            out,
+            events,
+            log,
+        };
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Ok(url) = std::fs::read_to_string(&url_file) {
+                if !url.trim().is_empty() {
+                    inbox.url = url.trim().to_owned();
+                    return inbox;
+                }
+            }
+            if let Some(status) = inbox.child.as_mut().unwrap().try_wait().unwrap() {
+                // With --exit-after it may be done (and its URL file removed) already.
+                let listening = inbox
+                    .events()
+                    .into_iter()
+                    .find(|e| e["event"] == "listening");
+                match listening {
+                    Some(event) if status.success() => {
+                        let url = event["url"].as_str().unwrap().trim_end_matches('/');
+                        inbox.url = url.to_owned();
+                        inbox.child = None;
+                        return inbox;
+                    }
+                    _ => panic!("consign inbox exited with {status}: {}", inbox.log()),
+                }
+            }
+            assert!(Instant::now() < deadline, "no URL: {}", inbox.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Every event printed so far.
+    pub(crate) fn events(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.events)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+
+    /// Waits for an event of `kind` for `purchase_id`, and returns the first.
+    pub(crate) fn wait_for(&self, kind: &str, purchase_id: u64) -> Value {
+        self.wait_for_count(kind, purchase_id, 1).remove(0)
+    }
+
+    /// Waits until `n` events of `kind` for `purchase_id` are printed; fails if more are.
+    pub(crate) fn wait_for_count(&self, kind: &str, purchase_id: u64, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let found: Vec<Value> = self
+                .events()
+                .into_iter()
+                .filter(|e| e["event"] == kind && e["purchase_id"] == purchase_id)
+                .collect();
+            assert!(found.len() <= n, "more than {n} `{kind}` events: {found:?}");
+            if found.len() == n {
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} of {n} `{kind}` events for purchase {purchase_id}; events: {:?}\nlog: {}",
+                found.len(),
+                self.events(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The files saved in the output directory (the state directory left out).
+    pub(crate) fn saved_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != ".consign-inbox")
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Waits for the process to exit by itself; `None` if it had already when it started.
+    pub(crate) fn wait_exit(&mut self) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                self.child = None;
+                return Some(status);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the inbox did not exit: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops it with SIGTERM; it must exit 0.
+    pub(crate) fn stop(&mut self) {
+        let pid = self.child.as_ref().unwrap().id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let status = self.wait_exit().expect("the inbox runs");
+        assert!(status.success(), "{status}: {}", self.log());
+    }
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
