@@ -139,26 +139,9 @@ impl Chain {
     ) -> Result<Option<T>, ClientError> {
         match self.client.smart_query::<T>(contract, msg).await {
             Ok(answer) => Ok(Some(answer)),
-            Err(error) if is_absent(&error) => Ok(None),
+            Err(error) if error.is_absent() => Ok(None),
             Err(error) => Err(error),
         }
-    }
-}
-
-/// Whether the node's error says the thing asked for does not exist: a 404 (no contract at
-/// the address), or the contract's query failing with a "not found" error (a 400: the
-/// data-sale contract loads entries with cw-storage-plus, whose error for a missing key is
-/// `type: …; key: … not found`). Transport errors, server errors and other query errors are
-/// not "absent".
-fn is_absent(error: &ClientError) -> bool {
-    match error {
-        ClientError::Api { status: 404, .. } => true,
-        ClientError::Api {
-            status: 400,
-            message,
-            ..
-        } => message.trim_end().ends_with("not found"),
-        _ => false,
     }
 }
 
@@ -176,17 +159,15 @@ mod tests {
 
     #[test]
     fn only_the_node_saying_not_found_is_absent() {
-        assert!(is_absent(&api(404, "no contract at consign1xyz")));
-        assert!(is_absent(&api(
+        assert!(api(404, "no contract at consign1xyz").is_absent());
+        assert!(api(
             400,
             "query failed: kind: Other, error: type: data_sale::state::Offer; key: [00, 06] not found"
-        )));
-        assert!(!is_absent(&api(
-            400,
-            "query failed: unknown variant `offer`"
-        )));
-        assert!(!is_absent(&api(500, "not found")));
-        assert!(!is_absent(&api(502, "Bad Gateway")));
+        )
+        .is_absent());
+        assert!(!api(400, "query failed: unknown variant `offer`").is_absent());
+        assert!(!api(500, "not found").is_absent());
+        assert!(!api(502, "Bad Gateway").is_absent());
     }
 
     #[test]

@@ -24,6 +24,24 @@ pub use proxy::TcpProxy;
 pub use receiver::{Received, Receiver, ReceiverBehaviour};
 pub use storage::{StorageNode, ADMIN_TOKEN};
 
+/// A current-thread tokio runtime, to drive the async clients from a test.
+///
+/// # Panics
+/// If the runtime cannot be built.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// `len` bytes of a repeatable pattern, different for each `seed`: data to sell in tests.
+pub fn sample_data(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
 /// The `consign` binary.
 pub fn consign_bin() -> PathBuf {
     workspace_bin("consign", "CONSIGN_BIN")

@@ -3,13 +3,8 @@
 use std::time::Duration;
 
 use consign_client::{coins, Msg, SecretKey, Tx, TxBody, TxResult};
-use consign_tests::{contract, ok_stdout, DevNode};
+use consign_tests::{contract, ok_json, DevNode};
 use serde_json::{json, Value};
-
-fn json_out(output: &std::process::Output) -> Value {
-    let text = ok_stdout(output);
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
-}
 
 fn addr(name: &str) -> String {
     SecretKey::from_seed(name).address()
@@ -22,7 +17,7 @@ fn cw20_and_submessages_through_the_command_line() {
 
     // cw20-base: store, instantiate, transfer, query.
     let cw20 = contract("cw20_base");
-    let stored = json_out(
+    let stored = ok_json(
         &node
             .consign(&[
                 "tx",
@@ -42,7 +37,7 @@ fn cw20_and_submessages_through_the_command_line() {
     let code_id = stored["code_id"].as_u64().expect("code_id");
     let init = json!({"name": "Consign Token", "symbol": "CSN", "decimals": 6,
                       "initial_balances": [{"address": addr("alice"), "amount": "1000"}]});
-    let made = json_out(
+    let made = ok_json(
         &node
             .consign(&[
                 "tx",
@@ -64,7 +59,7 @@ fn cw20_and_submessages_through_the_command_line() {
         .as_str()
         .expect("contract_address")
         .to_owned();
-    let sent = json_out(
+    let sent = ok_json(
         &node
             .consign(&[
                 "tx",
@@ -82,7 +77,7 @@ fn cw20_and_submessages_through_the_command_line() {
     assert_eq!(sent["code"], 0, "{sent}");
     assert!(sent["gas_used"].as_u64().unwrap() > 0);
     assert!(sent["txhash"].as_str().unwrap().len() == 64);
-    let balance = json_out(
+    let balance = ok_json(
         &node
             .consign(&[
                 "query",
@@ -123,7 +118,7 @@ fn cw20_and_submessages_through_the_command_line() {
 
     // A proxy contract sends funds and calls the kitchen sink through submessages with replies.
     let code = |name: &str| {
-        let out = json_out(
+        let out = ok_json(
             &node
                 .consign(&[
                     "tx",
@@ -144,7 +139,7 @@ fn cw20_and_submessages_through_the_command_line() {
     let proxy_code = code("proxy");
     let sink_code = code("kitchen_sink");
     let instantiate = |code: &str, msg: Value, label: &str| {
-        let out = json_out(
+        let out = ok_json(
             &node
                 .consign(&[
                     "tx",
@@ -172,7 +167,7 @@ fn cw20_and_submessages_through_the_command_line() {
         {"id": 2, "msg": {"wasm": {"execute": {"contract_addr": sink, "msg": b64(json!({"increment": {}})), "funds": []}}}, "reply_on": "always", "payload": ""}
     ]}});
     let dave_before = balance_of(&node, &addr("dave"));
-    let out = json_out(
+    let out = ok_json(
         &node
             .consign(&[
                 "tx",
@@ -191,7 +186,7 @@ fn cw20_and_submessages_through_the_command_line() {
     );
     assert_eq!(out["code"], 0, "{out}");
     assert_eq!(balance_of(&node, &addr("dave")), dave_before + 40);
-    let counter = json_out(
+    let counter = ok_json(
         &node
             .consign(&[
                 "query",
@@ -230,7 +225,7 @@ fn cw20_and_submessages_through_the_command_line() {
 }
 
 fn balance_of(node: &DevNode, address: &str) -> u128 {
-    let out = json_out(
+    let out = ok_json(
         &node
             .consign(&["query", "bank", "balances", address, "--output", "json"])
             .unwrap(),

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use consign_client::seal::{seal, AgeIdentity};
 use consign_client::storage::{delivery_headers as h, DeliveryState};
 use consign_tests::{
-    buy, consign_bin, deploy_data_sale, ok_json, ok_stdout, DevNode, Seller, Sold, StorageNode,
-    ADMIN_TOKEN,
+    buy, consign_bin, deploy_data_sale, ok_json, ok_stdout, sample_data, DevNode, Seller, Sold,
+    StorageNode, ADMIN_TOKEN,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -24,12 +24,6 @@ use sha2::{Digest, Sha256};
 mod process;
 
 use process::{Inbox, TIMEOUT};
-
-fn data(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed))
-        .collect()
-}
 
 /// A chain with the data-sale contract, a storage node allowed to deliver to loopback, and an
 /// offer of `plaintext` whose seller has gone for good.
@@ -153,7 +147,7 @@ fn sealed(recipient: &str, plaintext: &[u8]) -> Vec<u8> {
 
 #[test]
 fn the_inbox_saves_verifies_confirms_and_deduplicates() {
-    let w = World::new(data(3 << 20, 5));
+    let w = World::new(sample_data(3 << 20, 5));
     let recipient = w.age_key("buyer");
     assert!(recipient.starts_with("age1"), "{recipient}");
     let seller_before = w.balance(&w.seller);
@@ -308,7 +302,7 @@ fn the_inbox_saves_verifies_confirms_and_deduplicates() {
 
 #[test]
 fn an_inbox_down_during_the_purchase_still_receives_the_data() {
-    let w = World::new(data(200_000, 9));
+    let w = World::new(sample_data(200_000, 9));
 
     // An identity made by age-keygen, not by consign.
     let key_file = w.dir.join("key.txt");

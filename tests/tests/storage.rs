@@ -12,25 +12,13 @@ use consign_client::seal::{open_verified, AgeIdentity};
 use consign_client::storage::{delivery_headers as h, DeliveryState};
 use consign_client::{Registration, SecretKey, Signed, StorageClientError, REGISTRATION_DOMAIN};
 use consign_tests::{
-    buy, deploy_data_sale, DevNode, Receiver, ReceiverBehaviour, Seller, StorageNode, ADMIN_TOKEN,
+    buy, deploy_data_sale, runtime, sample_data, DevNode, Receiver, ReceiverBehaviour, Seller,
+    StorageNode, ADMIN_TOKEN,
 };
 use sha2::{Digest, Sha256};
 
 /// Deliveries on loopback in tests should take well under a second; this is the generous bound.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn data(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-        .collect()
-}
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let path = dir.join(name);
@@ -67,7 +55,7 @@ impl World {
 #[test]
 fn a_buyer_receives_the_data_while_the_seller_is_gone() {
     let w = World::new(&["--allow-private-egress"]);
-    let plaintext = data(3 << 20, 7);
+    let plaintext = sample_data(3 << 20, 7);
     let file = write(&w.dir, "survey.bin", &plaintext);
 
     // The seller uploads, offers and registers, then its keys and files are deleted.
@@ -413,7 +401,7 @@ fn of_two_storage_nodes_only_the_one_holding_the_data_delivers() {
         &["--allow-private-egress"],
     )
     .unwrap();
-    let plaintext = data(500_000, 9);
+    let plaintext = sample_data(500_000, 9);
     let file = write(&w.dir, "data.bin", &plaintext);
     let seller = Seller::new(&w.node, &w.dir.join("seller")).unwrap();
     let sold = seller.sell(&w.node, &w.storage, &w.market, &file).unwrap();

@@ -9,24 +9,11 @@ use std::time::{Duration, Instant};
 use consign_client::seal::{open_verified, AgeIdentity};
 use consign_client::storage::{delivery_headers as h, DeliveryState};
 use consign_tests::{
-    buy, deploy_data_sale, DevNode, Receiver, ReceiverBehaviour, Seller, Sold, StorageNode,
-    TcpProxy, ADMIN_TOKEN,
+    buy, deploy_data_sale, runtime, sample_data, DevNode, Receiver, ReceiverBehaviour, Seller,
+    Sold, StorageNode, TcpProxy, ADMIN_TOKEN,
 };
 
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn data(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u8).wrapping_mul(13).wrapping_add(seed))
-        .collect()
-}
 
 /// A chain with the market, a seller who sold `plaintext` through `storage` and vanished.
 fn sold(node: &DevNode, storage: &StorageNode, dir: &Path, plaintext: &[u8]) -> (String, Sold) {
@@ -65,7 +52,7 @@ fn an_endpoint_that_fails_for_a_while_gets_the_delivery_once() {
     let node = DevNode::start(&dir.join("chain")).unwrap();
     let storage =
         StorageNode::start(&dir.join("storage"), &node.url, &["--allow-private-egress"]).unwrap();
-    let plaintext = data(200_000, 1);
+    let plaintext = sample_data(200_000, 1);
     let (market, sold) = sold(&node, &storage, &dir, &plaintext);
 
     let receiver = Receiver::start(ReceiverBehaviour {
@@ -115,7 +102,7 @@ fn a_storage_node_killed_mid_delivery_resumes_and_delivers_once_completely() {
     let mut storage =
         StorageNode::start(&dir.join("storage"), &node.url, &["--allow-private-egress"]).unwrap();
     // 40 MiB, read slowly by the buyer: the delivery takes seconds, so it can be cut.
-    let plaintext = data(40 << 20, 2);
+    let plaintext = sample_data(40 << 20, 2);
     let (market, sold) = sold(&node, &storage, &dir, &plaintext);
     let receiver = Receiver::start(ReceiverBehaviour {
         delay_per_chunk: Some(Duration::from_millis(2)),
@@ -184,7 +171,7 @@ fn the_follower_catches_up_after_the_chain_api_was_out_of_reach() {
         &["--allow-private-egress"],
     )
     .unwrap();
-    let plaintext = data(100_000, 3);
+    let plaintext = sample_data(100_000, 3);
     let (market, sold) = sold(&node, &storage, &dir, &plaintext);
     let receiver = Receiver::start(ReceiverBehaviour::default()).unwrap();
     let identity = AgeIdentity::generate();

@@ -10,19 +10,12 @@ use consign_client::{
     BroadcastMode, Msg, NodeClient, Registration, SecretKey, Signed, StorageClientError,
     REGISTRATION_DOMAIN,
 };
-use consign_tests::{deploy_data_sale, workspace_bin, DevNode, StorageNode, ADMIN_TOKEN};
+use consign_tests::{deploy_data_sale, runtime, workspace_bin, DevNode, StorageNode, ADMIN_TOKEN};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 fn sha256(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 fn now() -> u64 {

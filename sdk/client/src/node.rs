@@ -105,6 +105,23 @@ impl ClientError {
         matches!(self, Self::Api { status: 404, .. })
     }
 
+    /// Whether a smart query's error says the thing asked for does not exist: a 404 (no
+    /// contract at the address), or the contract's query failing with a "not found" error (a
+    /// 400: contracts load entries with cw-storage-plus, whose error for a missing key is
+    /// `type: …; key: … not found`). Transport errors, server errors and other query errors are
+    /// not "absent", so callers retry them rather than conclude.
+    pub fn is_absent(&self) -> bool {
+        match self {
+            Self::Api { status: 404, .. } => true,
+            Self::Api {
+                status: 400,
+                message,
+                ..
+            } => message.trim_end().ends_with("not found"),
+            _ => false,
+        }
+    }
+
     fn transport(url: &Url, error: reqwest::Error) -> Self {
         let url = url.to_string();
         let reason = root_cause(&error);

@@ -49,20 +49,6 @@ pub struct Delivery {
     pub sequence: Option<u64>,
 }
 
-/// Whether the node's error says the thing asked for does not exist: a 404 (no contract at the
-/// address), or the contract's query failing with a "not found" error (a 400).
-fn is_absent(error: &ClientError) -> bool {
-    match error {
-        ClientError::Api { status: 404, .. } => true,
-        ClientError::Api {
-            status: 400,
-            message,
-            ..
-        } => message.trim_end().ends_with("not found"),
-        _ => false,
-    }
-}
-
 /// Maps a query's failure: absent → `absent()`, another refusal by the contract → not a
 /// data-sale contract, anything else → the chain is unavailable (retry later).
 fn query_error(
@@ -70,7 +56,7 @@ fn query_error(
     contract: &str,
     absent: impl FnOnce() -> InboxError,
 ) -> InboxError {
-    if is_absent(&error) {
+    if error.is_absent() {
         return absent();
     }
     match error {
