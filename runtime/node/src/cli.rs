@@ -129,6 +129,38 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(code))
 }
 
+/// Completes on SIGINT (Ctrl-C) or SIGTERM: how `consign dev` and `consign inbox` are stopped.
+/// The handlers are installed at once, so a signal that arrives before the future is polled is
+/// not lost.
+///
+/// # Errors
+///
+/// If a handler cannot be installed.
+pub(crate) fn shutdown_signal(
+) -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use anyhow::Context as _;
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt =
+            signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let mut terminate =
+            signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,7 @@
 
 mod address;
 mod error;
+mod http;
 pub mod inbox;
 mod keys;
 mod node;

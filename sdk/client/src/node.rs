@@ -1,11 +1,12 @@
 //! [`NodeClient`]: an async HTTP client for the node's API (`docs/node-api-routes.md`), one
 //! method per route, plus [`NodeClient::sign_and_broadcast`].
 //!
-//! Plain `http://` only: reqwest is built without a TLS backend, since the node serves plain HTTP
-//! on localhost. Enable one of reqwest's `rustls-tls*` features here if a node is ever reached
-//! over `https://`.
+//! `consign dev` serves plain `http://`; `https://` works too (reqwest with rustls and the
+//! webpki roots), for a node behind a TLS proxy.
 
 use std::time::Duration;
+
+use crate::http::root_cause;
 
 use cosmwasm_std::Coin;
 use reqwest::header::CONTENT_TYPE;
@@ -19,7 +20,6 @@ use crate::{
 };
 
 /// How long to wait to open a connection to the node.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long an ordinary request (not a commit broadcast or a long poll) may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Extra time allowed on top of a server-side wait (commit timeout, long poll) before the client
@@ -30,7 +30,7 @@ const WAIT_MARGIN: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
-    /// The node URL given is not an `http://` URL this client can use.
+    /// The node URL given is not an `http(s)://` URL this client can use.
     #[error("invalid node URL `{url}`: {reason}; expected something like http://127.0.0.1:26657")]
     InvalidUrl {
         /// The URL given.
@@ -135,16 +135,6 @@ impl ClientError {
 
 fn display_hash(hash: &Option<TxHash>) -> String {
     hash.map_or_else(|| "(hash unknown)".to_owned(), |h| h.to_string())
-}
-
-/// The innermost error's message: reqwest's outer messages ("error sending request for url")
-/// say less than the OS error at the bottom ("Connection refused (os error 111)").
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 /// How [`NodeClient::broadcast`] waits.
@@ -272,29 +262,13 @@ impl NodeClient {
     ///
     /// # Errors
     ///
-    /// [`ClientError::InvalidUrl`] if it is not an absolute `http://` URL.
+    /// [`ClientError::InvalidUrl`] if it is not an absolute `http(s)://` URL.
     pub fn new(base_url: &str) -> Result<Self, ClientError> {
         let invalid = |reason: String| ClientError::InvalidUrl {
             url: base_url.to_owned(),
             reason,
         };
-        let base = Url::parse(base_url.trim()).map_err(|e| invalid(e.to_string()))?;
-        match base.scheme() {
-            "http" => {}
-            "https" => {
-                return Err(invalid(
-                    "https is not supported by this build (the client has no TLS backend)".into(),
-                ))
-            }
-            other => return Err(invalid(format!("the scheme is `{other}`, not `http`"))),
-        }
-        if base.cannot_be_a_base() || base.host().is_none() {
-            return Err(invalid("it has no host".into()));
-        }
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .build()
-            .map_err(|e| invalid(root_cause(&e)))?;
+        let (base, http) = crate::http::base_client(base_url).map_err(invalid)?;
         Ok(Self { base, http })
     }
 
@@ -672,6 +646,7 @@ mod tests {
             node.url(&["contracts", "a/b?c", "raw", "00ff"]).as_str(),
             "http://127.0.0.1:1/api/contracts/a%2Fb%3Fc/raw/00ff"
         );
+        NodeClient::new("https://node.example/consign").expect("https is supported");
         let node = NodeClient::new("http://localhost:26657").unwrap();
         assert_eq!(
             node.url(&["status"]).as_str(),
@@ -684,7 +659,8 @@ mod tests {
         for url in [
             "localhost:26657",
             "127.0.0.1:26657",
-            "https://node.example",
+            "ftp://node.example",
+            "https://",
             "",
         ] {
             let error = NodeClient::new(url).unwrap_err();

@@ -33,8 +33,8 @@ use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 use sha2::{Digest as _, Sha256};
 
+use error::ErrorBody;
 pub use error::StorageClientError;
-use error::{root_cause, ErrorBody};
 
 use crate::storage::{StorageStatus, UploadAdmission, UPLOAD_HEADER};
 use crate::{
@@ -43,7 +43,6 @@ use crate::{
 };
 
 /// How long to wait to open a connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long an ordinary request (not an upload) may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an upload grant is valid (the node accepts at most an hour).
@@ -70,20 +69,7 @@ impl StorageClient {
             url: base_url.to_owned(),
             reason,
         };
-        let base = Url::parse(base_url.trim()).map_err(|e| invalid(e.to_string()))?;
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err(invalid(format!(
-                "the scheme is `{}`, not `http` or `https`",
-                base.scheme()
-            )));
-        }
-        if base.cannot_be_a_base() || base.host().is_none() {
-            return Err(invalid("it has no host".into()));
-        }
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .build()
-            .map_err(|e| invalid(root_cause(&e)))?;
+        let (base, http) = crate::http::base_client(base_url).map_err(invalid)?;
         Ok(Self { base, http })
     }
 

@@ -227,7 +227,7 @@ pub fn run(args: &DevArgs, output: OutputFormat, out: &mut impl Write) -> anyhow
         .context("starting the async runtime")?;
     runtime.block_on(async {
         // Before anyone can learn the address: a signal from then on must shut down cleanly.
-        let shutdown = shutdown_signal()?;
+        let shutdown = super::shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(&args.api)
             .await
             .with_context(|| format!("binding the API address {}", args.api))?;
@@ -315,31 +315,6 @@ fn print_started(
     }
     out.flush()?;
     Ok(())
-}
-
-/// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed at once, so a signal
-/// that arrives before the future is polled is not lost.
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut interrupt =
-            signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-        let mut terminate =
-            signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-        Ok(async move {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-    }
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ impl NodeArgs {
     ///
     /// # Errors
     ///
-    /// If the URL is not an `http://` URL, or `<home>/api.url` cannot be read.
+    /// If the URL is not an `http(s)://` URL, or `<home>/api.url` cannot be read.
     pub fn client(&self) -> anyhow::Result<NodeClient> {
         let (url, file) = self.node_url()?;
         tracing::debug!(target: "cli::node", url, from_file = ?file, "node URL");

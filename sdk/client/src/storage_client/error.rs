@@ -1,5 +1,6 @@
 //! [`StorageClientError`]: what can go wrong talking to a storage node.
 
+use crate::http::root_cause;
 use std::path::PathBuf;
 
 use reqwest::Url;
@@ -85,14 +86,6 @@ impl StorageClientError {
             Self::Transport { url, reason, error }
         }
     }
-}
-
-pub(super) fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 /// The body of the node's error answers.
