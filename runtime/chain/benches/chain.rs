@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use consign_chain::{App, AppConfig, CheckedTx, Genesis, GenesisAccount};
-use consign_client::{coins, Binary, Msg, SecretKey, Timestamp, Tx, TxBody};
+use consign_types::{coins, Binary, Msg, SecretKey, Timestamp, Tx, TxBody};
 
 const CHAIN_ID: &str = "consign-bench";
 const BLOCK: usize = 1_000;
@@ -51,7 +51,7 @@ impl Bench {
     }
 
     /// One transaction from the first key, expected to succeed.
-    fn setup(&mut self, msg: Msg) -> consign_client::TxResult {
+    fn setup(&mut self, msg: Msg) -> consign_types::TxResult {
         let bytes = sign_with_gas(&self.keys[0], self.sequences[0], msg, 100_000_000);
         self.sequences[0] += 1;
         let mut outcome = self.block(vec![CheckedTx::decode(&bytes).unwrap()]);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use consign_client::{Account, Block, BlockHeader, DeliveryRecord, Msg, Tx, TxHash, TxResult};
+use consign_types::{Account, Block, BlockHeader, DeliveryRecord, Msg, Tx, TxHash, TxResult};
 use consign_vm::{BackendApi, Bech32Api, VmConfig};
 use cosmwasm_std::{Binary, BlockInfo, Coin, ContractResult, SystemResult, Timestamp};
 use sha2::{Digest, Sha256};
@@ -144,7 +144,7 @@ impl App {
         let mut vm_config = config.vm.clone();
         vm_config.cache_dir = Some(config.home.join("vm"));
         let vm = ChainVm::new(vm_config)?;
-        let api = Bech32Api::new(consign_client::ADDRESS_PREFIX)
+        let api = Bech32Api::new(consign_types::ADDRESS_PREFIX)
             .map_err(|e| ChainError::Genesis(e.to_string()))?;
         let layers = Arc::new(Mutex::new(Layers::default()));
         match db.meta("chain_id")? {

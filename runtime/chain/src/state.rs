@@ -11,7 +11,7 @@
 //! | `wasm/contract/<address>` | [`ContractRecord`] (JSON) |
 //! | `wasm/state/<len><canonical address>` ‖ key | the contract's own storage |
 
-use consign_client::PublicKey;
+use consign_types::PublicKey;
 use cosmwasm_std::{Coin, Uint128};
 use serde::{Deserialize, Serialize};
 

@@ -153,7 +153,7 @@ impl Executor<'_> {
                 let instance_id =
                     state::next_seq(&mut lock(&self.core.layers), state::INSTANCE_SEQ_KEY)
                         .map_err(|e| ExecError::Invalid(e.to_string()))?;
-                consign_client::contract_address(code_id, instance_id).to_vec()
+                consign_types::contract_address(code_id, instance_id).to_vec()
             }
             Some(salt) => {
                 if salt.is_empty() || salt.len() > 64 {

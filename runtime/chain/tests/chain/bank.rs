@@ -1,7 +1,7 @@
 //! Accounts, bank transfers and the checks every transaction goes through.
 
 use consign_chain::CheckError;
-use consign_client::{coins, Msg};
+use consign_types::{coins, Msg};
 
 use crate::common::{addr, TestChain, GAS};
 
@@ -127,7 +127,7 @@ fn running_out_of_gas_fails_the_transaction() {
     let before = chain.app.state_hash();
     let msg = Msg::Execute {
         contract: contract.clone(),
-        msg: consign_client::Binary::new(br#"{"increment":{}}"#.to_vec()),
+        msg: consign_types::Binary::new(br#"{"increment":{}}"#.to_vec()),
         funds: vec![],
     };
     let tight = consign_chain::gas::intrinsic(900) + 1_000;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use consign_chain::{App, AppConfig, BlockOutcome, Genesis, GenesisAccount};
-use consign_client::{coins, Binary, Msg, SecretKey, Timestamp, Tx, TxBody, TxResult};
+use consign_types::{coins, Binary, Msg, SecretKey, Timestamp, Tx, TxBody, TxResult};
 use serde_json::Value;
 
 pub(crate) const CHAIN_ID: &str = "consign-test";

@@ -1,7 +1,7 @@
 //! Contracts on the chain: cw20-base, contracts that send funds and call each other through
 //! submessages and replies, and the revert semantics of each `reply_on`.
 
-use consign_client::{coins, Binary, Msg};
+use consign_types::{coins, Binary, Msg};
 use serde_json::{json, Value};
 
 use crate::common::{addr, TestChain};
@@ -278,9 +278,9 @@ fn instantiate2_gives_the_predicted_address() {
     let mut chain = TestChain::new();
     let sink_code = chain.store("kitchen_sink");
     let checksum = chain.app.code(sink_code).unwrap().checksum;
-    let creator = consign_client::canonicalize_address(&addr("alice")).unwrap();
+    let creator = consign_types::canonicalize_address(&addr("alice")).unwrap();
     let predicted =
-        consign_client::instantiate2_address(&hex::decode(&checksum).unwrap(), &creator, b"salt")
+        consign_types::instantiate2_address(&hex::decode(&checksum).unwrap(), &creator, b"salt")
             .unwrap();
     let msg = Msg::Instantiate2 {
         code_id: sink_code,
@@ -293,7 +293,7 @@ fn instantiate2_gives_the_predicted_address() {
     let result = chain.run_ok("alice", vec![msg.clone()]);
     assert_eq!(
         result.contract_address,
-        Some(consign_client::humanize_address(&predicted))
+        Some(consign_types::humanize_address(&predicted))
     );
     let again = chain.run("alice", vec![msg]);
     assert!(again.log.contains("already exists"), "{}", again.log);

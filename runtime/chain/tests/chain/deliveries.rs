@@ -1,6 +1,6 @@
 //! The delivery log: committed `deliver()` calls get a gap-free sequence, stamped by the chain.
 
-use consign_client::{Binary, DeliveryAddress, DeliveryInstruction};
+use consign_types::{Binary, DeliveryAddress, DeliveryInstruction};
 use serde_json::json;
 
 use crate::common::{addr, TestChain};

@@ -1,6 +1,6 @@
 //! Blocks are committed durably and the state hash depends only on the history.
 
-use consign_client::{coins, Msg};
+use consign_types::{coins, Msg};
 use serde_json::json;
 
 use crate::common::{addr, TestChain};

@@ -8,7 +8,7 @@
 //! the storage node it is meant for (its `node_id`), so it cannot be replayed to another node.
 //!
 //! ```
-//! use consign_client::{SecretKey, Signed, UploadGrant, UPLOAD_DOMAIN};
+//! use consign_types::{SecretKey, Signed, UploadGrant, UPLOAD_DOMAIN};
 //!
 //! let seller = SecretKey::from_seed("alice");
 //! let grant = UploadGrant {
