@@ -1,5 +1,6 @@
 //! Entry points: each matches the message and hands off to a handler.
 
+use consign_market::{OFFER_ID, PURCHASE_ID};
 #[cfg(not(feature = "library"))]
 use consign_sdk::cosmwasm_std::entry_point;
 use consign_sdk::cosmwasm_std::{
@@ -180,39 +181,8 @@ pub fn query(deps: Deps<'_>, env: Env, msg: QueryMsg) -> StdResult<Binary> {
     }
 }
 
-/// The fields of [`ExecuteMsg::CreateOffer`].
-#[derive(Debug, Clone)]
-pub struct NewOffer {
-    /// See [`ExecuteMsg::CreateOffer`].
-    pub price: Vec<Coin>,
-    /// See [`ExecuteMsg::CreateOffer`].
-    pub content_sha256: String,
-    /// See [`ExecuteMsg::CreateOffer`].
-    pub size: u64,
-    /// See [`ExecuteMsg::CreateOffer`].
-    pub title: String,
-    /// See [`ExecuteMsg::CreateOffer`].
-    pub description: String,
-    /// See [`ExecuteMsg::CreateOffer`].
-    pub terms: String,
-    /// See [`ExecuteMsg::CreateOffer`].
-    pub expires: Option<Timestamp>,
-}
-
-/// The fields of [`ExecuteMsg::UpdateOffer`] besides the id.
-#[derive(Debug, Clone, Default)]
-pub struct OfferChanges {
-    /// See [`ExecuteMsg::UpdateOffer`].
-    pub price: Option<Vec<Coin>>,
-    /// See [`ExecuteMsg::UpdateOffer`].
-    pub title: Option<String>,
-    /// See [`ExecuteMsg::UpdateOffer`].
-    pub description: Option<String>,
-    /// See [`ExecuteMsg::UpdateOffer`].
-    pub terms: Option<String>,
-    /// See [`ExecuteMsg::UpdateOffer`].
-    pub expires: Option<Timestamp>,
-}
+// What the handlers receive; defined with the messages in the interface crate.
+pub use consign_market::{NewOffer, OfferChanges};
 
 /// Validates and stores a new offer by the sender.
 pub fn execute_create_offer(
@@ -257,7 +227,7 @@ pub fn execute_create_offer(
     OFFERS_BY_SELLER.save(deps.storage, (&seller, id), &())?;
     Ok(Response::new()
         .add_attribute("action", "create_offer")
-        .add_attribute("offer_id", id.to_string())
+        .add_attribute(OFFER_ID, id.to_string())
         .add_attribute("seller", seller))
 }
 
@@ -312,7 +282,7 @@ pub fn execute_update_offer(
     OFFERS.save(deps.storage, id, &offer)?;
     Ok(Response::new()
         .add_attribute("action", "update_offer")
-        .add_attribute("offer_id", id.to_string()))
+        .add_attribute(OFFER_ID, id.to_string()))
 }
 
 /// Withdraws the sender's offer for good.
@@ -331,7 +301,7 @@ pub fn execute_withdraw_offer(
     OFFERS.save(deps.storage, id, &offer)?;
     Ok(Response::new()
         .add_attribute("action", "withdraw_offer")
-        .add_attribute("offer_id", id.to_string()))
+        .add_attribute(OFFER_ID, id.to_string()))
 }
 
 /// Checks the offer, the funds and the address, records the purchase with its payment held in
@@ -396,8 +366,8 @@ pub fn execute_purchase(
 
     Ok(Response::new()
         .add_attribute("action", "purchase")
-        .add_attribute("offer_id", offer_id.to_string())
-        .add_attribute("purchase_id", id.to_string())
+        .add_attribute(OFFER_ID, offer_id.to_string())
+        .add_attribute(PURCHASE_ID, id.to_string())
         .add_attribute("buyer", buyer)
         .add_attribute("seller", offer.seller))
 }
@@ -418,7 +388,7 @@ pub fn execute_confirm_receipt(
     Ok(Response::new()
         .add_message(payout)
         .add_attribute("action", "confirm_receipt")
-        .add_attribute("purchase_id", purchase_id.to_string()))
+        .add_attribute(PURCHASE_ID, purchase_id.to_string()))
 }
 
 /// The seller claims a held payment once the release window has passed.
@@ -445,7 +415,7 @@ pub fn execute_claim_payment(
     Ok(Response::new()
         .add_message(payout)
         .add_attribute("action", "claim_payment")
-        .add_attribute("purchase_id", purchase_id.to_string()))
+        .add_attribute(PURCHASE_ID, purchase_id.to_string()))
 }
 
 /// The buyer disputes a held payment within the release window.
@@ -477,7 +447,7 @@ pub fn execute_dispute(
     PURCHASES.save(deps.storage, purchase_id, &purchase)?;
     Ok(Response::new()
         .add_attribute("action", "dispute")
-        .add_attribute("purchase_id", purchase_id.to_string()))
+        .add_attribute(PURCHASE_ID, purchase_id.to_string()))
 }
 
 /// The arbiter settles a disputed payment: to the seller or back to the buyer.
@@ -507,18 +477,18 @@ pub fn execute_resolve(
     Ok(Response::new()
         .add_message(payout)
         .add_attribute("action", "resolve")
-        .add_attribute("purchase_id", purchase_id.to_string())
+        .add_attribute(PURCHASE_ID, purchase_id.to_string())
         .add_attribute("outcome", outcome.to_string()))
 }
 
 /// The configuration.
 pub fn query_config(deps: Deps<'_>) -> StdResult<ConfigResponse> {
-    CONFIG.load(deps.storage)
+    CONFIG.load(deps.storage).map(Into::into)
 }
 
 /// One offer.
 pub fn query_offer(deps: Deps<'_>, id: u64) -> StdResult<OfferResponse> {
-    OFFERS.load(deps.storage, id)
+    OFFERS.load(deps.storage, id).map(Into::into)
 }
 
 /// A page of offers, optionally one seller's and optionally only those open for purchase now.
@@ -543,6 +513,7 @@ pub fn query_offers(
                 .map(|id| OFFERS.load(deps.storage, id?))
                 .filter(|offer| offer.as_ref().map_or(true, keep))
                 .take(limit)
+                .map(|offer| offer.map(Into::into))
                 .collect::<StdResult<Vec<_>>>()?
         }
         None => OFFERS
@@ -550,6 +521,7 @@ pub fn query_offers(
             .map(|item| item.map(|(_, offer)| offer))
             .filter(|offer| offer.as_ref().map_or(true, keep))
             .take(limit)
+            .map(|offer| offer.map(Into::into))
             .collect::<StdResult<Vec<_>>>()?,
     };
     Ok(OffersResponse { offers })
@@ -557,7 +529,7 @@ pub fn query_offers(
 
 /// One purchase.
 pub fn query_purchase(deps: Deps<'_>, id: u64) -> StdResult<PurchaseResponse> {
-    PURCHASES.load(deps.storage, id)
+    PURCHASES.load(deps.storage, id).map(Into::into)
 }
 
 /// A page of a buyer's purchases.
@@ -601,7 +573,7 @@ fn purchases_page(
             Order::Ascending,
         )
         .take(page_size(limit))
-        .map(|id| PURCHASES.load(deps.storage, id?))
+        .map(|id| PURCHASES.load(deps.storage, id?).map(Into::into))
         .collect::<StdResult<Vec<_>>>()?;
     Ok(PurchasesResponse { purchases })
 }
@@ -916,7 +888,7 @@ mod tests {
             let (deps, who) = setup();
             assert_eq!(
                 query_config(deps.as_ref()).unwrap(),
-                Config {
+                ConfigResponse {
                     arbiter: who.arbiter,
                     release_window_seconds: WINDOW,
                 }
@@ -974,7 +946,7 @@ mod tests {
             let offer = query_offer(deps.as_ref(), 1).unwrap();
             assert_eq!(
                 offer,
-                Offer {
+                OfferResponse {
                     id: 1,
                     seller: who.seller,
                     price: sorted_price(),
@@ -1329,7 +1301,7 @@ mod tests {
             );
             assert_eq!(
                 query_purchase(deps.as_ref(), 1).unwrap(),
-                Purchase {
+                PurchaseResponse {
                     id: 1,
                     offer_id,
                     buyer: who.buyer.clone(),

@@ -4,7 +4,7 @@ use consign_sdk::cosmwasm_std::StdError;
 use consign_sdk::DeliveryError;
 use thiserror::Error;
 
-use crate::state::Escrow;
+use consign_market::Escrow;
 
 /// Every refusal of the contract. Each message says what was wrong and, where it helps, what was
 /// expected.

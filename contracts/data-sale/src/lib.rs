@@ -20,7 +20,9 @@
 //!   or refunded to the buyer.
 //!
 //! Modules in the cw-plus layout: [`contract`] (entry points and handlers), [`msg`], [`state`],
-//! [`error`].
+//! [`error`]. The messages, the query responses and the offer and escrow states are defined in
+//! the interface crate [`consign_market`] (as cw-plus's `cw20` is for `cw20-base`), which tools
+//! use without linking the contract; [`msg`] re-exports them.
 
 pub mod contract;
 pub mod error;

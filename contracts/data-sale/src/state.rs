@@ -4,13 +4,15 @@
 //! [`OFFERS_BY_SELLER`], [`PURCHASES_BY_BUYER`] and [`PURCHASES_BY_SELLER`] hold `()` under
 //! `(address, id)` so the listings page through one party's entries in id order.
 
-use std::fmt;
-
 use consign_sdk::cosmwasm_std::{Addr, Coin, Timestamp};
+use consign_sdk::DeliveryAddress;
 use cosmwasm_schema::cw_serde;
 use cw_storage_plus::{Item, Map};
 
-use consign_sdk::DeliveryAddress;
+use consign_market::{ConfigResponse, OfferResponse, PurchaseResponse};
+
+// Stored as they are answered: the interface crate defines them once.
+pub use consign_market::{Escrow, OfferStatus};
 
 /// Set at instantiation; never changes.
 #[cw_serde]
@@ -19,16 +21,6 @@ pub struct Config {
     pub arbiter: Addr,
     /// How long after a purchase the buyer may dispute; after it, the seller may claim.
     pub release_window_seconds: u64,
-}
-
-/// Whether an offer can still be purchased.
-#[cw_serde]
-#[derive(Copy, Eq)]
-pub enum OfferStatus {
-    /// Open for purchase (unless past its expiry).
-    Active,
-    /// Withdrawn by the seller; it cannot be purchased or updated again.
-    Withdrawn,
 }
 
 /// A seller's public offer. It names no storage location, by design.
@@ -67,32 +59,6 @@ impl Offer {
     /// Whether the offer can be purchased at `now`: active and not expired.
     pub fn is_open(&self, now: Timestamp) -> bool {
         self.status == OfferStatus::Active && !self.is_expired(now)
-    }
-}
-
-/// Where a purchase's payment is.
-#[cw_serde]
-#[derive(Copy, Eq)]
-pub enum Escrow {
-    /// Held by the contract; the buyer may confirm or (within the window) dispute, the seller may
-    /// claim after the window.
-    Held,
-    /// The buyer disputed; the arbiter decides.
-    Disputed,
-    /// Paid to the seller (final).
-    Released,
-    /// Refunded to the buyer (final).
-    Refunded,
-}
-
-impl fmt::Display for Escrow {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Escrow::Held => "held",
-            Escrow::Disputed => "disputed",
-            Escrow::Released => "released",
-            Escrow::Refunded => "refunded",
-        })
     }
 }
 
@@ -137,3 +103,79 @@ pub const PURCHASES: Map<u64, Purchase> = Map::new("purchases");
 pub const PURCHASES_BY_BUYER: Map<(&Addr, u64), ()> = Map::new("purchases_by_buyer");
 /// `(seller, purchase id)` for each purchase.
 pub const PURCHASES_BY_SELLER: Map<(&Addr, u64), ()> = Map::new("purchases_by_seller");
+
+// What the queries answer is built from what is stored, field by field: the responses are the
+// interface crate's own types, so storage can change without changing the answers.
+
+impl From<Config> for ConfigResponse {
+    fn from(config: Config) -> Self {
+        let Config {
+            arbiter,
+            release_window_seconds,
+        } = config;
+        ConfigResponse {
+            arbiter,
+            release_window_seconds,
+        }
+    }
+}
+
+impl From<Offer> for OfferResponse {
+    fn from(offer: Offer) -> Self {
+        let Offer {
+            id,
+            seller,
+            price,
+            content_sha256,
+            size,
+            title,
+            description,
+            terms,
+            expires,
+            status,
+            created,
+        } = offer;
+        OfferResponse {
+            id,
+            seller,
+            price,
+            content_sha256,
+            size,
+            title,
+            description,
+            terms,
+            expires,
+            status,
+            created,
+        }
+    }
+}
+
+impl From<Purchase> for PurchaseResponse {
+    fn from(purchase: Purchase) -> Self {
+        let Purchase {
+            id,
+            offer_id,
+            buyer,
+            seller,
+            price,
+            recipient,
+            created,
+            state,
+            dispute_reason,
+            settled,
+        } = purchase;
+        PurchaseResponse {
+            id,
+            offer_id,
+            buyer,
+            seller,
+            price,
+            recipient,
+            created,
+            state,
+            dispute_reason,
+            settled,
+        }
+    }
+}
