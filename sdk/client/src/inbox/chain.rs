@@ -1,30 +1,11 @@
 //! The on-chain side of receiving: the purchase and its offer as the data-sale contract answers
 //! them, and the checks a delivery must pass against them before its body is read.
 
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use consign_market::{Escrow, OfferResponse, PurchaseResponse, QueryMsg};
+use serde::Serialize;
 
 use super::{DeliveryHeaders, InboxError};
-use crate::{ClientError, DeliveryAddress, NodeClient};
-
-/// The fields of a data-sale purchase the inbox reads (`{"purchase":{"id":N}}`).
-#[derive(Debug, Deserialize)]
-pub(super) struct PurchaseView {
-    pub(super) offer_id: u64,
-    pub(super) buyer: String,
-    pub(super) recipient: DeliveryAddress,
-    /// `held`, `disputed`, `released` or `refunded`.
-    pub(super) state: String,
-}
-
-/// The fields of a data-sale offer the inbox reads (`{"offer":{"id":N}}`).
-#[derive(Debug, Deserialize)]
-pub(super) struct OfferView {
-    pub(super) content_sha256: String,
-    pub(super) size: u64,
-    #[serde(default)]
-    pub(super) title: String,
-}
+use crate::{ClientError, NodeClient};
 
 /// A delivery checked against the chain: what is being received, with the digest and size
 /// taken from the offer on-chain.
@@ -89,8 +70,8 @@ pub(super) async fn verify(
 ) -> Result<Delivery, InboxError> {
     let contract = headers.contract.as_str();
     let id = headers.purchase_id;
-    let purchase: PurchaseView = node
-        .smart_query(contract, &json!({ "purchase": { "id": id } }))
+    let purchase: PurchaseResponse = node
+        .smart_query(contract, &QueryMsg::purchase(id))
         .await
         .map_err(|e| {
             query_error(e, contract, || InboxError::PurchaseNotFound {
@@ -99,8 +80,8 @@ pub(super) async fn verify(
             })
         })?;
     check_purchase(headers, &purchase, buyer, recipient)?;
-    let offer: OfferView = node
-        .smart_query(contract, &json!({ "offer": { "id": purchase.offer_id } }))
+    let offer: OfferResponse = node
+        .smart_query(contract, &QueryMsg::offer(purchase.offer_id))
         .await
         .map_err(|e| {
             query_error(e, contract, || InboxError::OfferNotFound {
@@ -115,7 +96,7 @@ pub(super) async fn verify(
         purchase_id: id,
         offer_id: purchase.offer_id,
         title: offer.title,
-        buyer: purchase.buyer,
+        buyer: purchase.buyer.into_string(),
         sha256: offer.content_sha256.to_ascii_lowercase(),
         size: offer.size,
         sequence: headers.sequence,
@@ -124,7 +105,7 @@ pub(super) async fn verify(
 
 pub(super) fn check_purchase(
     headers: &DeliveryHeaders,
-    purchase: &PurchaseView,
+    purchase: &PurchaseResponse,
     buyer: Option<&str>,
     recipient: &str,
 ) -> Result<(), InboxError> {
@@ -139,7 +120,7 @@ pub(super) fn check_purchase(
         ));
     }
     if let Some(buyer) = buyer {
-        if purchase.buyer != buyer {
+        if purchase.buyer.as_str() != buyer {
             return Err(InboxError::mismatch(
                 id,
                 format!(
@@ -158,7 +139,7 @@ pub(super) fn check_purchase(
             ),
         ));
     }
-    if purchase.state == "refunded" {
+    if purchase.state == Escrow::Refunded {
         return Err(InboxError::mismatch(
             id,
             "the purchase was refunded; its data is no longer the buyer's",
@@ -167,7 +148,10 @@ pub(super) fn check_purchase(
     Ok(())
 }
 
-pub(super) fn check_offer(headers: &DeliveryHeaders, offer: &OfferView) -> Result<(), InboxError> {
+pub(super) fn check_offer(
+    headers: &DeliveryHeaders,
+    offer: &OfferResponse,
+) -> Result<(), InboxError> {
     let id = headers.purchase_id;
     if !offer
         .content_sha256
