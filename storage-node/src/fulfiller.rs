@@ -38,6 +38,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::{Bytes, BytesMut};
 use consign_client::seal::{self, SealError};
 use consign_client::storage::{delivery_headers as h, idempotency_key};
+use consign_market::Escrow;
 use futures_util::FutureExt as _;
 use rand::Rng as _;
 use reqwest::header::{CONTENT_TYPE, LOCATION};
@@ -306,14 +307,14 @@ impl Fulfiller {
                         "is for offer {}, not {}",
                         purchase.offer_id, instruction.offer_id
                     ))
-                } else if purchase.buyer != instruction.buyer {
+                } else if purchase.buyer.as_str() != instruction.buyer {
                     Some(format!(
                         "was made by {}, not {}",
                         purchase.buyer, instruction.buyer
                     ))
                 } else if purchase.recipient != instruction.recipient {
                     Some("names another recipient than the instruction".to_owned())
-                } else if purchase.state == "refunded" {
+                } else if purchase.state == Escrow::Refunded {
                     Some("was refunded".to_owned())
                 } else {
                     None

@@ -21,13 +21,13 @@
 
 pub mod api;
 pub mod blobs;
-pub mod chain;
 pub mod config;
 pub mod db;
 pub mod deliveries;
 pub mod egress;
 pub mod follower;
 pub mod fulfiller;
+pub mod market;
 pub mod metrics;
 pub mod node;
 pub mod registrations;

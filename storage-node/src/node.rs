@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::blobs::BlobStore;
-use crate::chain::Chain;
+use crate::market::Chain;
 use crate::config::Config;
 use crate::db::{meta, Db, META};
 use crate::metrics::Metrics;

@@ -12,7 +12,7 @@ use consign_client::{
     Registration, SecretKey, Signed, StorageClient, StorageClientError, UploadGrant,
     REGISTRATION_DOMAIN, UPLOAD_DOMAIN,
 };
-use consign_storage::chain::Chain;
+use consign_storage::market::Chain;
 use consign_storage::node::{self, unix_now, Services};
 use consign_storage::Config;
 use tokio::io::AsyncWriteExt as _;

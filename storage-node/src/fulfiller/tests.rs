@@ -17,7 +17,7 @@ use warp::http::{HeaderMap, StatusCode};
 use warp::{Filter as _, Reply as _};
 
 use super::*;
-use crate::chain::Chain;
+use crate::market::Chain;
 use crate::config::Config;
 use crate::registrations::RegistrationRecord;
 

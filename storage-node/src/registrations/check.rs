@@ -194,10 +194,10 @@ pub async fn register(
             contract: reg.contract.clone(),
             offer_id: reg.offer_id,
         })?;
-    if offer.seller != signer {
+    if offer.seller.as_str() != signer {
         return Err(RegistrationError::NotSeller {
             signer,
-            seller: offer.seller,
+            seller: offer.seller.into_string(),
         });
     }
     if offer.content_sha256 != reg.sha256 {

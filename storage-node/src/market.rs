@@ -7,60 +7,20 @@
 //! and `Err` when the node could not be reached or failed, so callers retry instead of refusing
 //! a seller or failing a delivery because of an outage.
 //!
-//! The response types are small local views of the contract's JSON (only the fields read here;
-//! unknown fields ignored), so this crate depends on neither the contract nor the chain.
+//! Queries and answers are the contract's interface types ([`consign_market`]), so this crate
+//! links neither the contract nor the chain.
 
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use consign_client::{ClientError, DeliveryAddress, NodeClient};
-use serde::{Deserialize, Serialize};
+use consign_client::{ClientError, NodeClient};
+use consign_market::{OfferResponse, PurchaseResponse, QueryMsg};
 
 /// A handle on the chain the node follows. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Chain {
     client: NodeClient,
     chain_id: Arc<str>,
-}
-
-/// An offer of a data-sale contract, as far as the storage node cares.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct OfferView {
-    /// The offer's id.
-    pub id: u64,
-    /// Who sells it.
-    pub seller: String,
-    /// SHA-256 of the plaintext, lowercase hex.
-    pub content_sha256: String,
-    /// Its size in bytes.
-    pub size: u64,
-    /// `active` or `withdrawn`.
-    pub status: String,
-}
-
-/// A purchase of a data-sale contract, as far as the storage node cares.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct PurchaseView {
-    /// The purchase's id.
-    pub id: u64,
-    /// The offer bought.
-    pub offer_id: u64,
-    /// Who bought.
-    pub buyer: String,
-    /// Who sold.
-    pub seller: String,
-    /// Where the data goes and the key it is encrypted to.
-    pub recipient: DeliveryAddress,
-    /// The escrow: `held`, `disputed`, `released` or `refunded`.
-    pub state: String,
-}
-
-/// The data-sale contract's queries used here.
-#[derive(Serialize)]
-#[serde(rename_all = "snake_case")]
-enum QueryMsg {
-    Offer { id: u64 },
-    Purchase { id: u64 },
 }
 
 impl Chain {
@@ -110,8 +70,12 @@ impl Chain {
     ///
     /// When the node cannot be reached or fails, or the contract's answer is not an offer
     /// (it is not a data-sale contract): try again later rather than concluding anything.
-    pub async fn offer(&self, contract: &str, offer_id: u64) -> anyhow::Result<Option<OfferView>> {
-        self.query(contract, &QueryMsg::Offer { id: offer_id })
+    pub async fn offer(
+        &self,
+        contract: &str,
+        offer_id: u64,
+    ) -> anyhow::Result<Option<OfferResponse>> {
+        self.query(contract, &QueryMsg::offer(offer_id))
             .await
             .with_context(|| format!("cannot query offer {offer_id} of {contract}"))
     }
@@ -126,8 +90,8 @@ impl Chain {
         &self,
         contract: &str,
         purchase_id: u64,
-    ) -> anyhow::Result<Option<PurchaseView>> {
-        self.query(contract, &QueryMsg::Purchase { id: purchase_id })
+    ) -> anyhow::Result<Option<PurchaseResponse>> {
+        self.query(contract, &QueryMsg::purchase(purchase_id))
             .await
             .with_context(|| format!("cannot query purchase {purchase_id} of {contract}"))
     }
@@ -147,6 +111,8 @@ impl Chain {
 
 #[cfg(test)]
 mod tests {
+    use consign_market::{Escrow, OfferStatus};
+
     use super::*;
 
     fn api(status: u16, message: &str) -> ClientError {
@@ -171,15 +137,15 @@ mod tests {
     }
 
     #[test]
-    fn the_contract_json_reads_into_the_views() {
-        let offer: OfferView = serde_json::from_value(serde_json::json!({
+    fn the_contract_json_reads_into_the_responses() {
+        let offer: OfferResponse = serde_json::from_value(serde_json::json!({
             "id": 3, "seller": "consign1seller", "price": [{"denom": "ucsn", "amount": "5"}],
             "content_sha256": "ab", "size": 10, "title": "t", "description": "", "terms": "",
             "expires": null, "status": "active", "created": "1700000000000000000"
         }))
         .unwrap();
-        assert_eq!(offer.status, "active");
-        let purchase: PurchaseView = serde_json::from_value(serde_json::json!({
+        assert_eq!(offer.status, OfferStatus::Active);
+        let purchase: PurchaseResponse = serde_json::from_value(serde_json::json!({
             "id": 1, "offer_id": 3, "buyer": "consign1buyer", "seller": "consign1seller",
             "price": [], "recipient": {"endpoint": "https://inbox.example/x", "key": "age1xyz"},
             "created": "1700000000000000000", "state": "held", "dispute_reason": null,
@@ -187,6 +153,6 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(purchase.recipient.endpoint, "https://inbox.example/x");
-        assert_eq!(purchase.state, "held");
+        assert_eq!(purchase.state, Escrow::Held);
     }
 }
