@@ -192,16 +192,16 @@ pub fn deploy_data_sale(node: &DevNode) -> Result<String> {
         .as_u64()
         .context("no code_id after storing data-sale")?;
     let arbiter = consign_client::SecretKey::from_seed("carol").address();
-    let init = serde_json::json!({
-        "arbiter": arbiter,
-        "release_window_seconds": RELEASE_WINDOW_SECONDS,
-    });
+    let init = serde_json::to_string(&consign_market::InstantiateMsg {
+        arbiter,
+        release_window_seconds: RELEASE_WINDOW_SECONDS,
+    })?;
     let made = node.consign(&[
         "tx",
         "wasm",
         "instantiate",
         &code_id.to_string(),
-        &init.to_string(),
+        &init,
         "--label",
         "data-sale",
         "--no-admin",

@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use consign_client::SecretKey;
+use consign_client::{DeliveryAddress, SecretKey};
+use consign_market::ExecuteMsg;
 use consign_tests::{deploy_data_sale, ok_json, DevNode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -234,7 +235,11 @@ fn failed_purchases_emit_no_instruction_and_move_no_funds() {
             "tx", "bank", "send", "bob", &proxy, "500ucsn", "--output", "json",
         ],
     ));
-    let purchase = json!({"purchase": {"offer_id": offer_id, "recipient": {"endpoint": BUYER_ENDPOINT, "key": AGE_RECIPIENT}}});
+    let recipient = DeliveryAddress {
+        endpoint: BUYER_ENDPOINT.to_owned(),
+        key: AGE_RECIPIENT.to_owned(),
+    };
+    let purchase = serde_json::to_value(ExecuteMsg::purchase(offer_id, recipient)).unwrap();
     let purchase_then_fail = json!({"dispatch": {"messages": [
         {"id": 1, "msg": {"wasm": {"execute": {"contract_addr": market, "msg": b64(&purchase), "funds": [{"denom": "ucsn", "amount": "100"}]}}}, "reply_on": "never", "payload": ""},
         {"id": 2, "msg": {"wasm": {"execute": {"contract_addr": proxy, "msg": b64(&json!({"fail": {"message": "boom"}})), "funds": []}}}, "reply_on": "never", "payload": ""}

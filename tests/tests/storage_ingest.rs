@@ -7,11 +7,11 @@
 use std::process::Command;
 
 use consign_client::{
-    BroadcastMode, Msg, NodeClient, Registration, SecretKey, Signed, StorageClientError,
+    coins, BroadcastMode, NodeClient, Registration, SecretKey, Signed, StorageClientError,
     REGISTRATION_DOMAIN,
 };
+use consign_market::{created_offer_id, ExecuteMsg, NewOffer};
 use consign_tests::{deploy_data_sale, runtime, workspace_bin, DevNode, StorageNode, ADMIN_TOKEN};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 fn sha256(data: &[u8]) -> String {
@@ -34,19 +34,12 @@ async fn create_offer(
     content_sha256: &str,
     size: u64,
 ) -> u64 {
-    let msg = json!({"create_offer": {
-        "price": [{"denom": "ucsn", "amount": "100"}],
-        "content_sha256": content_sha256,
-        "size": size,
-        "title": "Weather 2026",
-        "description": "Hourly readings",
-        "terms": "personal use",
-    }});
-    let execute = Msg::Execute {
-        contract: market.to_owned(),
-        msg: serde_json::to_vec(&msg).unwrap().into(),
-        funds: vec![],
+    let offer = NewOffer {
+        description: "Hourly readings".to_owned(),
+        terms: "personal use".to_owned(),
+        ..NewOffer::new(coins(100, "ucsn"), content_sha256, size, "Weather 2026")
     };
+    let execute = ExecuteMsg::create_offer(offer).to_msg(market, vec![]);
     let result = node
         .sign_and_broadcast(
             seller,
@@ -59,15 +52,7 @@ async fn create_offer(
         .unwrap();
     let committed = result.committed().expect("committed").clone();
     assert_eq!(committed.code, 0, "{}", committed.log);
-    committed
-        .events
-        .iter()
-        .flat_map(|event| &event.attributes)
-        .find(|attribute| attribute.key == "offer_id")
-        .expect("an offer_id attribute")
-        .value
-        .parse()
-        .unwrap()
+    created_offer_id(&committed.events, market).expect("an offer_id attribute")
 }
 
 fn refusal(error: StorageClientError) -> (u16, String) {
