@@ -15,7 +15,7 @@
 //! Sellers authenticate with signatures by their chain account key, never passwords; the
 //! operator with the admin token (`Authorization: Bearer …`). Every error is JSON
 //! `{"error": "…"}` with a status that says what kind of refusal it is, built in one place
-//! ([`ApiFailure`] and the filter's `recover`).
+//! ([`ApiFailure`], shared with the chain node's API, and the filter's `recover`).
 
 mod admin;
 mod error;
@@ -25,12 +25,11 @@ mod upload;
 
 use std::convert::Infallible;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use warp::reply::Response;
-use warp::{Filter, Rejection, Reply};
+// `with_svc` hands each request the services.
+use consign_util::api::{json, query, reply, with_state as with_svc};
+use warp::{Filter, Reply};
 
-pub use error::ApiFailure;
+pub use consign_util::api::ApiFailure;
 
 use crate::node::Services;
 
@@ -72,41 +71,6 @@ pub fn routes(
                 );
             }
         }))
-}
-
-/// Hands each request the services.
-fn with_svc(
-    svc: Services,
-) -> impl Filter<Extract = (Services,), Error = Infallible> + Clone + Send + Sync {
-    warp::any().map(move || svc.clone())
-}
-
-/// A JSON response with status 200.
-fn json<T: Serialize>(value: &T) -> Response {
-    warp::reply::json(value).into_response()
-}
-
-/// The query string decoded into `T` (absent parameters take their defaults; unknown ones are
-/// refused, so a typo does not silently fall back to a default).
-fn query<T>() -> impl Filter<Extract = (T,), Error = Rejection> + Clone + Send + Sync
-where
-    T: DeserializeOwned + Send + 'static,
-{
-    warp::query::raw()
-        .or(warp::any().map(String::new))
-        .unify()
-        .and_then(|raw: String| async move {
-            serde_urlencoded::from_str::<T>(&raw).map_err(|e| {
-                Rejection::from(ApiFailure::bad_request(format!(
-                    "invalid query string: {e}"
-                )))
-            })
-        })
-}
-
-/// Turns a handler's result into warp's.
-fn reply(result: Result<Response, ApiFailure>) -> Result<Response, Rejection> {
-    result.map_err(Rejection::from)
 }
 
 /// Runs blocking database work off the async workers.

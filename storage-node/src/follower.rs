@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use consign_client::DeliveryRecord;
-use rand::Rng as _;
+use consign_util::retry::{Backoff, Jitter};
 use redb::{ReadableDatabase as _, WriteTransaction};
 use tokio::sync::watch;
 
@@ -136,34 +136,13 @@ pub fn handle_page(
     })
 }
 
-/// Exponential backoff with jitter: each delay is drawn in [half, whole] of the current step,
-/// which doubles up to [`BACKOFF_MAX`].
-struct Backoff {
-    step: Duration,
-}
-
-impl Backoff {
-    fn new() -> Self {
-        Self {
-            step: BACKOFF_INITIAL,
-        }
-    }
-
-    fn next_delay(&mut self) -> Duration {
-        let step = self.step;
-        self.step = (self.step * 2).min(BACKOFF_MAX);
-        let half = step / 2;
-        half + rand::thread_rng().gen_range(Duration::ZERO..=step - half)
-    }
-
-    fn reset(&mut self) {
-        self.step = BACKOFF_INITIAL;
-    }
-}
+/// The retry policy while the feed cannot be read: equal jitter, each delay drawn in
+/// [half, whole] of a step that doubles from [`BACKOFF_INITIAL`] up to [`BACKOFF_MAX`].
+const BACKOFF: Backoff = Backoff::new(BACKOFF_INITIAL, BACKOFF_MAX).with_jitter(Jitter::Equal);
 
 /// Follows the feed until `shutdown` becomes `true` (or its sender is dropped).
 pub async fn run(svc: Services, mut shutdown: watch::Receiver<bool>) {
-    let mut backoff = Backoff::new();
+    let mut backoff = BACKOFF.attempts();
     let mut failing = false;
     let mut cursor = None;
     tracing::info!(target: "storage::follower", node = %svc.chain.client().base_url(), "following the delivery feed");
@@ -220,7 +199,7 @@ async fn step(
     };
     let outcome = handle_page(&svc.db, cursor, &page.deliveries)?;
     if outcome.recorded > 0 {
-        crate::fulfiller::wake();
+        svc.wake_fulfiller();
     }
     svc.metrics.follower_cursor.set(gauge_value(outcome.cursor));
     // The lag needs the chain's head; a failure here only leaves the gauge stale.
@@ -337,7 +316,7 @@ mod tests {
 
     #[test]
     fn backoff_grows_with_jitter_and_is_capped() {
-        let mut backoff = Backoff::new();
+        let mut backoff = BACKOFF.attempts();
         let first = backoff.next_delay();
         assert!(first >= BACKOFF_INITIAL / 2 && first <= BACKOFF_INITIAL);
         for _ in 0..20 {

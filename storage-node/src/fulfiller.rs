@@ -29,26 +29,21 @@
 //! endpoint that is an IP literal the policy refuses or not an http(s) URL.
 
 use std::any::Any;
-use std::io::{self, Write};
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::{Bytes, BytesMut};
-use consign_client::seal::{self, SealError};
+use consign_client::seal;
 use consign_client::storage::{delivery_headers as h, idempotency_key};
 use consign_market::Escrow;
+use consign_util::retry::{Backoff, Jitter};
 use futures_util::FutureExt as _;
-use rand::Rng as _;
 use reqwest::header::{CONTENT_TYPE, LOCATION};
 use reqwest::Url;
-use sha2::{Digest as _, Sha256};
-use tokio::sync::{mpsc, watch, Notify};
-use tokio::task::{JoinHandle, JoinSet};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 
-use crate::blobs::BlobStore;
+use self::body::{ProduceError, Producer};
 use crate::deliveries::{self, now_ms, DeliveryEntry};
 use crate::egress::{self, EgressError, EgressPolicy, MAX_REDIRECTS};
 use crate::metrics::DeliveryOutcome;
@@ -59,38 +54,17 @@ use crate::registrations;
 const TARGET: &str = "storage::fulfiller";
 /// The longest the loop sleeps without looking at the queue.
 const IDLE_POLL: Duration = Duration::from_secs(1);
-/// Bytes of ciphertext per chunk handed to the HTTP body.
-const BODY_CHUNK: usize = 512 * 1024;
-/// Chunks queued between the encrypting thread and the connection.
-const BODY_DEPTH: usize = 4;
-/// Bytes of plaintext read from the blob store at a time.
-const READ_BUFFER: usize = 256 * 1024;
-/// Plaintext buffers read ahead of the encryption.
-const READ_AHEAD: usize = 4;
 /// Bytes of an error response's body kept in `last_error`.
 const ERROR_BODY_EXCERPT: usize = 200;
 /// How long an error response's body is read for its excerpt.
 const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long to wait for the encrypting thread once the endpoint has answered.
-const PRODUCER_GRACE: Duration = Duration::from_secs(10);
-
-/// Wakes the fulfiller when the follower records deliveries (a stored permit if it is busy).
-static WAKE: Notify = Notify::const_new();
-
-/// Tells the fulfiller that new deliveries may be due.
-pub fn wake() {
-    WAKE.notify_one();
-}
 
 /// How long to wait before the next attempt after `attempts` attempts: full jitter, uniform in
 /// `[0, min(max, initial · 2^(attempts-1))]`.
 pub fn retry_delay(attempts: u32, initial: Duration, max: Duration) -> Duration {
-    let exponent = attempts.saturating_sub(1).min(30);
-    let cap = initial.saturating_mul(1u32 << exponent).min(max);
-    if cap.is_zero() {
-        return Duration::ZERO;
-    }
-    rand::thread_rng().gen_range(Duration::ZERO..=cap)
+    Backoff::new(initial, max)
+        .with_jitter(Jitter::Full)
+        .delay(attempts)
 }
 
 /// The Unix ms after which `entry` is given up.
@@ -178,7 +152,7 @@ pub async fn run_with_policy(
                     break;
                 }
             }
-            () = WAKE.notified() => {}
+            () = fulfiller.svc.wake.notified() => {}
             Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
                 if let Err(error) = joined {
                     tracing::error!(target: TARGET, %error, "a delivery task failed");
@@ -211,25 +185,6 @@ enum Outcome {
     Retry(String),
     /// Give up.
     Fail(String),
-}
-
-/// Why the encrypting thread stopped early.
-#[derive(Debug, thiserror::Error)]
-enum ProduceError {
-    /// The blob cannot be read (missing, or altered at rest).
-    #[error("cannot read blob {sha256}: {reason}")]
-    Blob { sha256: String, reason: String },
-    /// The blob is not what the instruction names.
-    #[error(
-        "blob {sha256} does not match the instruction: {reason}; nothing decryptable was sent"
-    )]
-    Mismatch { sha256: String, reason: String },
-    /// Sealing failed (a bad recipient).
-    #[error("{0}")]
-    Seal(#[from] SealError),
-    /// The connection dropped the body before the end.
-    #[error("the connection closed after {sent} bytes, before the whole body was sent")]
-    Closed { sent: u64 },
 }
 
 /// What every attempt shares.
@@ -421,28 +376,12 @@ impl Fulfiller {
     ) -> (Result<reqwest::Response, reqwest::Error>, Producer) {
         let record = &entry.record;
         let instruction = &record.instruction;
-        let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(BODY_DEPTH);
-        let cancel = CancellationToken::new();
-        let producer = {
-            let blobs = self.svc.blobs.clone();
-            let sha256 = entry.sha256.clone();
-            let size = instruction.size;
-            let recipient = instruction.recipient.key.clone();
-            let body = BodySender {
-                tx,
-                cancel: cancel.clone(),
-                runtime: tokio::runtime::Handle::current(),
-            };
-            Producer {
-                handle: tokio::task::spawn_blocking(move || {
-                    produce(&blobs, &sha256, size, &recipient, body)
-                }),
-                cancel,
-            }
-        };
-        let body = futures_util::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|chunk| (chunk, rx))
-        });
+        let (producer, body) = body::start(
+            self.svc.blobs.clone(),
+            entry.sha256.clone(),
+            instruction.size,
+            instruction.recipient.key.clone(),
+        );
         let request = self
             .client
             .post(url.clone())
@@ -461,7 +400,7 @@ impl Fulfiller {
                     instruction.purchase_id,
                 ),
             )
-            .body(reqwest::Body::wrap_stream(body));
+            .body(body);
         (request.send().await, producer)
     }
 
@@ -551,35 +490,6 @@ impl Fulfiller {
     }
 }
 
-/// The encrypting thread of one request. Dropping it cancels the thread (it stops at its next
-/// chunk, even if the connection stalls).
-struct Producer {
-    handle: JoinHandle<Result<u64, ProduceError>>,
-    cancel: CancellationToken,
-}
-
-impl Producer {
-    /// Stops the thread at its next chunk.
-    fn cancel(&self) {
-        self.cancel.cancel();
-    }
-
-    /// The thread's result, waiting at most [`PRODUCER_GRACE`]; `None` if it did not finish in
-    /// time (it is cancelled then) or panicked.
-    async fn result(mut self) -> Option<Result<u64, ProduceError>> {
-        match tokio::time::timeout(PRODUCER_GRACE, &mut self.handle).await {
-            Ok(Ok(result)) => Some(result),
-            Ok(Err(_)) | Err(_) => None,
-        }
-    }
-}
-
-impl Drop for Producer {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-    }
-}
-
 /// Up to [`ERROR_BODY_EXCERPT`] bytes of an error response's body, as one line of text.
 async fn body_excerpt(mut response: reqwest::Response) -> String {
     let deadline = tokio::time::Instant::now() + ERROR_BODY_TIMEOUT;
@@ -607,207 +517,6 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
         .unwrap_or_else(|| "a panic".to_owned())
 }
 
-/// The encrypting thread's end of the body channel.
-struct BodySender {
-    tx: mpsc::Sender<io::Result<Bytes>>,
-    cancel: CancellationToken,
-    runtime: tokio::runtime::Handle,
-}
-
-impl BodySender {
-    /// Queues `item` for the body, waiting while the queue is full; `false` once the body was
-    /// dropped or the request is over.
-    fn send(&self, item: io::Result<Bytes>) -> bool {
-        self.runtime.block_on(async {
-            tokio::select! {
-                biased;
-                () = self.cancel.cancelled() => false,
-                sent = self.tx.send(item) => sent.is_ok(),
-            }
-        })
-    }
-}
-
-/// The HTTP body's end of the encrypting thread: collects ciphertext into chunks of
-/// [`BODY_CHUNK`] bytes and hands them over, waiting while [`BODY_DEPTH`] are queued.
-struct BodyWriter {
-    body: Arc<BodySender>,
-    buf: BytesMut,
-    sent: Arc<AtomicU64>,
-}
-
-impl BodyWriter {
-    fn push(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = self.buf.split().freeze();
-        let len = chunk.len() as u64;
-        if !self.body.send(Ok(chunk)) {
-            return Err(io::Error::new(
-                io::ErrorKind::BrokenPipe,
-                "the request body was dropped",
-            ));
-        }
-        self.sent.fetch_add(len, Ordering::Relaxed);
-        self.buf.reserve(BODY_CHUNK);
-        Ok(())
-    }
-}
-
-impl Write for BodyWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(buf);
-        if self.buf.len() >= BODY_CHUNK {
-            self.push()?;
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The encrypting thread: plaintext from the blob store → SHA-256 and size checks → age to
-/// `recipient` → the body channel. Returns the ciphertext bytes sent. On an error the body gets
-/// an error too, so the request is aborted and the final age chunk is never sent.
-fn produce(
-    blobs: &BlobStore,
-    sha256: &str,
-    expected_size: u64,
-    recipient: &str,
-    body: BodySender,
-) -> Result<u64, ProduceError> {
-    let body = Arc::new(body);
-    let sent = Arc::new(AtomicU64::new(0));
-    let result = produce_into(
-        blobs,
-        sha256,
-        expected_size,
-        recipient,
-        BodyWriter {
-            body: Arc::clone(&body),
-            buf: BytesMut::with_capacity(BODY_CHUNK),
-            sent: Arc::clone(&sent),
-        },
-    );
-    let result = result.map_err(|error| match error {
-        // Writing to the body only fails when the connection dropped it.
-        ProduceError::Seal(SealError::Io { source, .. })
-            if source.kind() == io::ErrorKind::BrokenPipe =>
-        {
-            ProduceError::Closed {
-                sent: sent.load(Ordering::Relaxed),
-            }
-        }
-        other => other,
-    });
-    match result {
-        Ok(()) => Ok(sent.load(Ordering::Relaxed)),
-        Err(ProduceError::Closed { sent }) => Err(ProduceError::Closed { sent }),
-        Err(error) => {
-            body.send(Err(io::Error::other(error.to_string())));
-            Err(error)
-        }
-    }
-}
-
-fn produce_into(
-    blobs: &BlobStore,
-    sha256: &str,
-    expected_size: u64,
-    recipient: &str,
-    body: BodyWriter,
-) -> Result<(), ProduceError> {
-    let blob_error = |reason: String| ProduceError::Blob {
-        sha256: sha256.to_owned(),
-        reason,
-    };
-    let plaintext = blobs
-        .open_plaintext(sha256)
-        .map_err(|e| blob_error(format!("{e:#}")))?;
-    let mut sealer = seal::seal(recipient, body)?;
-    let send_error = |source| {
-        ProduceError::Seal(SealError::Io {
-            action: "sending the delivery",
-            source,
-        })
-    };
-    // Two threads: one reads (decrypting at rest), this one hashes and encrypts, so the two
-    // ciphers run in parallel; buffers go back to the reader to be reused.
-    std::thread::scope(|scope| {
-        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(READ_AHEAD);
-        let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(READ_AHEAD + 2);
-        std::thread::Builder::new()
-            .name("blob-reader".into())
-            .spawn_scoped(scope, move || read_ahead(plaintext, &full_tx, &empty_rx))
-            .map_err(|e| blob_error(format!("cannot start a reader thread: {e}")))?;
-        let mut hasher = Sha256::new();
-        let mut size: u64 = 0;
-        for chunk in full_rx {
-            let chunk = chunk.map_err(|e| blob_error(e.to_string()))?;
-            size += chunk.len() as u64;
-            if size > expected_size {
-                return Err(ProduceError::Mismatch {
-                    sha256: sha256.to_owned(),
-                    reason: format!("it is longer than the instruction's {expected_size} bytes"),
-                });
-            }
-            hasher.update(&chunk);
-            sealer.write_all(&chunk).map_err(send_error)?;
-            let _ = empty_tx.try_send(chunk);
-        }
-        if size != expected_size {
-            return Err(ProduceError::Mismatch {
-                sha256: sha256.to_owned(),
-                reason: format!("it is {size} bytes, the instruction says {expected_size}"),
-            });
-        }
-        let digest = hex::encode(hasher.finalize());
-        if digest != sha256 {
-            return Err(ProduceError::Mismatch {
-                sha256: sha256.to_owned(),
-                reason: format!("its plaintext's SHA-256 is {digest}"),
-            });
-        }
-        // Only now, with the plaintext checked, the final age chunk.
-        let mut body = sealer.finish()?;
-        body.push().map_err(send_error)
-    })
-}
-
-/// The reader thread: fills buffers of [`READ_BUFFER`] bytes from `plaintext` and sends them,
-/// until the end, an error (sent too), or the receiver hanging up.
-fn read_ahead(
-    mut plaintext: Box<dyn std::io::Read + Send>,
-    full: &std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>,
-    empty: &std::sync::mpsc::Receiver<Vec<u8>>,
-) {
-    loop {
-        let mut buf = empty.try_recv().unwrap_or_default();
-        buf.resize(READ_BUFFER, 0);
-        let mut filled = 0;
-        while filled < buf.len() {
-            match plaintext.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let _ = full.send(Err(e));
-                    return;
-                }
-            }
-        }
-        if filled == 0 {
-            return;
-        }
-        buf.truncate(filled);
-        if full.send(Ok(buf)).is_err() {
-            return;
-        }
-    }
-}
-
+mod body;
 #[cfg(test)]
 mod tests;

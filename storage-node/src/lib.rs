@@ -17,7 +17,8 @@
 //! 5. **The operator's view** ([`api`], [`metrics`]): `/status`, the deliveries, Prometheus
 //!    metrics; admin routes need the operator's token.
 //!
-//! [`node::run`] starts it all and shuts it down gracefully.
+//! [`node::Services`] is what the parts share; [`server::run`] starts it all and shuts it down
+//! gracefully.
 
 pub mod api;
 pub mod blobs;
@@ -31,5 +32,6 @@ pub mod market;
 pub mod metrics;
 pub mod node;
 pub mod registrations;
+pub mod server;
 
 pub use config::Config;

@@ -1,12 +1,11 @@
 //! The `consign-storage` binary: parses the command line, starts logging, and hands over to
-//! the library ([`consign_storage::node::run`]).
+//! the library ([`consign_storage::server::run`]).
 
 use std::process::ExitCode;
 
 use clap::{ArgAction, Parser, Subcommand};
 use consign_storage::config::ConfigArgs;
 use consign_storage::Config;
-use tracing_subscriber::EnvFilter;
 
 const ABOUT: &str = "The Consign storage node: holds sellers' data and delivers it to buyers";
 
@@ -85,7 +84,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    // warp reports every client that goes away mid-request as an error of its own; the API
+    // logs what matters under `storage::api`.
+    let _ = consign_util::telemetry::init_tracing(
+        "info",
+        cli.verbose,
+        "warp::server=off,hyper=warn,reqwest=warn",
+    );
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -107,26 +112,9 @@ fn run(command: Command) -> anyhow::Result<()> {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?
-                .block_on(consign_storage::node::run(config))
+                .block_on(consign_storage::server::run(config))
         }
     }
-}
-
-/// Logs to stderr, filtered by `RUST_LOG` if set, else by the number of `-v` flags.
-fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "info",
-        1 => "debug",
-        _ => "trace",
-    };
-    // warp reports every client that goes away mid-request as an error of its own; the API
-    // logs what matters under `storage::api`.
-    let default = format!("{default},warp::server=off,hyper=warn,reqwest=warn");
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The ingest and operator side of the storage node, in process: uploads, their refusals and
 //! faults, the checks a registration passes before the chain is asked, `/status`, `/metrics`
-//! and the admin routes. The node serves on `127.0.0.1:0` through [`node::serve`], with a chain
+//! and the admin routes. The node serves on `127.0.0.1:0` through [`server::serve`], with a chain
 //! node URL nobody listens on (nothing here needs the chain; the registrations against a real
 //! chain are in `tests/tests/storage_ingest.rs`).
 
@@ -13,7 +13,8 @@ use consign_client::{
     REGISTRATION_DOMAIN, UPLOAD_DOMAIN,
 };
 use consign_storage::market::Chain;
-use consign_storage::node::{self, unix_now, Services};
+use consign_storage::node::{unix_now, Services};
+use consign_storage::server;
 use consign_storage::Config;
 use tokio::io::AsyncWriteExt as _;
 use tokio::net::TcpStream;
@@ -51,7 +52,7 @@ impl TestNode {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(node::serve(listener, svc.clone(), async {
+        let task = tokio::spawn(server::serve(listener, svc.clone(), async {
             let _ = stopped.await;
         }));
         Self {

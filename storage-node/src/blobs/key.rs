@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use age::secrecy::ExposeSecret as _;
 use anyhow::Context as _;
+use consign_util::fs::AtomicWrite;
 
 /// `<data_dir>/at-rest.key`.
 pub fn path(data_dir: &Path) -> PathBuf {
@@ -48,37 +49,23 @@ fn parse(text: &str) -> anyhow::Result<age::x25519::Identity> {
         .map_err(|e| anyhow::anyhow!("not an age X25519 identity: {e}"))
 }
 
+/// Writes the identity to `path`, owner-only (0600 from the moment the file exists), synced,
+/// and never over an existing file: two processes starting at once must not replace each
+/// other's key.
 fn write(path: &Path, identity: &age::x25519::Identity) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    // tempfile creates its files 0600 already; say so explicitly for the reader.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        file.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
     let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
-    write!(
-        file,
-        "# created: {created}\n# public key: {}\n{}\n",
-        identity.to_public(),
-        identity.to_string().expose_secret()
-    )?;
-    file.as_file().sync_all()?;
-    // `persist_noclobber`: two processes starting at once must not replace each other's key.
-    file.persist_noclobber(path)
-        .with_context(|| format!("cannot write the at-rest key {}", path.display()))?;
-    sync_dir(dir);
-    Ok(())
-}
-
-/// Makes a rename in `dir` durable (best effort: not every file system supports it).
-pub(crate) fn sync_dir(dir: &Path) {
-    if let Ok(handle) = std::fs::File::open(dir) {
-        let _ = handle.sync_all();
-    }
+    AtomicWrite::new()
+        .private()
+        .create_new()
+        .write_with(path, |file| {
+            write!(
+                file,
+                "# created: {created}\n# public key: {}\n{}\n",
+                identity.to_public(),
+                identity.to_string().expose_secret()
+            )
+        })
+        .with_context(|| format!("cannot write the at-rest key {}", path.display()))
 }
 
 #[cfg(test)]

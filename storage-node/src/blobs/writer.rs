@@ -113,7 +113,8 @@ impl WrittenBlob {
         let dir = target.parent().expect("a blob path has a parent directory");
         std::fs::create_dir_all(dir)?;
         self.temp.persist(&target).map_err(|e| e.error)?;
-        super::key::sync_dir(dir);
+        // Best effort, as before: not every file system can sync a directory.
+        let _ = consign_util::fs::sync_dir(dir);
         Ok(true)
     }
 }

@@ -66,45 +66,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// A size in bytes: a number of bytes, or a number with a unit (`10GiB`, `64 GiB`, `500MB`,
-/// `1.5TiB`): `KB`, `MB`, `GB`, `TB` are powers of 1000, `KiB` … `TiB` of 1024.
-///
-/// # Errors
-///
-/// A message saying what to write instead.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let help = || format!("`{text}` is not a size; write bytes (1048576) or e.g. 10GiB, 500MB");
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(trimmed.len());
-    let (number, unit) = trimmed.split_at(split);
-    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" | "k" => 1_000,
-        "mb" | "m" => 1_000_000,
-        "gb" | "g" => 1_000_000_000,
-        "tb" | "t" => 1_000_000_000_000,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        "tib" => 1 << 40,
-        _ => return Err(help()),
-    };
-    if let Ok(whole) = number.parse::<u64>() {
-        return whole
-            .checked_mul(factor)
-            .ok_or_else(|| format!("`{text}` is too large: at most {} bytes", u64::MAX));
-    }
-    let fractional: f64 = number.parse().map_err(|_| help())?;
-    // Sizes with a fraction are approximate by nature; the cast saturates.
-    #[allow(
-        clippy::cast_precision_loss,
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss
-    )]
-    let bytes = (fractional * factor as f64).round() as u64;
-    Ok(bytes)
-}
+/// `1.5TiB`): `KB`, `MB`, `GB`, `TB` are powers of 1000, `KiB` … `TiB` of 1024 (the rule of
+/// every Consign program, in `consign_util::size`).
+pub use consign_util::size::parse_size;
 
 fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
     let text = String::deserialize(deserializer)?;
@@ -131,20 +95,6 @@ fn size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Er
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("1048576"), Ok(1 << 20));
-        assert_eq!(parse_size("10GiB"), Ok(10 << 30));
-        assert_eq!(parse_size("64 GiB"), Ok(64 << 30));
-        assert_eq!(parse_size("500MB"), Ok(500_000_000));
-        assert_eq!(parse_size("1.5KiB"), Ok(1536));
-        assert!(parse_size("ten").unwrap_err().contains("10GiB"));
-        assert!(parse_size("5 parsecs").is_err());
-        assert!(parse_size("99999999999TiB")
-            .unwrap_err()
-            .contains("too large"));
-    }
 
     #[test]
     fn a_config_file_parses_and_refuses_unknown_keys() {

@@ -5,6 +5,7 @@
 //! the workspace's `tests/` crate.
 
 use std::collections::HashMap;
+use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -13,12 +14,13 @@ use consign_client::storage::DeliveryState;
 use consign_client::{DeliveryAddress, DeliveryInstruction, DeliveryRecord, Timestamp, TxHash};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use warp::http::{HeaderMap, StatusCode};
 use warp::{Filter as _, Reply as _};
 
 use super::*;
-use crate::market::Chain;
 use crate::config::Config;
+use crate::market::Chain;
 use crate::registrations::RegistrationRecord;
 
 const CONTRACT: &str = "consign1datasale";
@@ -288,6 +290,26 @@ fn start(svc: &Services, policy: Option<EgressPolicy>) -> (watch::Sender<bool>, 
         None => tokio::spawn(run(svc.clone(), stopped)),
     };
     (stop, task)
+}
+
+/// Each node has its own wake-up: waking one node's fulfiller (as its follower does when it
+/// records deliveries) leaves another node in the same process asleep.
+#[tokio::test]
+async fn two_nodes_in_one_process_do_not_wake_each_other() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let nowhere: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let a = services(dir_a.path(), nowhere, false);
+    let b = services(dir_b.path(), nowhere, false);
+    a.wake_fulfiller();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), b.wake.notified())
+            .await
+            .is_err(),
+        "waking node a woke node b"
+    );
+    tokio::time::timeout(Duration::from_secs(5), a.wake.notified())
+        .await
+        .expect("node a's fulfiller is woken");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -863,7 +885,7 @@ async fn large_delivery_throughput() {
     let (stop, task) = start(&svc, None);
     let started = Instant::now();
     deliveries::insert_if_new(&svc.db, &rec, &stored.sha256, now_ms()).unwrap();
-    wake();
+    svc.wake_fulfiller();
     let entry = wait_for_long(&svc, 1).await;
     let elapsed = started.elapsed();
     stop.send(true).unwrap();
