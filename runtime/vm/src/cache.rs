@@ -12,6 +12,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use consign_util::fs::AtomicWrite;
 use cosmwasm_std::Checksum;
 use sha2::{Digest, Sha256};
 use wasmtime::{Engine, Module};
@@ -54,30 +55,20 @@ fn module_path(base: &Path, checksum: &Checksum) -> PathBuf {
     modules_dir(base).join(format!("{}.module", checksum.to_hex()))
 }
 
-/// Writes `bytes` to `path` atomically: a reader sees the old file or the whole new one.
+/// Writes `bytes` to `path` atomically and durably: a reader, or a restart after a crash, sees
+/// the old file or the whole new one (`consign_util::fs`: a uniquely named temporary file,
+/// synced, renamed, the folder synced).
 pub(crate) fn write_atomic(path: &Path, bytes: &[&[u8]]) -> VmResult<()> {
     let dir = path
         .parent()
         .ok_or_else(|| VmError::cache(format!("{} has no parent folder", path.display())))?;
     fs::create_dir_all(dir)
         .map_err(|e| VmError::cache(format!("creating {}: {e}", dir.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("entry"),
-        std::process::id()
-    ));
-    let write = || -> std::io::Result<()> {
-        let mut file = fs::File::create(&tmp)?;
-        for part in bytes {
-            file.write_all(part)?;
-        }
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        VmError::cache(format!("writing {}: {e}", path.display()))
-    })
+    AtomicWrite::new()
+        .write_with(path, |file| {
+            bytes.iter().try_for_each(|part| file.write_all(part))
+        })
+        .map_err(|e| VmError::cache(format!("writing {}: {}", path.display(), e.io_error())))
 }
 
 /// Serializes a compiled module into the cache.
