@@ -14,7 +14,7 @@ use warp::reply::Response;
 use warp::sse::Event;
 use warp::{Filter, Rejection, Reply};
 
-use super::api::{json, query, reply, with_node, ApiFailure};
+use super::api::{chain_failure, json, query, reply, with_node, ApiFailure};
 use super::events::KEEP_ALIVE;
 use super::node::Node;
 use super::API_TARGET;
@@ -99,7 +99,8 @@ async fn poll(params: PollParams, node: Arc<Node>) -> Result<Response, ApiFailur
     let limit = params.limit;
     let deliveries = node
         .query(move |app| app.deliveries(after, limit))
-        .await??;
+        .await?
+        .map_err(chain_failure)?;
     let next_after = deliveries.last().map_or(after, |d| d.sequence);
     Ok(json(&DeliveryPage {
         deliveries,

@@ -11,7 +11,7 @@ use warp::http::header::CONTENT_TYPE;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use super::api::{json, reply, with_node, ApiFailure};
+use super::api::{chain_failure, json, reply, with_node, ApiFailure};
 use super::node::Node;
 
 /// The most bytes a smart query message may have.
@@ -100,7 +100,8 @@ async fn block(which: String, node: Arc<Node>) -> Result<Response, ApiFailure> {
     };
     let block = node
         .query(move |app| app.block(height.unwrap_or_else(|| app.height())))
-        .await??;
+        .await?
+        .map_err(chain_failure)?;
     match block {
         Some(block) => Ok(json(&block)),
         None => Err(ApiFailure::not_found(format!(
@@ -123,7 +124,10 @@ async fn account(addr: String, node: Arc<Node>) -> Result<Response, ApiFailure> 
 /// `GET /accounts/{address}/balances`.
 async fn balances(addr: String, node: Arc<Node>) -> Result<Response, ApiFailure> {
     let addr = address(&addr)?;
-    let balances = node.query(move |app| app.balances(&addr)).await??;
+    let balances = node
+        .query(move |app| app.balances(&addr))
+        .await?
+        .map_err(chain_failure)?;
     Ok(json(&BalancesResponse { balances }))
 }
 
@@ -187,7 +191,8 @@ async fn smart(
     let msg = body.to_vec();
     let answer = node
         .query(move |app| app.smart_query(&addr, &msg, MAX_TX_GAS))
-        .await??;
+        .await?
+        .map_err(chain_failure)?;
     let data = serde_json::from_slice(answer.as_slice()).map_err(|e| {
         ApiFailure::internal(format!(
             "the contract answered with bytes that are not JSON: {e}"
@@ -204,7 +209,10 @@ async fn raw(addr: String, key: String, node: Arc<Node>) -> Result<Response, Api
             "invalid key `{key}`: {e}; give the storage key as hex"
         ))
     })?;
-    let value = node.query(move |app| app.raw_query(&addr, &key)).await??;
+    let value = node
+        .query(move |app| app.raw_query(&addr, &key))
+        .await?
+        .map_err(chain_failure)?;
     Ok(json(&RawQueryResponse {
         data: value.map(Binary::from),
     }))

@@ -10,7 +10,7 @@ use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::api::{json, query, reply, with_node, ApiFailure};
+use super::api::{chain_failure, json, query, reply, with_node, ApiFailure, ForTx as _};
 use super::node::{BroadcastError, Node, RefusalKind, TxOutcome};
 
 /// The largest request body accepted, in bytes: a transaction storing a 3 MiB contract is about
@@ -118,7 +118,11 @@ async fn get_tx(hash: String, node: Arc<Node>) -> Result<Response, ApiFailure> {
     let hash: TxHash = hash
         .parse()
         .map_err(|e: consign_client::TxHashError| ApiFailure::bad_request(e.to_string()))?;
-    match node.query(move |app| app.tx(&hash)).await?? {
+    match node
+        .query(move |app| app.tx(&hash))
+        .await?
+        .map_err(chain_failure)?
+    {
         Some(result) => Ok(json(&result)),
         None if node.is_pending(&hash) => Err(ApiFailure::not_found(format!(
             "transaction {hash} is in the mempool, not committed yet"
