@@ -23,6 +23,7 @@ use consign_client::{BroadcastMode, Msg, NodeClient, SecretKey};
 use consign_tests::{
     deploy_data_sale, DevNode, Receiver, ReceiverBehaviour, Seller, Sold, StorageNode,
 };
+use consign_util::size::{format_size, parse_size};
 use serde_json::json;
 
 const REPEATS_SMALL: usize = 9;
@@ -96,7 +97,7 @@ fn run(size: u64, repeats: usize) -> anyhow::Result<()> {
     let peak = peak_rss_kib(storage.pid().unwrap_or(0));
     println!(
         "{:>9}  {:>12}  {:>12}  {:>14}  {:>12}  {:>14}",
-        human_size(size),
+        format_size(size),
         format!("{:.1} ms", latency.as_secs_f64() * 1e3),
         format!("{:.0} MB/s", size as f64 / latency.as_secs_f64() / 1e6),
         format!("{:.0} MB/s", size as f64 / upload.as_secs_f64() / 1e6),
@@ -183,29 +184,4 @@ fn peak_rss_kib(pid: u32) -> u64 {
                 .and_then(|kib| kib.parse().ok())
         })
         .unwrap_or(0)
-}
-
-fn parse_size(text: &str) -> anyhow::Result<u64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse()?;
-    let unit = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        other => anyhow::bail!("unknown size unit `{other}`: use B, KiB, MiB or GiB"),
-    };
-    Ok(number * unit)
-}
-
-fn human_size(size: u64) -> String {
-    match size {
-        s if s >= 1 << 30 && s % (1 << 30) == 0 => format!("{} GiB", s >> 30),
-        s if s >= 1 << 20 && s % (1 << 20) == 0 => format!("{} MiB", s >> 20),
-        s => format!("{s} B"),
-    }
 }

@@ -92,14 +92,14 @@ impl DevNode {
             .args(["--api", "127.0.0.1:0", "--block-time", "0"])
             .args(extra)
             .env("RUST_LOG", "info");
-        let daemon = Daemon::spawn(
+        let daemon = daemon::spawn(
             "consign dev",
             command,
             &home.join("api.url"),
             &home.join("dev.log"),
         )?;
         Ok(Self {
-            url: daemon.url.clone(),
+            url: daemon.url().to_owned(),
             daemon,
             home: home.to_path_buf(),
         })
@@ -117,7 +117,7 @@ impl DevNode {
 
     /// Kills the process with SIGKILL, as a crash would.
     pub fn kill9(&mut self) {
-        self.daemon.kill9();
+        self.daemon.kill();
     }
 
     /// Asks the process to stop (SIGTERM) and waits for it.
@@ -125,7 +125,7 @@ impl DevNode {
     /// # Errors
     /// When it does not exit cleanly within 30 seconds.
     pub fn stop(&mut self) -> Result<()> {
-        self.daemon.stop()
+        daemon::stop(&mut self.daemon)
     }
 
     /// Runs `consign ARGS --node URL --home HOME`.

@@ -6,7 +6,7 @@ use std::process::Command;
 use anyhow::Result;
 use consign_client::StorageClient;
 
-use crate::daemon::{workspace_bin, Daemon};
+use crate::daemon::{self, workspace_bin, Daemon};
 
 /// The operator token the test storage nodes are started with.
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -51,7 +51,7 @@ impl StorageNode {
             args,
             url: String::new(),
         };
-        node.url = node.daemon.url.clone();
+        node.url = node.daemon.url().to_owned();
         Ok(node)
     }
 
@@ -64,7 +64,7 @@ impl StorageNode {
             .arg(dir)
             .env("CONSIGN_STORAGE_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("RUST_LOG", "info");
-        Daemon::spawn(
+        daemon::spawn(
             "consign-storage",
             command,
             &dir.join("api.url"),
@@ -79,7 +79,7 @@ impl StorageNode {
     /// As [`StorageNode::start`].
     pub fn restart(&mut self) -> Result<()> {
         self.daemon = Self::spawn(&self.dir, &self.args)?;
-        self.url = self.daemon.url.clone();
+        self.url = self.daemon.url().to_owned();
         Ok(())
     }
 
@@ -108,7 +108,7 @@ impl StorageNode {
 
     /// Kills it with SIGKILL, as a crash would.
     pub fn kill9(&mut self) {
-        self.daemon.kill9();
+        self.daemon.kill();
     }
 
     /// Stops it with SIGTERM.
@@ -116,6 +116,6 @@ impl StorageNode {
     /// # Errors
     /// When it does not exit cleanly within 30 seconds.
     pub fn stop(&mut self) -> Result<()> {
-        self.daemon.stop()
+        daemon::stop(&mut self.daemon)
     }
 }
