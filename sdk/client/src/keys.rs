@@ -2,9 +2,9 @@
 //! themselves are `consign-types`' [`SecretKey`] and [`PublicKey`].
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use consign_util::fs::AtomicWrite;
 use serde::{Deserialize, Serialize};
 
 use crate::{KeyringError, PublicKey, SecretKey, ADDRESS_PREFIX};
@@ -169,41 +169,21 @@ impl KeyFile {
     }
 }
 
-/// Writes `contents` to `path` atomically: a temporary file in the same directory, synced, then
-/// renamed, so a crash leaves the old file or the new one, never half of one. The file is
-/// readable by its owner only (`tempfile` creates it with mode 0600 on Unix; the rename keeps
-/// it). Without `overwrite`, fails with [`std::io::ErrorKind::AlreadyExists`] if `path` exists.
+/// Writes `contents` to `path` atomically and durably (`consign_util::fs::AtomicWrite`: a
+/// temporary file in the same directory, synced, renamed, the directory synced), so a crash
+/// leaves the old file or the new one, never half of one. The file is readable by its owner
+/// only (mode 0600 on Unix from the moment it exists). Without `overwrite`, fails with
+/// [`std::io::ErrorKind::AlreadyExists`] if `path` exists.
 pub(crate) fn write_private_file(
     path: &Path,
     contents: &[u8],
     overwrite: bool,
 ) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".consign-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    tmp.write_all(contents)?;
-    tmp.as_file().sync_all()?;
-    if overwrite {
-        tmp.persist(path).map_err(|e| e.error)?;
-    } else {
-        tmp.persist_noclobber(path).map_err(|e| e.error)?;
-    }
-    sync_dir(dir)
-}
-
-/// Makes a rename in `dir` durable. Directories cannot be opened for syncing on Windows, where
-/// the rename is durable enough for a development keyring.
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    fs::File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
+    let write = AtomicWrite::new().private();
+    let write = if overwrite { write } else { write.create_new() };
+    write
+        .write(path, contents)
+        .map_err(consign_util::fs::FsError::into_io_error)
 }
 
 /// A directory of key files, one `<name>.json` per key, like `wasmd`'s `test` keyring backend.
@@ -328,11 +308,13 @@ impl Keyring {
         builder.recursive(true);
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(&self.dir).map_err(|source| KeyringError::Io {
-            action: "create keyring directory",
-            path: self.dir.clone(),
-            source,
-        })
+        builder
+            .create(&self.dir)
+            .map_err(|source| KeyringError::Io {
+                action: "create keyring directory",
+                path: self.dir.clone(),
+                source,
+            })
     }
 }
 

@@ -21,7 +21,6 @@
 mod admin;
 mod error;
 
-use std::io::Read as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -354,28 +353,13 @@ fn decode<T: DeserializeOwned>(url: &Url, body: &[u8]) -> Result<T, StorageClien
     })
 }
 
-/// SHA-256 (hex) and size of a file, read in chunks on the blocking pool.
+/// SHA-256 (hex) and size of a file (`consign_util::fs::hash_file`), on the blocking pool.
 async fn hash_file(path: &Path) -> Result<(String, u64), StorageClientError> {
     let owned = path.to_path_buf();
-    let result = tokio::task::spawn_blocking(move || -> std::io::Result<(String, u64)> {
-        let mut file = std::fs::File::open(&owned)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 1024 * 1024];
-        let mut size = 0u64;
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            size += n as u64;
-        }
-        Ok((hex::encode(hasher.finalize()), size))
-    })
-    .await
-    .map_err(|e| std::io::Error::other(e.to_string()));
-    result
-        .and_then(|inner| inner)
+    tokio::task::spawn_blocking(move || consign_util::fs::hash_file(&owned))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|hashed| hashed.map_err(consign_util::fs::FsError::into_io_error))
         .map_err(|source| StorageClientError::Io {
             path: path.to_path_buf(),
             source,

@@ -13,12 +13,11 @@
 //! purchase finds the file under the name it would get, with the right SHA-256, and records it
 //! instead of saving it twice.
 
-use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use consign_util::fs::{hash_file, sync_dir, AtomicWrite};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
 
 use super::{Delivery, InboxError};
@@ -242,18 +241,13 @@ impl Store {
     pub(super) fn write_record(&self, record: &SavedRecord) -> Result<(), InboxError> {
         let path = self.record_path(&record.contract, record.purchase_id);
         let io = InboxError::storage("write the inbox record", &path);
-        let write = || -> io::Result<()> {
-            let mut tmp = tempfile::Builder::new()
-                .prefix(".record-")
-                .suffix(".tmp")
-                .tempfile_in(&self.state)?;
-            serde_json::to_writer_pretty(&mut tmp, record)?;
-            tmp.write_all(b"\n")?;
-            tmp.as_file().sync_all()?;
-            tmp.persist(&path).map_err(|e| e.error)?;
-            sync_dir(&self.state)
-        };
-        write().map_err(io)
+        AtomicWrite::new()
+            .private()
+            .write_with(&path, |file| {
+                serde_json::to_writer_pretty(&mut *file, record)?;
+                file.write_all(b"\n")
+            })
+            .map_err(|e| io(e.into_io_error()))
     }
 
     /// A new temporary file for a delivery being received (readable by its owner only).
@@ -295,7 +289,8 @@ impl Store {
             let path = self.out.join(&candidate);
             match part.persist_noclobber(&path) {
                 Ok(_) => {
-                    sync_dir(&self.out).map_err(InboxError::storage("sync", &self.out))?;
+                    sync_dir(&self.out)
+                        .map_err(|e| InboxError::storage("sync", &self.out)(e.into_io_error()))?;
                     return Ok(candidate);
                 }
                 Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
@@ -316,44 +311,23 @@ impl Store {
 /// Whether the file at `path` is exactly `size` bytes with SHA-256 `sha256`.
 fn holds(path: &Path, sha256: &str, size: u64) -> Result<bool, InboxError> {
     let io = InboxError::storage("read", path);
-    let mut file = match File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(io(e)),
-    };
-    match file.metadata() {
+    match std::fs::metadata(path) {
         Ok(meta) if meta.is_file() && meta.len() == size => {}
         Ok(_) => return Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(io(e)),
     }
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(e)),
-        }
-    }
-    Ok(hex::encode(hasher.finalize()) == sha256)
-}
-
-/// Makes a rename in `dir` durable.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
+    match hash_file(path) {
+        Ok((digest, read)) => Ok(read == size && digest == sha256),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(io(e.into_io_error())),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use sha2::{Digest, Sha256};
+
     use super::*;
 
     fn delivery(title: &str) -> Delivery {
