@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use consign_util::fs::atomic_write;
 use consign_util::retry::Backoff;
+use consign_util::shutdown::with_grace;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -44,28 +45,19 @@ pub async fn serve(
     let follower = tokio::spawn(follower::run(svc.clone(), stop_rx.clone()));
     let fulfiller = tokio::spawn(fulfiller::run(svc.clone(), stop_rx));
 
-    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let stopper = stop_tx.clone();
-    let graceful = async move {
+    let (graceful, deadline) = with_grace(async move {
         shutdown.await;
         tracing::info!(target: NODE_TARGET, "shutting down");
         let _ = stopper.send(true);
-        let _ = signalled_tx.send(());
-    };
+    });
     let server = warp::serve(api::routes(svc))
         .incoming(listener)
         .graceful(graceful)
         .run();
-    let limit = async move {
-        if signalled_rx.await.is_ok() {
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
     tokio::select! {
         () = server => {}
-        () = limit => tracing::warn!(
+        () = deadline.after(SHUTDOWN_GRACE) => tracing::warn!(
             target: NODE_TARGET,
             grace = ?SHUTDOWN_GRACE,
             "requests still open after the shutdown grace period; closing them"

@@ -45,6 +45,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use consign_util::shutdown::with_grace;
+
 pub use node::{BroadcastError, Committed, Node, NodeConfig, NodeError, RefusalKind, TxOutcome};
 
 /// Log target of the node's API (requests, responses, rejections).
@@ -72,31 +74,22 @@ pub async fn run(
 
     // The server stops accepting when the caller says so or when the node stops by itself (the
     // producer failed); either way the node is told, so streams end and the producer flushes.
-    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let stopping = node.clone();
-    let graceful = async move {
+    let (graceful, deadline) = with_grace(async move {
         tokio::select! {
             () = shutdown => tracing::info!(target: NODE_TARGET, "shutting down"),
             () = stopping.stopped() => {}
         }
         stopping.stop();
-        let _ = signalled_tx.send(());
-    };
+    });
     let server = warp::serve(routes)
         .incoming(listener)
         .graceful(graceful)
         .run();
     let grace = node.config().shutdown_grace;
-    let limit = async move {
-        if signalled_rx.await.is_ok() {
-            tokio::time::sleep(grace).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
     tokio::select! {
         () = server => {}
-        () = limit => tracing::warn!(
+        () = deadline.after(grace) => tracing::warn!(
             target: API_TARGET,
             grace = ?grace,
             "requests still open after the shutdown grace period; closing them"

@@ -129,6 +129,48 @@ impl Reply for ApiFailure {
     }
 }
 
+/// What [`request_log!`](crate::request_log) expands to; not an API.
+#[doc(hidden)]
+pub mod __private {
+    pub use {tracing, warp};
+}
+
+/// The request log of a server's routes, as a warp filter to add with `.with(…)`: each request
+/// at debug level, those answered with a server error at warn, with method, path, status and
+/// time taken, under the server's own log target (a macro because a `tracing` target must be
+/// a constant where the event is written).
+///
+/// ```ignore
+/// routes.recover(recover).unify().with(consign_util::request_log!("runtime::api"))
+/// ```
+#[macro_export]
+macro_rules! request_log {
+    ($target:expr) => {
+        $crate::api::__private::warp::log::custom(|info| {
+            let status = info.status().as_u16();
+            if info.status().is_server_error() {
+                $crate::api::__private::tracing::warn!(
+                    target: $target,
+                    method = %info.method(),
+                    path = info.path(),
+                    status,
+                    elapsed = ?info.elapsed(),
+                    "request failed"
+                );
+            } else {
+                $crate::api::__private::tracing::debug!(
+                    target: $target,
+                    method = %info.method(),
+                    path = info.path(),
+                    status,
+                    elapsed = ?info.elapsed(),
+                    "request"
+                );
+            }
+        })
+    };
+}
+
 /// The messages that differ between servers for warp's own rejections: each says where the
 /// routes are described.
 #[derive(Clone, Debug)]
@@ -240,7 +282,10 @@ mod tests {
         let recover = |rejection: Rejection| async move {
             Ok::<_, Infallible>(recovery().failure(&rejection).into_response())
         };
-        let response = request.reply(&filter.recover(recover)).await;
+        let routes = filter
+            .recover(recover)
+            .with(crate::request_log!("consign_util::tests"));
+        let response = request.reply(&routes).await;
         let body: Value = serde_json::from_slice(response.body()).unwrap();
         (response.status().as_u16(), body)
     }

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::io;
+use std::time::Duration;
 
 /// A future that completes on the first SIGINT or SIGTERM (Ctrl-C elsewhere than Unix).
 ///
@@ -36,10 +37,50 @@ pub fn shutdown_signal() -> io::Result<impl Future<Output = ()> + Send + 'static
     }
 }
 
+/// Tells when open requests have had enough time after a shutdown: see [`with_grace`].
+#[derive(Debug)]
+pub struct GraceDeadline {
+    started: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl GraceDeadline {
+    /// Completes `grace` after the shutdown future given to [`with_grace`] completed; never if
+    /// it does not complete.
+    pub async fn after(self, grace: Duration) {
+        if self.started.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// A graceful shutdown with a time limit, for a server that stops accepting when `shutdown`
+/// completes and then waits for its open requests: pass the returned future to the server
+/// (warp's `.graceful(…)`), and race the server against [`GraceDeadline::after`] so that
+/// requests still open `grace` after the shutdown are cut.
+///
+/// ```ignore
+/// let (graceful, deadline) = with_grace(shutdown);
+/// let server = warp::serve(routes).incoming(listener).graceful(graceful).run();
+/// tokio::select! {
+///     () = server => {}
+///     () = deadline.after(GRACE) => tracing::warn!("requests still open; closing them"),
+/// }
+/// ```
+pub fn with_grace(
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> (impl Future<Output = ()> + Send + 'static, GraceDeadline) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let graceful = async move {
+        shutdown.await;
+        let _ = tx.send(());
+    };
+    (graceful, GraceDeadline { started: rx })
+}
+
 #[cfg(all(test, unix))]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     #[tokio::test]
@@ -54,5 +95,22 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(10), signal)
             .await
             .expect("the signal future completes");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_grace_runs_from_the_shutdown() {
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (graceful, deadline) = with_grace(async move {
+            let _ = stop_rx.await;
+        });
+        let deadline = tokio::spawn(deadline.after(Duration::from_secs(10)));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert!(!deadline.is_finished(), "no shutdown yet: no deadline");
+        let _ = stop_tx.send(());
+        graceful.await;
+        tokio::time::sleep(Duration::from_secs(9)).await;
+        assert!(!deadline.is_finished());
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        deadline.await.unwrap();
     }
 }

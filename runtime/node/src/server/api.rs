@@ -25,28 +25,7 @@ pub(super) fn routes(
         .unify()
         .recover(recover)
         .unify()
-        .with(warp::log::custom(|info| {
-            let status = info.status().as_u16();
-            if info.status().is_server_error() {
-                tracing::warn!(
-                    target: API_TARGET,
-                    method = %info.method(),
-                    path = info.path(),
-                    status,
-                    elapsed = ?info.elapsed(),
-                    "request failed"
-                );
-            } else {
-                tracing::debug!(
-                    target: API_TARGET,
-                    method = %info.method(),
-                    path = info.path(),
-                    status,
-                    elapsed = ?info.elapsed(),
-                    "request"
-                );
-            }
-        }))
+        .with(consign_util::request_log!(API_TARGET))
 }
 
 /// The JSON error of every route (`{"error": …}`, shared with the storage node), plus `code`
