@@ -1,18 +1,36 @@
 //! The `consign` command line: global options, the subcommands, and [`run`].
+//!
+//! One file per top-level command (`check.rs`, `dev.rs`, `offer.rs`, …); what several commands
+//! share lives in modules named for it, never in another command's file: [`args`] (argument
+//! groups and parsers), [`output`] (printing), [`broadcast`] (signing and broadcasting),
+//! [`market`] (talking to a data-sale contract). [`run`] makes the one async runtime of the
+//! process and hands it to the command in a [`Session`].
 
+use std::future::Future;
 use std::process::ExitCode;
 
-use clap::{ArgAction, Parser, Subcommand, ValueEnum};
+use anyhow::Context as _;
+use clap::{ArgAction, Parser, Subcommand};
 
+pub mod args;
+pub mod broadcast;
+pub mod market;
+pub mod output;
+
+pub mod buy;
 pub mod check;
 pub mod demo;
 pub mod dev;
 pub mod inbox;
 pub mod keys;
-pub mod market;
+pub mod offer;
+pub mod purchase;
 pub mod query;
 pub mod sell;
+pub mod status;
 pub mod tx;
+
+pub use output::OutputFormat;
 
 /// Exit status when every file or command succeeded.
 pub const EXIT_OK: u8 = 0;
@@ -55,15 +73,6 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// How results are printed on stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    /// Human-readable text.
-    Text,
-    /// JSON, one document per command.
-    Json,
-}
-
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -89,76 +98,79 @@ pub enum Command {
     #[command(long_about = sell::LONG_ABOUT, after_help = sell::EXAMPLES)]
     Sell(sell::SellArgs),
     /// Sellers: create, show, list, register and withdraw offers of a data-sale contract.
-    #[command(long_about = market::OFFER_LONG_ABOUT, after_help = market::OFFER_EXAMPLES)]
-    Offer(market::OfferArgs),
+    #[command(long_about = offer::LONG_ABOUT, after_help = offer::EXAMPLES)]
+    Offer(offer::OfferArgs),
     /// Buyers: buy an offer, naming where the data is delivered and the key it is encrypted to.
-    #[command(long_about = market::BUY_LONG_ABOUT, after_help = market::BUY_EXAMPLES)]
-    Buy(market::BuyArgs),
+    #[command(long_about = buy::LONG_ABOUT, after_help = buy::EXAMPLES)]
+    Buy(buy::BuyArgs),
     /// Buyers: receive purchased data: decrypt, verify against the offer, save, confirm.
     #[command(long_about = inbox::LONG_ABOUT, after_help = inbox::EXAMPLES)]
     Inbox(inbox::InboxArgs),
     /// Follow a purchase and end its escrow: show, list, confirm, dispute, claim, resolve.
-    #[command(long_about = market::PURCHASE_LONG_ABOUT, after_help = market::PURCHASE_EXAMPLES)]
-    Purchase(market::PurchaseArgs),
+    #[command(long_about = purchase::LONG_ABOUT, after_help = purchase::EXAMPLES)]
+    Purchase(purchase::PurchaseArgs),
     /// Show the node's status: chain id, latest block, next delivery sequence.
-    #[command(long_about = query::STATUS_LONG_ABOUT, after_help = query::STATUS_EXAMPLES)]
-    Status(query::StatusArgs),
+    #[command(long_about = status::LONG_ABOUT, after_help = status::EXAMPLES)]
+    Status(status::StatusArgs),
+}
+
+/// One run of the command line: how results are printed, and the process's one async runtime,
+/// on which every command makes its requests (a reqwest client must not outlive the runtime it
+/// was first used on, so there is only ever one).
+#[derive(Debug)]
+pub struct Session {
+    /// `--output`.
+    pub output: OutputFormat,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Session {
+    /// A session printing as `output`, with a multi-threaded runtime (`consign dev` and
+    /// `consign inbox` serve on it; the other commands make a few requests in sequence).
+    ///
+    /// # Errors
+    ///
+    /// If the runtime cannot be started.
+    pub fn new(output: OutputFormat) -> anyhow::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        Ok(Self { output, runtime })
+    }
+
+    /// Runs `future` to completion on the session's runtime.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
 }
 
 /// Carries out a parsed command line, writing results to stdout, and returns the exit status.
 ///
 /// # Errors
 ///
-/// Fails if stdout cannot be written; the caller should exit with [`EXIT_USAGE`].
+/// Fails if the async runtime cannot be started or stdout cannot be written; the caller should
+/// exit with [`EXIT_USAGE`].
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let session = Session::new(cli.output)?;
+    let s = &session;
     let mut stdout = std::io::stdout().lock();
+    let out = &mut stdout;
     let code = match &cli.command {
-        Command::Demo(args) => demo::run(args, cli.output, &mut stdout)?,
-        Command::Check(args) => check::run(args, cli.output, &mut stdout)?,
-        Command::Dev(args) => dev::run(args, cli.output, &mut stdout)?,
-        Command::Keys(args) => keys::run(args, cli.output, &mut stdout)?,
-        Command::Tx(args) => tx::run(args, cli.output, &mut stdout)?,
-        Command::Query(args) => query::run(args, cli.output, &mut stdout)?,
-        Command::Status(args) => query::run_status(args, cli.output, &mut stdout)?,
-        Command::Sell(args) => sell::run(args, cli.output, &mut stdout)?,
-        Command::Offer(args) => market::run_offer(args, cli.output, &mut stdout)?,
-        Command::Buy(args) => market::run_buy(args, cli.output, &mut stdout)?,
-        Command::Inbox(args) => inbox::run(args, cli.output, &mut stdout)?,
-        Command::Purchase(args) => market::run_purchase(args, cli.output, &mut stdout)?,
+        Command::Demo(args) => demo::run(args, s, out)?,
+        Command::Check(args) => check::run(args, s, out)?,
+        Command::Dev(args) => dev::run(args, s, out)?,
+        Command::Keys(args) => keys::run(args, s, out)?,
+        Command::Tx(args) => tx::run(args, s, out)?,
+        Command::Query(args) => query::run(args, s, out)?,
+        Command::Status(args) => status::run(args, s, out)?,
+        Command::Sell(args) => sell::run(args, s, out)?,
+        Command::Offer(args) => offer::run(args, s, out)?,
+        Command::Buy(args) => buy::run(args, s, out)?,
+        Command::Inbox(args) => inbox::run(args, s, out)?,
+        Command::Purchase(args) => purchase::run(args, s, out)?,
     };
     Ok(ExitCode::from(code))
-}
-
-/// Completes on SIGINT (Ctrl-C) or SIGTERM: how `consign dev` and `consign inbox` are stopped.
-/// The handlers are installed at once, so a signal that arrives before the future is polled is
-/// not lost.
-///
-/// # Errors
-///
-/// If a handler cannot be installed.
-pub(crate) fn shutdown_signal(
-) -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
-    use anyhow::Context as _;
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut interrupt =
-            signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-        let mut terminate =
-            signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-        Ok(async move {
-            tokio::select! {
-                _ = interrupt.recv() => {}
-                _ = terminate.recv() => {}
-            }
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        Ok(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,10 @@ use std::process::{Command, Output};
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use consign::cli::args::BroadcastModeArg;
+use consign::cli::broadcast::DEFAULT_GAS;
 use consign::cli::query::{BankQuery, ContractStateQuery, QueryCommand, WasmQuery};
-use consign::cli::tx::{BankTx, BroadcastModeArg, TxCommand, WasmTx, DEFAULT_GAS};
+use consign::cli::tx::{BankTx, TxCommand, WasmTx};
 use consign::cli::{Cli, Command as Sub, OutputFormat};
 use consign_client::{Coin, SecretKey};
 

@@ -6,10 +6,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use consign_util::size::format_size;
 use consign_vm::checks::{check_wasm, CheckConfig, CheckReport};
 use serde::Serialize;
 
-use super::{OutputFormat, EXIT_OK, EXIT_REJECTED, EXIT_USAGE};
+use super::{OutputFormat, Session, EXIT_OK, EXIT_REJECTED, EXIT_USAGE};
 
 /// Long help of `consign check`.
 pub(super) const LONG_ABOUT: &str = "\
@@ -118,7 +119,8 @@ impl FileReport {
 /// # Errors
 ///
 /// Fails only if `out` cannot be written.
-pub fn run(args: &CheckArgs, output: OutputFormat, out: &mut impl Write) -> anyhow::Result<u8> {
+pub fn run(args: &CheckArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
+    let output = session.output;
     let config = CheckConfig::default().with_capabilities(args.capabilities.iter().cloned());
     let reports: Vec<FileReport> = args.files.iter().map(|f| check_file(f, &config)).collect();
     match output {
@@ -170,7 +172,10 @@ fn write_text(report: &FileReport, out: &mut impl Write) -> std::io::Result<()> 
         return Ok(());
     }
     let checksum = report.checksum.as_deref().unwrap_or("-");
-    let size = report.size.map_or_else(|| "-".to_owned(), human_size);
+    let size = report.size.map_or_else(
+        || "-".to_owned(),
+        |size| format_size(u64::try_from(size).unwrap_or(u64::MAX)),
+    );
     writeln!(
         out,
         "{}: accepted (checksum {checksum}, {size})",
@@ -198,31 +203,9 @@ fn list_or_none<'a>(items: impl IntoIterator<Item = &'a String>) -> String {
     }
 }
 
-/// `1234` → `1234 B`, `188621` → `184.2 KiB`, `3500000` → `3.34 MiB`.
-fn human_size(bytes: usize) -> String {
-    const KIB: f64 = 1024.0;
-    // Sizes here are far below 2^52, so the conversion to f64 is exact.
-    #[allow(clippy::cast_precision_loss)]
-    let value = bytes as f64;
-    if value < KIB {
-        format!("{bytes} B")
-    } else if value < KIB * KIB {
-        format!("{:.1} KiB", value / KIB)
-    } else {
-        format!("{:.2} MiB", value / (KIB * KIB))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(human_size(1023), "1023 B");
-        assert_eq!(human_size(188_621), "184.2 KiB");
-        assert_eq!(human_size(3_500_000), "3.34 MiB");
-    }
 
     #[test]
     fn unreadable_file_is_rejected_with_exit_2() {
@@ -231,7 +214,8 @@ mod tests {
             capabilities: Vec::new(),
         };
         let mut out = Vec::new();
-        let code = run(&args, OutputFormat::Text, &mut out).unwrap();
+        let session = Session::new(OutputFormat::Text).unwrap();
+        let code = run(&args, &session, &mut out).unwrap();
         assert_eq!(code, EXIT_USAGE);
         let text = String::from_utf8(out).unwrap();
         assert!(

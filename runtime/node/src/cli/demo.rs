@@ -13,12 +13,13 @@ use anyhow::{bail, Context};
 use clap::Args;
 use consign_client::seal::AgeIdentity;
 use consign_client::{Keyring, SecretKey, StorageClient};
+use consign_market::InstantiateMsg;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
-use self::process::{Cli, Daemon};
-use super::query::block_on;
-use super::{OutputFormat, EXIT_OK};
+use consign_util::daemon::Daemon;
+
+use self::process::{Cli, STOP_GRACE};
+use super::{OutputFormat, Session, EXIT_OK};
 
 /// Long help of `consign demo`.
 pub(super) const LONG_ABOUT: &str = "\
@@ -126,7 +127,8 @@ impl<W: Write> Narrator<'_, W> {
 /// # Errors
 ///
 /// If a binary or the contract cannot be found, or a step fails; the message says which.
-pub fn run(args: &DemoArgs, output: OutputFormat, out: &mut impl Write) -> anyhow::Result<u8> {
+pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
+    let output = session.output;
     let consign = std::env::current_exe().context("cannot find this program's path")?;
     let storage_bin = sibling(&consign, "consign-storage")?;
     let wasm = find_wasm(args.wasm.as_deref(), &consign)?;
@@ -157,7 +159,7 @@ pub fn run(args: &DemoArgs, output: OutputFormat, out: &mut impl Write) -> anyho
     // 1. The chain.
     let t = Instant::now();
     let chain_home = dir.join("chain");
-    let (mut chain, node_url) = Daemon::start(
+    let (mut chain, node_url) = process::start(
         "consign dev",
         &consign,
         &[],
@@ -174,7 +176,7 @@ pub fn run(args: &DemoArgs, output: OutputFormat, out: &mut impl Write) -> anyho
         t,
         &[format!(
             "consign dev: {node_url} (pid {}); dev accounts alice (the marketplace), bob (the buyer), carol (the arbiter)",
-            chain.pid()
+            chain.pid().unwrap_or(0)
         )],
     )?;
     let cli = Cli {
@@ -186,7 +188,7 @@ pub fn run(args: &DemoArgs, output: OutputFormat, out: &mut impl Write) -> anyho
     let t = Instant::now();
     let storage_dir = dir.join("storage");
     let admin_token = hex::encode(SecretKey::generate().to_bytes());
-    let (mut storage, storage_url) = Daemon::start(
+    let (mut storage, storage_url) = process::start(
         "consign-storage",
         &storage_bin,
         &[("CONSIGN_STORAGE_ADMIN_TOKEN", &admin_token)],
@@ -208,7 +210,7 @@ pub fn run(args: &DemoArgs, output: OutputFormat, out: &mut impl Write) -> anyho
         "A storage node starts",
         t,
         &[
-            format!("consign-storage serve: {storage_url} (pid {})", storage.pid()),
+            format!("consign-storage serve: {storage_url} (pid {})", storage.pid().unwrap_or(0)),
             "it follows the chain's public delivery feed; it may deliver to loopback here (--allow-private-egress)".into(),
         ],
     )?;
@@ -232,8 +234,10 @@ pub fn run(args: &DemoArgs, output: OutputFormat, out: &mut impl Write) -> anyho
         .as_u64()
         .context("no code id")?
         .to_string();
-    let arbiter = SecretKey::from_seed("carol").address();
-    let init = json!({"arbiter": arbiter, "release_window_seconds": 86_400}).to_string();
+    let init = serde_json::to_string(&InstantiateMsg {
+        arbiter: SecretKey::from_seed("carol").address(),
+        release_window_seconds: 86_400,
+    })?;
     let made = cli.json(
         &chain_home,
         &[
@@ -280,7 +284,7 @@ pub fn run(args: &DemoArgs, output: OutputFormat, out: &mut impl Write) -> anyho
     )?;
     let file = seller_home.join("weather-2026.csv");
     write_sample(&file, args.size)?;
-    let sha = file_sha256(&file)?;
+    let sha = consign_util::fs::hash_file(&file)?.0;
     n.step(
         "The seller has data to sell",
         t,
@@ -350,7 +354,9 @@ pub fn run(args: &DemoArgs, output: OutputFormat, out: &mut impl Write) -> anyho
             &market,
         ],
     )?;
-    let node_id = block_on(StorageClient::new(&storage_url)?.info())??.node_id;
+    let node_id = session
+        .block_on(StorageClient::new(&storage_url)?.info())?
+        .node_id;
     let leaks = storage_mentions(&cli, &chain_home, &[&storage_url, &node_id])?;
     if leaks > 0 {
         bail!(
@@ -410,7 +416,7 @@ pub fn run(args: &DemoArgs, output: OutputFormat, out: &mut impl Write) -> anyho
         ],
     ));
     inbox_args.push(inbox_url_file.clone().into());
-    let (mut inbox, inbox_url) = Daemon::start(
+    let (mut inbox, inbox_url) = process::start(
         "consign inbox",
         &consign,
         &[],
@@ -424,7 +430,7 @@ pub fn run(args: &DemoArgs, output: OutputFormat, out: &mut impl Write) -> anyho
         &[
             format!(
                 "consign inbox: {inbox_url} (pid {}), saving to {}",
-                inbox.pid(),
+                inbox.pid().unwrap_or(0),
                 inbox_dir.display()
             ),
             format!("bob's age key: {}", identity.recipient()),
@@ -472,18 +478,18 @@ pub fn run(args: &DemoArgs, output: OutputFormat, out: &mut impl Write) -> anyho
     // 10. The delivery.
     let saved = wait_for_file(&inbox_dir, Duration::from_secs(600), &mut inbox)?;
     let delivered_after = committed.elapsed();
-    let saved_sha = file_sha256(&saved)?;
+    let saved_sha = consign_util::fs::hash_file(&saved)?.0;
     if saved_sha != sha {
         bail!(
             "the inbox saved {} with sha256 {saved_sha}, not {sha}",
             saved.display()
         );
     }
-    let attempts =
-        block_on(StorageClient::new(&storage_url)?.deliveries(&admin_token, None, None, None))??
-            .deliveries
-            .first()
-            .map_or(0, |d| d.attempts);
+    let attempts = session
+        .block_on(StorageClient::new(&storage_url)?.deliveries(&admin_token, None, None, None))?
+        .deliveries
+        .first()
+        .map_or(0, |d| d.attempts);
     n.step(
         "The storage node delivers; the inbox decrypts and verifies",
         committed,
@@ -495,8 +501,8 @@ pub fn run(args: &DemoArgs, output: OutputFormat, out: &mut impl Write) -> anyho
 
     // 11. The escrow.
     let t = Instant::now();
-    if !inbox.wait(Duration::from_secs(60))? {
-        bail!("the inbox failed; its log:\n{}", inbox.tail());
+    if !inbox.wait(Duration::from_secs(60))?.success() {
+        bail!("the inbox failed; its log:\n{}", inbox.log_tail(20));
     }
     let seller_after = balance(&cli, &chain_home, &seller.address())?;
     let purchase = cli.json(
@@ -528,7 +534,7 @@ pub fn run(args: &DemoArgs, output: OutputFormat, out: &mut impl Write) -> anyho
              consign keys age bob && consign inbox --age-key bob --out ./inbox --confirm --from bob &\n  \
              consign buy OFFER_ID --deliver-to http://127.0.0.1:8080/ --recipient $(consign keys age bob --show) --from bob\n\
              Stop them with: kill {} {}",
-            chain.pid(), storage.pid(), dir.display(), chain_home.display(), chain.pid(), storage.pid()
+            chain.pid().unwrap_or(0), storage.pid().unwrap_or(0), dir.display(), chain_home.display(), chain.pid().unwrap_or(0), storage.pid().unwrap_or(0)
         ))?;
         chain.detach();
         storage.detach();
@@ -537,8 +543,9 @@ pub fn run(args: &DemoArgs, output: OutputFormat, out: &mut impl Write) -> anyho
             let _ = temp.keep();
         }
     } else {
-        storage.stop();
-        chain.stop();
+        // Each was asked to stop; one that did not is killed, and the demo is done either way.
+        let _ = storage.terminate(STOP_GRACE);
+        let _ = chain.terminate(STOP_GRACE);
         n.say(HAND_STEPS)?;
     }
     Ok(EXIT_OK)
@@ -590,7 +597,7 @@ fn wait_for_file(dir: &Path, timeout: Duration, inbox: &mut Daemon) -> anyhow::R
         if Instant::now() > deadline {
             bail!(
                 "nothing was delivered within {timeout:?}; the inbox's log:\n{}",
-                inbox.tail()
+                inbox.log_tail(20)
             );
         }
         std::thread::sleep(Duration::from_millis(2));
@@ -619,13 +626,6 @@ fn write_sample(path: &Path, size: u64) -> anyhow::Result<()> {
     }
     out.flush()?;
     Ok(())
-}
-
-fn file_sha256(path: &Path) -> anyhow::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher)?;
-    Ok(hex::encode(hasher.finalize()))
 }
 
 /// The binary `name` next to `exe` (where cargo puts a workspace's binaries).
@@ -678,25 +678,11 @@ fn human_duration(d: Duration) -> String {
 }
 
 /// Parses `1MiB`, `256MiB`, `2GiB`, `1000` (bytes).
+/// `--size`: at least one byte, in any unit `consign_util::size` reads.
 fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size: use e.g. 1MiB, 256MiB or 2GiB"))?;
-    let unit = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        other => return Err(format!("unknown unit `{other}`: use B, KiB, MiB or GiB")),
-    };
-    match number.checked_mul(unit) {
-        Some(0) => Err("the size must be at least one byte".into()),
-        Some(size) => Ok(size),
-        None => Err(format!("`{text}` is too large")),
+    match consign_util::size::parse_size(text) {
+        Ok(0) => Err("the size must be at least one byte".into()),
+        Ok(size) => Ok(size),
+        Err(error) => Err(error.to_string()),
     }
 }

@@ -2,7 +2,7 @@
 //! API, like `wasmd`'s local devnets, in one command.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,7 +11,8 @@ use consign_chain::{App, AppConfig, Genesis, GenesisAccount};
 use consign_client::{coins, Keyring, SecretKey, Timestamp, NATIVE_DENOM};
 use serde::Serialize;
 
-use super::{OutputFormat, EXIT_OK};
+use super::args::HomeArgs;
+use super::{OutputFormat, Session, EXIT_OK};
 use crate::server::{self, Node, NodeConfig};
 
 /// Long help of `consign dev`.
@@ -132,20 +133,6 @@ struct Started {
     accounts: Vec<DevAccount>,
 }
 
-fn default_home() -> anyhow::Result<PathBuf> {
-    let home = std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .context("HOME is not set: give the chain's directory with --home DIR or CONSIGN_HOME")?;
-    Ok(PathBuf::from(home).join(".consign"))
-}
-
-/// Writes `contents` to `path` atomically (a reader sees the old file or the whole new one).
-fn write_atomically(path: &Path, contents: &str) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, contents).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
-}
-
 fn now() -> Timestamp {
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -159,11 +146,12 @@ fn now() -> Timestamp {
 ///
 /// When the home cannot be used, the chain cannot be opened, the address cannot be bound, or
 /// the node fails.
-pub fn run(args: &DevArgs, output: OutputFormat, out: &mut impl Write) -> anyhow::Result<u8> {
-    let home = match &args.home {
-        Some(home) => home.clone(),
-        None => default_home()?,
-    };
+pub fn run(args: &DevArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
+    let output = session.output;
+    let home = HomeArgs {
+        home: args.home.clone(),
+    }
+    .dir()?;
     std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
     let url_file = home.join("api.url");
     // A file left by a node that was killed must not send clients to a dead address.
@@ -221,18 +209,15 @@ pub fn run(args: &DevArgs, output: OutputFormat, out: &mut impl Write) -> anyhow
         }
     }
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async {
+    session.block_on(async {
         // Before anyone can learn the address: a signal from then on must shut down cleanly.
-        let shutdown = super::shutdown_signal()?;
+        let shutdown =
+            consign_util::shutdown_signal().context("cannot install the signal handlers")?;
         let listener = tokio::net::TcpListener::bind(&args.api)
             .await
             .with_context(|| format!("binding the API address {}", args.api))?;
         let url = format!("http://{}", listener.local_addr()?);
-        write_atomically(&url_file, &format!("{url}\n"))?;
+        consign_util::fs::atomic_write(&url_file, format!("{url}\n"))?;
 
         let started = Started {
             chain_id: app.chain_id().to_owned(),

@@ -7,24 +7,22 @@ mod report;
 
 use std::future::Future;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 use consign_client::inbox::{response, Accepted, NameTemplate};
-use consign_client::{AgeIdentity, BroadcastMode, Inbox, InboxConfig, SecretKey};
+use consign_client::{AgeIdentity, Inbox, InboxConfig, SecretKey};
 use tokio::sync::{mpsc, oneshot, watch};
 use warp::http::StatusCode;
 use warp::Filter;
 
 use self::confirm::Confirmer;
 use self::report::{CliEvent, Note, Reporter};
-use super::market::ContractArg;
-use super::query::NodeArgs;
-use super::tx::{parse_address, BroadcastModeArg, TxOptions};
-use super::{OutputFormat, EXIT_OK};
+use super::args::{parse_address, MarketArgs};
+use super::{Session, EXIT_OK};
 
 /// Log target.
 const TARGET: &str = "cli::inbox";
@@ -101,15 +99,9 @@ Examples:
 /// `consign inbox`.
 #[derive(Debug, Clone, Args)]
 pub struct InboxArgs {
-    /// Which node checks deliveries (and takes confirmations), and where the home is.
+    /// Which node, contract and keyring, and how transactions are signed and broadcast.
     #[command(flatten)]
-    pub node: NodeArgs,
-    /// Accept deliveries from this contract only.
-    #[command(flatten)]
-    pub contract: ContractArg,
-    /// How confirmations are signed and broadcast.
-    #[command(flatten)]
-    pub options: TxOptions,
+    pub market: MarketArgs,
 
     /// The address to listen on: `127.0.0.1:8080` takes deliveries from this machine only;
     /// `0.0.0.0:8080` from anywhere. Port 0 picks a free port (see --url-file).
@@ -175,12 +167,14 @@ fn parse_template(text: &str) -> Result<NameTemplate, String> {
 ///
 /// If the identity or the signing key cannot be read, the output directory cannot be created,
 /// the address cannot be bound, or stdout cannot be written.
-pub fn run(args: &InboxArgs, output: OutputFormat, out: &mut impl Write) -> anyhow::Result<u8> {
+pub fn run(args: &InboxArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
+    let output = session.output;
     let identity = load_identity(args)?;
-    let client = args.node.client()?;
+    let client = args.market.node.client()?;
     let key: Option<SecretKey> = match &args.from {
         Some(from) => Some(
-            args.node
+            args.market
+                .node
                 .home
                 .keyring()?
                 .get(from)
@@ -192,7 +186,7 @@ pub fn run(args: &InboxArgs, output: OutputFormat, out: &mut impl Write) -> anyh
     };
     let config = InboxConfig {
         out_dir: args.out.clone(),
-        contract: args.contract.contract.clone(),
+        contract: args.market.contract.contract.clone(),
         buyer: args
             .buyer
             .clone()
@@ -203,14 +197,9 @@ pub fn run(args: &InboxArgs, output: OutputFormat, out: &mut impl Write) -> anyh
         (Some(key), true) => Some(Confirmer {
             client: client.clone(),
             key: key.clone(),
-            chain_id: args.options.chain_id.clone(),
-            gas: args.options.gas,
-            mode: match args.options.broadcast_mode {
-                BroadcastModeArg::Sync => BroadcastMode::Sync,
-                BroadcastModeArg::Commit => BroadcastMode::Commit {
-                    timeout: args.options.timeout,
-                },
-            },
+            chain_id: args.market.options.chain_id.clone(),
+            gas: args.market.options.gas,
+            mode: args.market.options.mode(),
         }),
         _ => None,
     };
@@ -223,13 +212,9 @@ pub fn run(args: &InboxArgs, output: OutputFormat, out: &mut impl Write) -> anyh
     let inbox = Arc::new(inbox);
     let mut reporter = Reporter::new(out, output, args.from.clone());
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async move {
+    session.block_on(async move {
         // Before anyone can learn the address: a signal from then on must stop cleanly.
-        let signal = super::shutdown_signal()?;
+        let signal = consign_util::shutdown_signal().context("cannot install the signal handlers")?;
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -245,7 +230,7 @@ pub fn run(args: &InboxArgs, output: OutputFormat, out: &mut impl Write) -> anyh
         }))?;
         // After the line above, so whoever reads the file finds it printed.
         if let Some(file) = &args.url_file {
-            write_atomically(file, &format!("{url}\n"))?;
+            consign_util::fs::atomic_write(file, format!("{url}\n"))?;
         }
         if let Err(e) = client.status().await {
             reporter.note(&Note::Cli(CliEvent::NodeUnreachable {
@@ -310,7 +295,7 @@ fn load_identity(args: &InboxArgs) -> anyhow::Result<AgeIdentity> {
     match (&args.identity, &args.age_key) {
         (Some(file), _) => AgeIdentity::load(file).context("cannot use --identity"),
         (None, Some(name)) => {
-            let file = args.node.home.age_key(name)?;
+            let file = args.market.node.home.age_key(name)?;
             AgeIdentity::load(&file).with_context(|| {
                 format!("cannot use --age-key {name}; create it with `consign keys age {name}`")
             })
@@ -374,35 +359,18 @@ async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let routes = routes(inbox, accepted);
-    let (signalled_tx, signalled_rx) = oneshot::channel::<()>();
-    let graceful = async move {
-        shutdown.await;
-        let _ = signalled_tx.send(());
-    };
+    let (graceful, deadline) = consign_util::shutdown::with_grace(shutdown);
     let server = warp::serve(routes)
         .incoming(listener)
         .graceful(graceful)
         .run();
-    let limit = async move {
-        if signalled_rx.await.is_ok() {
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
     tokio::select! {
         () = server => {}
-        () = limit => tracing::warn!(
+        () = deadline.after(SHUTDOWN_GRACE) => tracing::warn!(
             target: TARGET,
             "deliveries still open {SHUTDOWN_GRACE:?} after the stop; cut (the storage node sends them again)"
         ),
     }
-}
-
-fn write_atomically(path: &Path, contents: &str) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, contents).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(test)]

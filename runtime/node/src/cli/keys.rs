@@ -1,84 +1,17 @@
 //! `consign keys add|list|show`: the development keyring in `<home>/keys`, one JSON file per
 //! key, like `wasmd`'s `test` keyring backend; `consign keys age`: the buyer's age identities in
-//! `<home>/age`, in the `age-keygen` file format. Also [`HomeArgs`], the `--home` option every
-//! command that touches the home directory shares.
+//! `<home>/age`, in the `age-keygen` file format.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use consign_client::{AgeIdentity, KeyInfo, Keyring};
+use consign_client::{AgeIdentity, KeyInfo};
 use serde::Serialize;
 
-use super::{OutputFormat, EXIT_OK};
-
-/// The home directory's default, under `$HOME`.
-const DEFAULT_HOME_DIR: &str = ".consign";
-
-/// `--home`: where the keyring (`<home>/keys`) and `consign dev`'s files (`<home>/api.url`, …)
-/// live.
-#[derive(Debug, Clone, Args)]
-pub struct HomeArgs {
-    /// The home directory: the keyring is `<home>/keys`, and `consign dev` writes its API URL to
-    /// `<home>/api.url` [default: $HOME/.consign]
-    #[arg(long, global = true, value_name = "DIR", env = "CONSIGN_HOME")]
-    pub home: Option<PathBuf>,
-}
-
-impl HomeArgs {
-    /// The home directory: `--home`, else `$CONSIGN_HOME`, else `$HOME/.consign` (as
-    /// `consign dev` chooses it).
-    ///
-    /// # Errors
-    ///
-    /// If none is given and `$HOME` is not set.
-    pub fn dir(&self) -> anyhow::Result<PathBuf> {
-        if let Some(home) = &self.home {
-            return Ok(home.clone());
-        }
-        let home = std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .context("HOME is not set: give the home directory with --home DIR or CONSIGN_HOME")?;
-        Ok(PathBuf::from(home).join(DEFAULT_HOME_DIR))
-    }
-
-    /// The keyring in `<home>/keys`.
-    ///
-    /// # Errors
-    ///
-    /// As [`HomeArgs::dir`].
-    pub fn keyring(&self) -> anyhow::Result<Keyring> {
-        Ok(Keyring::new(self.dir()?.join("keys")))
-    }
-
-    /// The file of the age identity `name`: `<home>/age/NAME.agekey`.
-    ///
-    /// # Errors
-    ///
-    /// As [`HomeArgs::dir`], and for a name that is not 1 to 64 ASCII letters, digits, `-`, `_`
-    /// or `.` (not starting with `.`).
-    pub fn age_key(&self, name: &str) -> anyhow::Result<PathBuf> {
-        let valid = (1..=64).contains(&name.len())
-            && !name.starts_with('.')
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-        anyhow::ensure!(
-            valid,
-            "invalid age key name `{name}`: use 1 to 64 ASCII letters, digits, `-`, `_` or `.`, not starting with `.`"
-        );
-        Ok(self
-            .dir()?
-            .join(AGE_DIR)
-            .join(format!("{name}.{AGE_EXTENSION}")))
-    }
-}
-
-/// The directory of age identities in the home directory.
-pub const AGE_DIR: &str = "age";
-/// The extension of age identity files made by `consign keys age`.
-pub const AGE_EXTENSION: &str = "agekey";
+use super::args::HomeArgs;
+use super::{OutputFormat, Session, EXIT_OK};
 
 /// Long help of `consign keys`.
 pub(super) const LONG_ABOUT: &str = "\
@@ -196,7 +129,8 @@ struct AgeKeyInfo<'a> {
 ///
 /// The keyring's errors (name taken, no such key, an unreadable or damaged key file), or a
 /// failure to write `out`.
-pub fn run(args: &KeysArgs, output: OutputFormat, out: &mut impl Write) -> anyhow::Result<u8> {
+pub fn run(args: &KeysArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
+    let output = session.output;
     let keyring = args.home.keyring()?;
     match &args.command {
         KeysCommand::Add { name } => {

@@ -1,7 +1,5 @@
-//! `consign query …` and `consign status`: read the chain through a node's HTTP API and print
-//! the answer's JSON. Also [`NodeArgs`], the `--node`/`--home` options shared with `consign tx`.
+//! `consign query …`: read the chain through a node's HTTP API and print the answer's JSON.
 
-use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,100 +7,10 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use consign_client::{BlockId, NodeClient, TxHash};
-use serde::Serialize;
 
-use super::keys::HomeArgs;
-use super::tx::{parse_address, JsonArg};
-use super::{OutputFormat, EXIT_OK};
-
-/// The node URL used when neither `--node`, `$CONSIGN_NODE` nor `<home>/api.url` gives one.
-pub const DEFAULT_NODE: &str = "http://127.0.0.1:26657";
-
-/// The file in the home directory where `consign dev` writes its API URL.
-pub const API_URL_FILE: &str = "api.url";
-
-/// `--node` and `--home`: which node to talk to, and where the keyring is.
-#[derive(Debug, Clone, Args)]
-pub struct NodeArgs {
-    /// The node's API URL [default: the URL in <home>/api.url, written by `consign dev`, else
-    /// http://127.0.0.1:26657]
-    #[arg(long, global = true, value_name = "URL", env = "CONSIGN_NODE")]
-    pub node: Option<String>,
-
-    /// The home directory.
-    #[command(flatten)]
-    pub home: HomeArgs,
-}
-
-impl NodeArgs {
-    /// The node URL and where it came from: `--node`/`$CONSIGN_NODE`, else the first line of
-    /// `<home>/api.url`, else [`DEFAULT_NODE`].
-    ///
-    /// # Errors
-    ///
-    /// If `<home>/api.url` exists but cannot be read.
-    pub fn node_url(&self) -> anyhow::Result<(String, Option<PathBuf>)> {
-        if let Some(node) = &self.node {
-            return Ok((node.clone(), None));
-        }
-        let file = self.home.dir()?.join(API_URL_FILE);
-        match std::fs::read_to_string(&file) {
-            Ok(text) => {
-                let url = text.lines().next().unwrap_or("").trim().to_owned();
-                Ok((url, Some(file)))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Ok((DEFAULT_NODE.to_owned(), None))
-            }
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", file.display())),
-        }
-    }
-
-    /// A client of the node.
-    ///
-    /// # Errors
-    ///
-    /// If the URL is not an `http(s)://` URL, or `<home>/api.url` cannot be read.
-    pub fn client(&self) -> anyhow::Result<NodeClient> {
-        let (url, file) = self.node_url()?;
-        tracing::debug!(target: "cli::node", url, from_file = ?file, "node URL");
-        NodeClient::new(&url).map_err(|error| match file {
-            Some(file) => anyhow::anyhow!(
-                "{error} (read from {}, written by `consign dev`)",
-                file.display()
-            ),
-            None => anyhow::anyhow!("{error} (given by --node or $CONSIGN_NODE)"),
-        })
-    }
-}
-
-/// Runs `future` to completion on a current-thread tokio runtime: each command makes a few
-/// requests in sequence, so one thread is plenty.
-///
-/// # Errors
-///
-/// If the runtime cannot be created.
-pub(super) fn block_on<F: Future>(future: F) -> anyhow::Result<F::Output> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    Ok(runtime.block_on(future))
-}
-
-/// Writes `value` as JSON: pretty for people, one compact line for scripts.
-pub(super) fn print_json(
-    value: &impl Serialize,
-    output: OutputFormat,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    match output {
-        OutputFormat::Text => serde_json::to_writer_pretty(&mut *out, value)?,
-        OutputFormat::Json => serde_json::to_writer(&mut *out, value)?,
-    }
-    writeln!(out)?;
-    Ok(())
-}
+use super::args::{parse_address, JsonArg, NodeArgs};
+use super::output::print_json;
+use super::{OutputFormat, Session, EXIT_OK};
 
 /// Long help of `consign query`.
 pub(super) const LONG_ABOUT: &str = "\
@@ -285,26 +193,6 @@ pub enum ContractStateQuery {
     },
 }
 
-/// `consign status`.
-#[derive(Debug, Clone, Args)]
-pub struct StatusArgs {
-    /// Which node.
-    #[command(flatten)]
-    pub node: NodeArgs,
-}
-
-/// Long help of `consign status`.
-pub(super) const STATUS_LONG_ABOUT: &str = "\
-Show the node's status: the chain id, the latest block's height, hash and time, and the
-sequence the next delivery instruction will get. A quick way to check the node is up.";
-
-/// Examples for `consign status --help`.
-pub(super) const STATUS_EXAMPLES: &str = "\
-Examples:
-  consign status
-  consign status --node http://127.0.0.1:26657
-  consign --output json status | jq -r .chain_id";
-
 /// `--wait`: a number of seconds, or a humantime duration (`500ms`, `1m`).
 fn parse_wait(text: &str) -> Result<Duration, String> {
     if let Ok(secs) = text.parse::<u64>() {
@@ -323,31 +211,15 @@ fn parse_key(key: &str, ascii: bool) -> anyhow::Result<Vec<u8>> {
         .with_context(|| format!("storage key `{key}` is not hex; pass --ascii to use it as text"))
 }
 
-/// Carries out `consign status`.
-///
-/// # Errors
-///
-/// If the node cannot be reached or answers with an error, or `out` cannot be written.
-pub fn run_status(
-    args: &StatusArgs,
-    output: OutputFormat,
-    out: &mut impl Write,
-) -> anyhow::Result<u8> {
-    let node = args.node.client()?;
-    let status = block_on(node.status())??;
-    print_json(&status, output, out)?;
-    Ok(EXIT_OK)
-}
-
 /// Carries out a `consign query` command.
 ///
 /// # Errors
 ///
 /// If the node cannot be reached or answers with an error (its message is passed on), a
 /// downloaded file cannot be written, or `out` cannot be written.
-pub fn run(args: &QueryArgs, output: OutputFormat, out: &mut impl Write) -> anyhow::Result<u8> {
+pub fn run(args: &QueryArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
     let node = args.node.client()?;
-    block_on(query(&node, &args.command, output, out))??;
+    session.block_on(query(&node, &args.command, session.output, out))?;
     Ok(EXIT_OK)
 }
 
@@ -427,30 +299,5 @@ mod tests {
         assert_eq!(parse_key("config", true).unwrap(), b"config".to_vec());
         let error = parse_key("config", false).unwrap_err();
         assert!(format!("{error:#}").contains("--ascii"), "{error:#}");
-    }
-
-    #[test]
-    fn node_url_prefers_flag_then_api_url_file_then_default() {
-        let home = tempfile::tempdir().unwrap();
-        let args = |node: Option<&str>| NodeArgs {
-            node: node.map(str::to_owned),
-            home: HomeArgs {
-                home: Some(home.path().to_owned()),
-            },
-        };
-        assert_eq!(
-            args(None).node_url().unwrap(),
-            (DEFAULT_NODE.to_owned(), None)
-        );
-        let file = home.path().join(API_URL_FILE);
-        std::fs::write(&file, "http://127.0.0.1:40001\n").unwrap();
-        assert_eq!(
-            args(None).node_url().unwrap(),
-            ("http://127.0.0.1:40001".to_owned(), Some(file))
-        );
-        assert_eq!(
-            args(Some("http://10.0.0.1:1")).node_url().unwrap(),
-            ("http://10.0.0.1:1".to_owned(), None)
-        );
     }
 }

@@ -1,7 +1,7 @@
 //! `consign sell FILE --storage URL --price …`: everything a seller does before going offline.
 //! Uploads the file to a storage node (signed with the seller's account key), creates the
 //! offer on-chain with the file's digest and size, and registers the offer with the storage node
-//! privately. Also `consign offer register`, to retry that last step alone.
+//! privately (`consign offer register` retries that last step alone).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,14 +9,15 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use consign_client::{Broadcast, SecretKey, StorageClient};
+use consign_client::{Broadcast, StorageClient};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use super::market::{ContractArg, OfferCreated, OfferFields};
-use super::query::{block_on, print_json, NodeArgs};
-use super::tx::{report, sign_and_broadcast, TxOptions};
-use super::{OutputFormat, EXIT_OK, EXIT_REJECTED};
+use super::args::MarketArgs;
+use super::broadcast::{chain_id, sign_and_broadcast};
+use super::market::{OfferCreated, OfferFields};
+use super::output::{print_json, report};
+use super::{OutputFormat, Session, EXIT_OK, EXIT_REJECTED};
 
 /// Long help of `consign sell`.
 pub(super) const LONG_ABOUT: &str = "\
@@ -44,15 +45,9 @@ Examples:
 /// `consign sell`.
 #[derive(Debug, Clone, Args)]
 pub struct SellArgs {
-    /// Which node, and where the keyring is.
+    /// Which node, contract and keyring, and how transactions are signed and broadcast.
     #[command(flatten)]
-    pub node: NodeArgs,
-    /// Which contract.
-    #[command(flatten)]
-    pub contract: ContractArg,
-    /// How to sign and broadcast.
-    #[command(flatten)]
-    pub options: TxOptions,
+    pub market: MarketArgs,
     /// The file to sell.
     pub file: PathBuf,
     /// The storage node's URL.
@@ -61,21 +56,6 @@ pub struct SellArgs {
     /// What the offer says.
     #[command(flatten)]
     pub fields: OfferFields,
-}
-
-/// `consign offer register`.
-#[derive(Debug, Clone, Args)]
-pub struct RegisterArgs {
-    /// The offer's id.
-    pub offer: u64,
-    /// The offer's content, as uploaded: read to compute its digest.
-    pub file: PathBuf,
-    /// The storage node's URL.
-    #[arg(long, value_name = "URL", env = "CONSIGN_STORAGE")]
-    pub storage: String,
-    /// The seller's key.
-    #[arg(long, value_name = "KEY")]
-    pub from: String,
 }
 
 /// What `consign sell` prints.
@@ -92,9 +72,10 @@ struct Sold<'a> {
 /// # Errors
 ///
 /// If the file, the key, the storage node or the chain node fail; the message says which step.
-pub fn run(args: &SellArgs, output: OutputFormat, out: &mut impl Write) -> anyhow::Result<u8> {
-    let contract = args.contract.address()?;
-    let key = seller_key(&args.node, &args.fields.from)?;
+pub fn run(args: &SellArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
+    let output = session.output;
+    let contract = args.market.contract.address()?;
+    let key = args.market.node.home.signing_key(&args.fields.from)?;
     let storage = StorageClient::new(&args.storage)?;
 
     // 1. Upload.
@@ -104,10 +85,11 @@ pub fn run(args: &SellArgs, output: OutputFormat, out: &mut impl Write) -> anyho
     let bar = transfer_bar(size, "uploading");
     let started = Instant::now();
     let progress = bar.clone();
-    let receipt = block_on(storage.upload_file(&args.file, &key, move |sent, _| {
-        progress.set_position(sent);
-    }))?
-    .with_context(|| format!("uploading {} to {}", args.file.display(), args.storage))?;
+    let receipt = session
+        .block_on(storage.upload_file(&args.file, &key, move |sent, _| {
+            progress.set_position(sent);
+        }))
+        .with_context(|| format!("uploading {} to {}", args.file.display(), args.storage))?;
     bar.finish_and_clear();
     let elapsed = started.elapsed();
     eprintln!(
@@ -125,14 +107,19 @@ pub fn run(args: &SellArgs, output: OutputFormat, out: &mut impl Write) -> anyho
     );
 
     // 2. The offer.
-    let msg = args
-        .fields
-        .create_msg(&args.node, &args.file, &receipt.sha256, receipt.size)?;
+    let msg = args.fields.create_msg(
+        session,
+        &args.market.node,
+        &args.file,
+        &receipt.sha256,
+        receipt.size,
+    )?;
     let outcome = sign_and_broadcast(
-        &args.node,
-        &args.options,
+        session,
+        &args.market.node,
+        &args.market.options,
         &args.fields.from,
-        vec![super::market::execute_msg(contract, &msg, vec![])],
+        vec![msg.to_msg(contract, vec![])],
     )?;
     let result = match outcome {
         Ok(Broadcast::Committed(result)) if result.code == 0 => result,
@@ -145,9 +132,14 @@ pub fn run(args: &SellArgs, output: OutputFormat, out: &mut impl Write) -> anyho
     );
 
     // 3. The private registration.
-    let chain_id = chain_id(&args.node)?;
-    let registered =
-        block_on(storage.register(contract, offer.offer_id, &receipt.sha256, &chain_id, &key))?;
+    let chain_id = chain_id(session, &args.market.node)?;
+    let registered = session.block_on(storage.register(
+        contract,
+        offer.offer_id,
+        &receipt.sha256,
+        &chain_id,
+        &key,
+    ));
     if let Err(error) = &registered {
         eprintln!(
             "error: offer {} exists but the storage node did not take its registration: {error}\n\
@@ -177,58 +169,8 @@ pub fn run(args: &SellArgs, output: OutputFormat, out: &mut impl Write) -> anyho
     Ok(if ok { EXIT_OK } else { EXIT_REJECTED })
 }
 
-/// Carries out `consign offer register`.
-///
-/// # Errors
-///
-/// If the file, the key or a node cannot be reached.
-pub fn run_register(
-    node: &NodeArgs,
-    contract: &str,
-    args: &RegisterArgs,
-    output: OutputFormat,
-    out: &mut impl Write,
-) -> anyhow::Result<u8> {
-    let key = seller_key(node, &args.from)?;
-    let (sha256, _) = super::market::hash_file(&args.file)?;
-    let storage = StorageClient::new(&args.storage)?;
-    let chain_id = chain_id(node)?;
-    match block_on(storage.register(contract, args.offer, &sha256, &chain_id, &key))? {
-        Ok(receipt) => {
-            match output {
-                OutputFormat::Json => print_json(&receipt, output, out)?,
-                OutputFormat::Text => writeln!(
-                    out,
-                    "offer {} of {} registered with {} (sha256 {})",
-                    receipt.offer_id, receipt.contract, args.storage, receipt.sha256
-                )?,
-            }
-            Ok(EXIT_OK)
-        }
-        Err(error) => {
-            eprintln!("error: the storage node refused the registration: {error}");
-            Ok(EXIT_REJECTED)
-        }
-    }
-}
-
-fn seller_key(node: &NodeArgs, from: &str) -> anyhow::Result<SecretKey> {
-    Ok(node
-        .home
-        .keyring()?
-        .get(from)
-        .with_context(|| format!("cannot sign with `{from}`"))?
-        .secret_key()
-        .clone())
-}
-
-fn chain_id(node: &NodeArgs) -> anyhow::Result<String> {
-    let client = node.client()?;
-    Ok(block_on(client.status())??.chain_id)
-}
-
 /// A byte-progress bar on stderr, drawn only when stderr is a terminal.
-pub(super) fn transfer_bar(len: u64, what: &str) -> ProgressBar {
+fn transfer_bar(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len).with_message(what.to_owned());
     bar.set_style(
         ProgressStyle::with_template(

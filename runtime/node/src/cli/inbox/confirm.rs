@@ -8,13 +8,11 @@
 
 use consign_client::inbox::{Accepted, SavedRecord};
 use consign_client::{Broadcast, BroadcastMode, ClientError, NodeClient, SecretKey};
-use serde::Deserialize;
-use serde_json::json;
+use consign_market::{Escrow, ExecuteMsg, PurchaseResponse, QueryMsg};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::report::{CliEvent, Note};
-use crate::cli::market::execute_msg;
-use crate::cli::tx::DEFAULT_GAS;
+use crate::cli::broadcast::DEFAULT_GAS;
 
 /// How to confirm receipts.
 pub(super) struct Confirmer {
@@ -23,11 +21,6 @@ pub(super) struct Confirmer {
     pub(super) chain_id: Option<String>,
     pub(super) gas: Option<u64>,
     pub(super) mode: BroadcastMode,
-}
-
-#[derive(Deserialize)]
-struct PurchaseState {
-    state: String,
 }
 
 impl Confirmer {
@@ -40,13 +33,13 @@ impl Confirmer {
             reason,
         };
         if duplicate {
-            let query = json!({ "purchase": { "id": record.purchase_id } });
+            let query = QueryMsg::purchase(record.purchase_id);
             match self
                 .client
-                .smart_query::<PurchaseState>(&record.contract, &query)
+                .smart_query::<PurchaseResponse>(&record.contract, &query)
                 .await
             {
-                Ok(p) if p.state == "held" => {}
+                Ok(p) if p.state == Escrow::Held => {}
                 Ok(_) => return None,
                 Err(e) => return Some(failed(format!("cannot read the purchase: {e}"))),
             }
@@ -58,11 +51,7 @@ impl Confirmer {
                 Err(e) => return Some(failed(e.to_string())),
             },
         };
-        let msg = execute_msg(
-            &record.contract,
-            &json!({ "confirm_receipt": { "purchase_id": record.purchase_id } }),
-            vec![],
-        );
+        let msg = ExecuteMsg::confirm_receipt(record.purchase_id).to_msg(&record.contract, vec![]);
         let outcome = self
             .client
             .sign_and_broadcast(

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use consign_client::inbox::{Delivery, SavedRecord};
 use consign_client::InboxEvent;
+use consign_util::size::format_size;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
@@ -309,19 +310,12 @@ fn title(d: &Delivery) -> String {
     }
 }
 
-/// `n` bytes for people: `512 bytes`, `3.0 MiB (3145728 bytes)`.
+/// `n` bytes for people: `512 bytes`, `3 MiB (3145728 bytes)`, `1.5 KiB (1536 bytes)`.
 fn bytes(n: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if n < 1024 {
         return format!("{n} bytes");
     }
-    let mut value = n as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {} ({n} bytes)", UNITS[unit])
+    format!("{} ({n} bytes)", format_size(n))
 }
 
 #[cfg(test)]
@@ -332,7 +326,7 @@ mod tests {
     fn sizes_read_well() {
         assert_eq!(bytes(0), "0 bytes");
         assert_eq!(bytes(1023), "1023 bytes");
-        assert_eq!(bytes(3 << 20), "3.0 MiB (3145728 bytes)");
+        assert_eq!(bytes(3 << 20), "3 MiB (3145728 bytes)");
         assert_eq!(bytes(1536), "1.5 KiB (1536 bytes)");
     }
 }
