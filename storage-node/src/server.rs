@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use consign_util::fs::atomic_write;
 use consign_util::retry::Backoff;
-use consign_util::shutdown::with_grace;
+use consign_util::serve::{self as api_server, Drained};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -46,22 +46,18 @@ pub async fn serve(
     let fulfiller = tokio::spawn(fulfiller::run(svc.clone(), stop_rx));
 
     let stopper = stop_tx.clone();
-    let (graceful, deadline) = with_grace(async move {
+    let shutdown = async move {
         shutdown.await;
         tracing::info!(target: NODE_TARGET, "shutting down");
         let _ = stopper.send(true);
-    });
-    let server = warp::serve(api::routes(svc))
-        .incoming(listener)
-        .graceful(graceful)
-        .run();
-    tokio::select! {
-        () = server => {}
-        () = deadline.after(SHUTDOWN_GRACE) => tracing::warn!(
+    };
+    if api_server::serve(api::routes(svc), listener, shutdown, SHUTDOWN_GRACE).await == Drained::Cut
+    {
+        tracing::warn!(
             target: NODE_TARGET,
             grace = ?SHUTDOWN_GRACE,
             "requests still open after the shutdown grace period; closing them"
-        ),
+        );
     }
     let _ = stop_tx.send(true);
     for (name, task) in [("follower", follower), ("fulfiller", fulfiller)] {

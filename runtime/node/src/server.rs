@@ -45,7 +45,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use consign_util::shutdown::with_grace;
+use consign_util::serve::{serve, Drained};
 
 pub use node::{BroadcastError, Committed, Node, NodeConfig, NodeError, RefusalKind, TxOutcome};
 
@@ -75,25 +75,20 @@ pub async fn run(
     // The server stops accepting when the caller says so or when the node stops by itself (the
     // producer failed); either way the node is told, so streams end and the producer flushes.
     let stopping = node.clone();
-    let (graceful, deadline) = with_grace(async move {
+    let shutdown = async move {
         tokio::select! {
             () = shutdown => tracing::info!(target: NODE_TARGET, "shutting down"),
             () = stopping.stopped() => {}
         }
         stopping.stop();
-    });
-    let server = warp::serve(routes)
-        .incoming(listener)
-        .graceful(graceful)
-        .run();
+    };
     let grace = node.config().shutdown_grace;
-    tokio::select! {
-        () = server => {}
-        () = deadline.after(grace) => tracing::warn!(
+    if serve(routes, listener, shutdown, grace).await == Drained::Cut {
+        tracing::warn!(
             target: API_TARGET,
             grace = ?grace,
             "requests still open after the shutdown grace period; closing them"
-        ),
+        );
     }
 
     // The producer may still be committing its last block: wait for it, within reason.

@@ -9,6 +9,7 @@
 //! | `shutdown` (feature `tokio`) | `shutdown_signal()`: a future that completes on SIGINT or SIGTERM |
 //! | `telemetry` (feature `telemetry`) | `init_tracing`: the binaries' log set-up (`-v` count, `RUST_LOG` overrides) |
 //! | `api` (feature `warp`) | `ApiFailure` and `Recovery`: the API's JSON error shape and the one mapping of warp's rejections to it |
+//! | `serve` (feature `warp`) | `serve`: a warp API served until a shutdown, its open requests then given a limited time |
 //!
 //! It depends on no other Consign crate but the wire types, so the node, the storage node, the
 //! client and the VM can all depend on it. Heavy dependencies sit behind features; the default
@@ -33,6 +34,8 @@ pub mod size;
 
 #[cfg(feature = "warp")]
 pub mod api;
+#[cfg(feature = "warp")]
+pub mod serve;
 #[cfg(feature = "tokio")]
 pub mod shutdown;
 #[cfg(feature = "telemetry")]

@@ -15,6 +15,7 @@ use anyhow::Context;
 use clap::Args;
 use consign_client::inbox::{response, Accepted, NameTemplate};
 use consign_client::{AgeIdentity, Inbox, InboxConfig, SecretKey};
+use consign_util::serve::{serve, Drained};
 use tokio::sync::{mpsc, oneshot, watch};
 use warp::http::StatusCode;
 use warp::Filter;
@@ -255,7 +256,7 @@ pub fn run(args: &InboxArgs, session: &Session, out: &mut impl Write) -> anyhow:
                 Ok(()) = exit_rx => tracing::info!(target: TARGET, "--exit-after reached; stopping"),
             }
         };
-        let mut server = tokio::spawn(serve(listener, inbox, accepted_tx, shutdown));
+        let mut server = tokio::spawn(serve_inbox(listener, inbox, accepted_tx, shutdown));
 
         // Report as things happen, until the server has stopped and the confirmations are done.
         let mut saved = None;
@@ -352,24 +353,18 @@ fn routes(
 
 /// Serves `inbox` until `shutdown`, then lets open requests finish for at most
 /// [`SHUTDOWN_GRACE`].
-async fn serve(
+async fn serve_inbox(
     listener: tokio::net::TcpListener,
     inbox: Arc<Inbox>,
     accepted: mpsc::UnboundedSender<Accepted>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let routes = routes(inbox, accepted);
-    let (graceful, deadline) = consign_util::shutdown::with_grace(shutdown);
-    let server = warp::serve(routes)
-        .incoming(listener)
-        .graceful(graceful)
-        .run();
-    tokio::select! {
-        () = server => {}
-        () = deadline.after(SHUTDOWN_GRACE) => tracing::warn!(
+    if serve(routes, listener, shutdown, SHUTDOWN_GRACE).await == Drained::Cut {
+        tracing::warn!(
             target: TARGET,
             "deliveries still open {SHUTDOWN_GRACE:?} after the stop; cut (the storage node sends them again)"
-        ),
+        );
     }
 }
 
