@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use consign_util::fs::atomic_write;
 use consign_util::retry::Backoff;
-use consign_util::serve::{self as api_server, Drained};
+use consign_util::serve::{self as api_server, Drained, ServeOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -51,8 +51,8 @@ pub async fn serve(
         tracing::info!(target: NODE_TARGET, "shutting down");
         let _ = stopper.send(true);
     };
-    if api_server::serve(api::routes(svc), listener, shutdown, SHUTDOWN_GRACE).await == Drained::Cut
-    {
+    let options = ServeOptions::with_grace(SHUTDOWN_GRACE);
+    if api_server::serve(api::routes(svc), listener, shutdown, options).await == Drained::Cut {
         tracing::warn!(
             target: NODE_TARGET,
             grace = ?SHUTDOWN_GRACE,

@@ -45,7 +45,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use consign_util::serve::{serve, Drained};
+use consign_util::serve::{serve, Drained, ServeOptions};
 
 pub use node::{BroadcastError, Committed, Node, NodeConfig, NodeError, RefusalKind, TxOutcome};
 
@@ -83,7 +83,7 @@ pub async fn run(
         stopping.stop();
     };
     let grace = node.config().shutdown_grace;
-    if serve(routes, listener, shutdown, grace).await == Drained::Cut {
+    if serve(routes, listener, shutdown, ServeOptions::with_grace(grace)).await == Drained::Cut {
         tracing::warn!(
             target: API_TARGET,
             grace = ?grace,

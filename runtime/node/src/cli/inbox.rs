@@ -15,7 +15,7 @@ use anyhow::Context;
 use clap::Args;
 use consign_client::inbox::{response, Accepted, NameTemplate};
 use consign_client::{AgeIdentity, Inbox, InboxConfig, SecretKey};
-use consign_util::serve::{serve, Drained};
+use consign_util::serve::{serve, Drained, ServeOptions};
 use tokio::sync::{mpsc, oneshot, watch};
 use warp::http::StatusCode;
 use warp::Filter;
@@ -360,7 +360,15 @@ async fn serve_inbox(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let routes = routes(inbox, accepted);
-    if serve(routes, listener, shutdown, SHUTDOWN_GRACE).await == Drained::Cut {
+    if serve(
+        routes,
+        listener,
+        shutdown,
+        ServeOptions::with_grace(SHUTDOWN_GRACE),
+    )
+    .await
+        == Drained::Cut
+    {
         tracing::warn!(
             target: TARGET,
             "deliveries still open {SHUTDOWN_GRACE:?} after the stop; cut (the storage node sends them again)"
