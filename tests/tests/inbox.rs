@@ -5,145 +5,22 @@
 //! answered 200 and not saved twice; tampered ones are refused with 422 and nothing is saved; an
 //! inbox that is down during the purchase still receives the data when it comes up.
 
-use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use consign_client::seal::{seal, AgeIdentity};
-use consign_client::storage::{delivery_headers as h, DeliveryState};
-use consign_tests::{
-    buy, consign_bin, deploy_data_sale, ok_json, ok_stdout, sample_data, DevNode, Seller, Sold,
-    StorageNode, ADMIN_TOKEN,
-};
-use serde_json::Value;
+use consign_client::seal::AgeIdentity;
+use consign_client::storage::DeliveryState;
+use consign_tests::{buy, consign_bin, ok_json, ok_stdout, sample_data, ADMIN_TOKEN};
 use sha2::{Digest, Sha256};
 
-// Not a test target of its own: cargo only builds `tests/*.rs` and `tests/*/main.rs`.
+// Not test targets of their own: cargo only builds `tests/*.rs` and `tests/*/main.rs`.
 #[path = "inbox/process.rs"]
 mod process;
+#[path = "inbox/world.rs"]
+mod world;
 
 use process::{Inbox, TIMEOUT};
-
-/// A chain with the data-sale contract, a storage node allowed to deliver to loopback, and an
-/// offer of `plaintext` whose seller has gone for good.
-struct World {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-    node: DevNode,
-    market: String,
-    storage: StorageNode,
-    seller: String,
-    sold: Sold,
-    plaintext: Vec<u8>,
-}
-
-impl World {
-    fn new(plaintext: Vec<u8>) -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().to_path_buf();
-        let node = DevNode::start(&dir.join("chain")).unwrap();
-        let market = deploy_data_sale(&node).unwrap();
-        let storage =
-            StorageNode::start(&dir.join("storage"), &node.url, &["--allow-private-egress"])
-                .unwrap();
-        let file = dir.join("survey.bin");
-        std::fs::write(&file, &plaintext).unwrap();
-        let seller = Seller::new(&node, &dir.join("seller")).unwrap();
-        let address = seller.key.address();
-        let sold = seller.sell(&node, &storage, &market, &file).unwrap();
-        seller.vanish().unwrap();
-        std::fs::remove_file(&file).unwrap();
-        World {
-            _tmp: tmp,
-            dir,
-            node,
-            market,
-            storage,
-            seller: address,
-            sold,
-            plaintext,
-        }
-    }
-
-    fn consign(&self, args: &[&str]) -> std::process::Output {
-        self.node.consign(args).unwrap()
-    }
-
-    fn balance(&self, who: &str) -> u128 {
-        let out = ok_json(&self.consign(&["query", "bank", "balances", who, "--output", "json"]));
-        out["balances"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["denom"] == "ucsn")
-            .map_or(0, |c| c["amount"].as_str().unwrap().parse().unwrap())
-    }
-
-    fn purchase(&self, id: u64) -> Value {
-        ok_json(&self.consign(&[
-            "purchase",
-            "show",
-            &id.to_string(),
-            "--contract",
-            &self.market,
-            "--output",
-            "json",
-        ]))
-    }
-
-    /// `consign keys age NAME` in the chain's home: the recipient it prints.
-    fn age_key(&self, name: &str) -> String {
-        let out = Command::new(consign_bin())
-            .args(["keys", "age", name, "--home"])
-            .arg(self.node.home())
-            .output()
-            .unwrap();
-        ok_stdout(&out).trim().to_owned()
-    }
-}
-
-/// POSTs a delivery to the inbox by hand, as a storage node would: returns the status and the
-/// JSON answer.
-fn post(
-    url: &str,
-    market: &str,
-    purchase_id: u64,
-    sold: &Sold,
-    sha256: &str,
-    body: Vec<u8>,
-) -> (u16, Value) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let response = reqwest::Client::new()
-            .post(format!("{url}/deliveries"))
-            .header(h::CONTRACT, market)
-            .header(h::PURCHASE_ID, purchase_id.to_string())
-            .header(h::OFFER_ID, sold.offer_id.to_string())
-            .header(h::CONTENT_SHA256, sha256)
-            .header(h::CONTENT_SIZE, sold.size.to_string())
-            .header(
-                h::IDEMPOTENCY_KEY,
-                format!("consign-dev/{market}/{purchase_id}"),
-            )
-            .body(body)
-            .timeout(TIMEOUT)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    })
-}
-
-fn sealed(recipient: &str, plaintext: &[u8]) -> Vec<u8> {
-    let mut sealer = seal(recipient, Vec::new()).unwrap();
-    sealer.write_all(plaintext).unwrap();
-    sealer.finish().unwrap()
-}
+use world::{free_port, post, sealed, World};
 
 #[test]
 fn the_inbox_saves_verifies_confirms_and_deduplicates() {
@@ -363,6 +240,8 @@ fn an_inbox_down_during_the_purchase_still_receives_the_data() {
         &[
             "--identity",
             key_file.to_str().unwrap(),
+            "--contract",
+            &w.market,
             "--confirm",
             "--from",
             "bob",
@@ -447,13 +326,4 @@ fn age_identities_are_made_and_shown_by_consign_keys() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(out.stdout, plaintext);
-}
-
-/// A loopback port nobody listens on (bound, then released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }

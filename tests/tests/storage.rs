@@ -257,6 +257,8 @@ fn forged_and_mismatched_requests_are_refused_with_their_reasons() {
                     file.to_str().unwrap(),
                     "--price",
                     "100ucsn",
+                    "--title",
+                    "test data",
                     "--from",
                     "seller",
                     "--contract",

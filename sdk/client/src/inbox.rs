@@ -11,18 +11,28 @@
 //!    size must be present and well formed, else `400`. A contract other than the configured one
 //!    is refused (`422`).
 //! 2. **Exactly once**: if the purchase was already saved (its [`SavedRecord`] exists under
-//!    `<out>/.consign-inbox/`), the answer is `200` again and nothing is written. While the same
-//!    purchase is being received by another request, `409`.
+//!    `<out>/.consign-inbox/`), the answer is `200` again and nothing is written.
 //! 3. **On-chain** (smart queries through [`NodeClient`]): the purchase exists in that contract,
-//!    is of the header's offer, was made by the configured buyer (if any), names this identity's
+//!    is of the header's offer, was made by the configured buyer, names this identity's
 //!    recipient as its key, and was not refunded; the expected SHA-256 and size come from the
 //!    **offer on-chain**, and headers that claim others are refused (`422`). A node that cannot
 //!    be reached gives `503`, so the sender retries.
-//! 4. **Decrypt and verify** as the body streams in, into a `.part` file (never the whole body in
-//!    memory): a wrong identity, a corrupt, truncated or oversized stream, or a plaintext whose
-//!    size or SHA-256 is not the offer's gives `422` with the reason, and nothing is saved.
+//! 4. **Decrypt and verify** as the body streams in, into a `.part` file of this request's own
+//!    (never the whole body in memory): a wrong identity, a corrupt, truncated or oversized
+//!    stream, or a plaintext whose size or SHA-256 is not the offer's gives `422` with the
+//!    reason, and nothing is saved. A body that sends nothing for
+//!    [`idle_timeout`](InboxConfig::idle_timeout), or less than
+//!    [`min_rate`](InboxConfig::min_rate) over such a window, is cut (`408`).
 //! 5. **Save**: the file is synced and renamed to its name ([`NameTemplate`]) in the output
 //!    directory, never replacing another file; then its record is written. `200`.
+//!
+//! Requests are not trusted to be the storage node: anyone who reads a purchase on-chain can
+//! send its headers. So receptions of one purchase run side by side, each into its own `.part`
+//! file, and the first that verifies is saved; the others are answered as duplicates and their
+//! files dropped. A stranger trickling a body cannot hold the purchase: the real delivery goes
+//! through beside it. And nothing a request does makes the inbox act on-chain: only
+//! [`Accepted::Saved`], a delivery this inbox has just verified, is meant to be confirmed (a
+//! [`Accepted::Duplicate`] never).
 //!
 //! Each step is reported as an [`InboxEvent`] to the callback given to
 //! [`Inbox::on_event`], with progress as the plaintext is written.
@@ -36,7 +46,12 @@
 //! # async fn example(headers: reqwest::header::HeaderMap, body: futures_util::stream::Empty<Result<bytes::Bytes, std::io::Error>>) -> Result<(), Box<dyn std::error::Error>> {
 //! let identity = AgeIdentity::load("buyer.agekey".as_ref())?;
 //! let node = NodeClient::new("http://127.0.0.1:26657")?;
-//! let inbox = Inbox::new(InboxConfig::new("downloads"), identity, node)?
+//! let config = InboxConfig::new(
+//!     "downloads",
+//!     "consign14hj2tavq8fpesdwxxcu44rty3hh90vhujrvcmstl4zr3txmfvw9s4hmalr",
+//!     "consign1…", // the buyer's own address: only its purchases are accepted
+//! );
+//! let inbox = Inbox::new(config, identity, node)?
 //!     .on_event(|event| {
 //!         if let InboxEvent::Saved { path, .. } = event {
 //!             println!("saved {}", path.display());
@@ -57,11 +72,10 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Buf;
 use futures_util::{Stream, StreamExt as _};
@@ -73,8 +87,9 @@ pub use error::InboxError;
 pub use headers::DeliveryHeaders;
 pub use store::{NameTemplate, SavedRecord, STATE_DIR};
 
-use crate::{AgeIdentity, NodeClient};
+use crate::{validate_address, AgeIdentity, NodeClient};
 use store::Store;
+use stream::Pace;
 
 /// What an [`Inbox`] accepts and where it saves.
 #[derive(Clone, Debug)]
@@ -82,23 +97,49 @@ pub struct InboxConfig {
     /// The directory saved files go to (created if needed), with the records in
     /// `<out>/.consign-inbox/`.
     pub out_dir: PathBuf,
-    /// Accept deliveries from this data-sale contract only; `None` accepts any contract whose
-    /// purchase names this inbox's identity.
-    pub contract: Option<String>,
-    /// Accept purchases made by this account only (the buyer's address).
-    pub buyer: Option<String>,
+    /// Accept deliveries from this data-sale contract only. Required: a contract written to
+    /// answer `purchase` with this buyer and recipient could otherwise have files saved.
+    pub contract: String,
+    /// Accept purchases made by this account only: the buyer's own address. Required: a
+    /// stranger can buy with this inbox's (public) recipient and URL.
+    pub buyer: String,
     /// How saved files are named.
     pub names: NameTemplate,
+    /// The longest a delivery's body may send nothing, and the window its rate is averaged over
+    /// (default 30 s). A body cut for slowness is answered `408` and nothing is saved.
+    pub idle_timeout: Duration,
+    /// The least rate a delivery's body must average over each `idle_timeout` window, in bytes
+    /// per second (default 4096): a sender trickling a body loses its reception.
+    pub min_rate: u64,
 }
 
 impl InboxConfig {
-    /// Saves to `out_dir` with the default names, from any contract and buyer.
-    pub fn new(out_dir: impl Into<PathBuf>) -> Self {
+    /// The default [`idle_timeout`](Self::idle_timeout).
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+    /// The default [`min_rate`](Self::min_rate).
+    pub const DEFAULT_MIN_RATE: u64 = 4096;
+
+    /// Saves to `out_dir` with the default names and timeouts the purchases `buyer` made in
+    /// `contract`.
+    pub fn new(
+        out_dir: impl Into<PathBuf>,
+        contract: impl Into<String>,
+        buyer: impl Into<String>,
+    ) -> Self {
         Self {
             out_dir: out_dir.into(),
-            contract: None,
-            buyer: None,
+            contract: contract.into(),
+            buyer: buyer.into(),
             names: NameTemplate::default(),
+            idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
+            min_rate: Self::DEFAULT_MIN_RATE,
+        }
+    }
+
+    fn pace(&self) -> Pace {
+        Pace {
+            idle: self.idle_timeout,
+            min_rate: self.min_rate,
         }
     }
 }
@@ -132,7 +173,8 @@ pub enum InboxEvent {
         /// The saved file.
         path: PathBuf,
     },
-    /// The purchase was saved before; the delivery was answered `200` and nothing written.
+    /// The purchase was saved before (or by another request at the same time); the delivery was
+    /// answered `200` and nothing written.
     Duplicate {
         /// The earlier save's record.
         #[serde(flatten)]
@@ -160,7 +202,8 @@ pub enum InboxEvent {
 pub enum Accepted {
     /// Decrypted, verified and saved now.
     Saved(SavedRecord),
-    /// Saved before: nothing written.
+    /// Saved before, or by another request at the same time: nothing written. Never a reason
+    /// to act on-chain: anyone can send a purchase's headers.
     Duplicate(SavedRecord),
 }
 
@@ -207,8 +250,9 @@ pub struct Inbox {
     node: NodeClient,
     store: Store,
     events: Option<EventSink>,
-    /// Record names of purchases being received now.
-    in_flight: Mutex<HashSet<(String, u64)>>,
+    /// Held while a verified reception checks it is the first and saves: one at a time, so of
+    /// receptions of one purchase running side by side exactly one is saved.
+    commit: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -220,33 +264,36 @@ impl std::fmt::Debug for Inbox {
     }
 }
 
-/// Removes a purchase from the in-flight set when its request ends, however it ends.
-struct InFlight<'a> {
-    set: &'a Mutex<HashSet<(String, u64)>>,
-    key: (String, u64),
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.set
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.key);
-    }
-}
-
 impl Inbox {
     /// An inbox saving to `config.out_dir` (created if needed), decrypting with `identity`, and
-    /// checking deliveries on the chain `node` serves.
+    /// checking deliveries on the chain `node` serves. `.part` files left in the output
+    /// directory by an inbox that crashed are removed.
     ///
     /// # Errors
     ///
-    /// [`InboxError::Storage`] if the output directory cannot be created.
+    /// [`InboxError::Config`] if the contract is not an address or a timeout is zero;
+    /// [`InboxError::Storage`] if the output directory cannot be created or cleaned.
     pub fn new(
         config: InboxConfig,
         identity: AgeIdentity,
         node: NodeClient,
     ) -> Result<Self, InboxError> {
+        validate_address(&config.contract).map_err(|e| InboxError::Config {
+            field: "contract",
+            reason: e.to_string(),
+        })?;
+        if config.buyer.trim().is_empty() {
+            return Err(InboxError::Config {
+                field: "buyer",
+                reason: "it is empty; give the buyer's own address".into(),
+            });
+        }
+        if config.idle_timeout.is_zero() {
+            return Err(InboxError::Config {
+                field: "idle_timeout",
+                reason: "it is zero".into(),
+            });
+        }
         let store = Store::open(&config.out_dir)?;
         Ok(Self {
             recipient: identity.recipient(),
@@ -255,7 +302,7 @@ impl Inbox {
             node,
             store,
             events: None,
-            in_flight: Mutex::new(HashSet::new()),
+            commit: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -339,7 +386,7 @@ impl Inbox {
             Ok(accepted) => stream::ciphertext_limit(accepted.record().size),
             Err(_) => DRAIN_ON_REFUSAL,
         };
-        stream::drain(&mut body, limit).await;
+        stream::drain(&mut body, limit, self.config.pace()).await;
         match &result {
             Ok(Accepted::Duplicate(record)) => self.emit(&InboxEvent::Duplicate {
                 path: self.store.out.join(&record.file),
@@ -366,54 +413,36 @@ impl Inbox {
         B: Buf,
         E: Display,
     {
-        if let Some(expected) = &self.config.contract {
-            if *expected != headers.contract {
-                return Err(InboxError::OtherContract {
-                    expected: expected.clone(),
-                    actual: headers.contract.clone(),
-                });
-            }
-        }
-        let key = (headers.contract.clone(), headers.purchase_id);
-        if !self
-            .in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key.clone())
-        {
-            return Err(InboxError::InFlight {
-                contract: headers.contract.clone(),
-                purchase_id: headers.purchase_id,
+        if self.config.contract != headers.contract {
+            return Err(InboxError::OtherContract {
+                expected: self.config.contract.clone(),
+                actual: headers.contract.clone(),
             });
         }
-        let _in_flight = InFlight {
-            set: &self.in_flight,
-            key,
-        };
-
         if let Some(record) = self.store.record(&headers.contract, headers.purchase_id)? {
             return Ok(Accepted::Duplicate(record));
         }
 
-        let delivery = chain::verify(
-            &self.node,
-            headers,
-            self.config.buyer.as_deref(),
-            &self.recipient,
-        )
-        .await?;
+        let delivery =
+            chain::verify(&self.node, headers, &self.config.buyer, &self.recipient).await?;
         let name = self.config.names.render(&delivery);
 
         // A save whose record was lost (a crash between the rename and the record): the file
         // is there under its name with the offer's content.
-        if self
-            .store
-            .holds(&name, &delivery.sha256, delivery.size)
-            .await?
         {
-            let record = self.record(&delivery, name);
-            self.store.write_record(&record)?;
-            return Ok(Accepted::Duplicate(record));
+            let _commit = self.commit.lock().await;
+            if let Some(record) = self.store.record(&headers.contract, headers.purchase_id)? {
+                return Ok(Accepted::Duplicate(record));
+            }
+            if self
+                .store
+                .holds(&name, &delivery.sha256, delivery.size)
+                .await?
+            {
+                let record = self.record(&delivery, name);
+                self.store.write_record(&record)?;
+                return Ok(Accepted::Duplicate(record));
+            }
         }
 
         self.emit(&InboxEvent::Received(delivery.clone()));
@@ -434,18 +463,23 @@ impl Inbox {
             }
         };
         let decrypted = stream::decrypt_body(
-            delivery.purchase_id,
+            &delivery,
             self.identity.clone(),
             body,
+            self.config.pace(),
             part,
-            delivery.sha256.clone(),
-            delivery.size,
             progress,
         )
         .await?;
         debug_assert_eq!(decrypted.report.sha256, delivery.sha256);
-        self.emit(&InboxEvent::Verified(delivery.clone()));
 
+        // The first reception of this purchase to get here is saved; any other, finishing
+        // later, finds its record and is a duplicate (its `.part` file is dropped).
+        let _commit = self.commit.lock().await;
+        if let Some(record) = self.store.record(&headers.contract, headers.purchase_id)? {
+            return Ok(Accepted::Duplicate(record));
+        }
+        self.emit(&InboxEvent::Verified(delivery.clone()));
         let file = self.store.persist(decrypted.part, &name)?;
         let record = self.record(&delivery, file);
         self.store.write_record(&record)?;

@@ -74,7 +74,7 @@ Done. To keep a chain running and play each step by hand (each daemon in its own
   consign tx wasm instantiate CODE_ID '{\"arbiter\":\"'$(consign keys show carol -a)'\",\"release_window_seconds\":86400}' \\
       --label market --no-admin --from alice                                             # prints contract_address
   export CONSIGN_CONTRACT=CONTRACT_ADDRESS CONSIGN_STORAGE=http://127.0.0.1:7070
-  consign sell FILE --price 100ucsn --from alice                                        # prints offer_id
+  consign sell FILE --price 100ucsn --title 'Test data' --from alice                    # prints offer_id
   consign keys age bob && consign inbox --age-key bob --out ./inbox --confirm --from bob
   consign buy OFFER_ID --deliver-to http://127.0.0.1:8080/ --recipient $(consign keys age bob --show) --from bob
 Or run `consign demo --keep` to leave this demo's chain and storage node running.";
@@ -326,7 +326,7 @@ pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::
         "The seller sells, in advance",
         t,
         &[
-            format!("$ consign sell weather-2026.csv --storage {storage_url} --price {PRICE} --from seller"),
+            format!("$ consign sell weather-2026.csv --storage {storage_url} --price {PRICE} --title 'Weather readings 2026' --from seller"),
             format!("uploaded to the storage node (signed, encrypted at rest; {upload_rate:.0} MB/s overall)"),
             format!("offer {offer_id} created on-chain with the file's digest and size"),
             "offer registered with the storage node, privately: the node checked on-chain that the signer is the seller".into(),
@@ -530,7 +530,7 @@ pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::
             "The chain and the storage node are still running (pids {} and {}); files in {}.\n\
              Try the steps by hand:\n  \
              export CONSIGN_HOME={} CONSIGN_CONTRACT={market} CONSIGN_STORAGE={storage_url}\n  \
-             consign sell FILE --price 100ucsn --from alice\n  \
+             consign sell FILE --price 100ucsn --title 'Test data' --from alice\n  \
              consign keys age bob && consign inbox --age-key bob --out ./inbox --confirm --from bob &\n  \
              consign buy OFFER_ID --deliver-to http://127.0.0.1:8080/ --recipient $(consign keys age bob --show) --from bob\n\
              Stop them with: kill {} {}",

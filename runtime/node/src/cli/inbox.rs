@@ -1,6 +1,7 @@
 //! `consign inbox`: the buyer's receiver. Serves a [`consign_client::Inbox`] over HTTP (warp):
 //! storage nodes `POST` deliveries to it; each is checked on-chain, decrypted, verified against
-//! the offer and saved once; with `--confirm` the receipt is confirmed on-chain afterwards.
+//! the offer and saved once; with `--confirm` the receipt is confirmed on-chain afterwards, for
+//! deliveries the inbox itself verified and saved in this run only.
 
 mod confirm;
 mod report;
@@ -31,6 +32,11 @@ const TARGET: &str = "cli::inbox";
 /// node sends a cut delivery again later).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// The error without `--from` or `--buyer`.
+const NO_BUYER: &str = "consign inbox saves only your own purchases: pass --from KEY (your buyer \
+key, which also signs --confirm) or --buyer ADDRESS. Your recipient and this inbox's URL are \
+public on-chain, so anyone could otherwise buy something for you and have it saved";
+
 /// Long help of `consign inbox`.
 pub(super) const LONG_ABOUT: &str = "\
 Receive purchased data: the buyer's side of a delivery. The inbox listens on --listen for the
@@ -53,24 +59,37 @@ IDENTITIES
   is the recipient. A delivery can only be decrypted with the identity whose recipient the
   purchase names, and the inbox refuses one whose purchase names another.
 
+WHOSE PURCHASES (REQUIRED)
+  --contract ADDRESS (or $CONSIGN_CONTRACT)  the market contract you buy in: deliveries of any
+                other contract are refused.
+  --from KEY or --buyer ADDRESS  your buyer account: only purchases it made are saved. Your
+                recipient and the inbox's URL are public on-chain, so anyone could otherwise buy
+                something for you and have it saved in --out.
+  The inbox does not start without both.
+
 WHAT IS CHECKED, AND WHAT THE SENDER IS ANSWERED
   400  a missing or malformed x-consign-* header, or a body that broke off
   404  the purchase (or its offer) is not on-chain in that contract
-  409  the same purchase is being received by another request right now
+  408  the body came too slowly: nothing for --body-idle-timeout, or less than
+       --body-min-rate bytes/s over such a window
   422  the delivery does not match the chain: another contract than --contract, a purchase
-       made by another buyer (when --from or --buyer is given) or naming another recipient, a
-       refunded purchase, headers claiming another digest or size than the OFFER on-chain
+       made by another buyer than --from/--buyer or naming another recipient, a refunded
+       purchase, headers claiming another digest or size than the OFFER on-chain
        (the expected SHA-256 and size are always read from the chain, never taken from the
        headers); or the body does not decrypt with this identity, is corrupted or truncated,
        or its plaintext has another SHA-256 or size than the offer: nothing is saved
   503  the node cannot be reached to check
   200  saved (or saved before)
   The storage node retries every non-2xx until its deadline, so an inbox that is down, or
-  restarted with the right identity, still receives the data.
+  restarted with the right identity, still receives the data. Anyone can send a purchase's
+  headers (they are public), so requests are not trusted: several deliveries of one purchase
+  are received side by side, the first that verifies is saved and the others are answered as
+  duplicates; a stranger trickling a body cannot hold a purchase up.
 
 FILES AND EXACTLY-ONCE
   A delivery is written to a temporary file under <out>/.consign-inbox/, synced, and renamed
-  into --out only after it verified; a file of the same name is never replaced (the new one gets
+  into --out only after it verified (temporary files left by a crash are removed at start: one
+  inbox per --out); a file of the same name is never replaced (the new one gets
   .1, .2, … before its extension). Names follow --name (default {stem}-{purchase}{ext}:
   an offer titled `Weather 2026.csv` bought as purchase 7 is saved as Weather_2026-7.csv; an
   untitled one as purchase-7). Placeholders: {title} {stem} {ext} {purchase} {offer} {sha256}
@@ -79,9 +98,12 @@ FILES AND EXACTLY-ONCE
   the record to receive a purchase again.
 
 CONFIRMING
-  With --confirm --from KEY, after a delivery is saved and answered, the inbox sends
+  With --confirm --from KEY, after a delivery is verified, saved and answered, the inbox sends
   confirm_receipt for it, which releases the escrow to the seller, and prints the transaction
-  hash. A failed confirmation is reported and the inbox goes on; confirm later with
+  hash. Only a delivery this inbox verified and saved in this run is confirmed, once: a
+  request for a purchase saved before (a duplicate, which anyone can send) never causes a
+  confirmation, nor does a restart with --confirm. A failed confirmation, or a purchase saved
+  while the inbox ran without --confirm or stopped before confirming, is confirmed by hand with
   `consign purchase confirm ID`. A mismatch is never confirmed (dispute it with
   `consign purchase dispute`). Without --confirm, nothing is sent on-chain.
 
@@ -94,8 +116,8 @@ Examples:
   consign keys age bob
   consign inbox --age-key bob --out ~/Downloads --contract $MARKET --confirm --from bob
   consign buy 1 --deliver-to http://127.0.0.1:8080/ --recipient $(consign keys age bob --show) --from bob --contract $MARKET
-  age-keygen -o key.txt && consign inbox --identity key.txt --out data --listen 0.0.0.0:8080
-  consign --output json inbox --age-key bob --out data --exit-after 1 | jq -c 'select(.event == \"saved\")'";
+  age-keygen -o key.txt && consign inbox --identity key.txt --out data --listen 0.0.0.0:8080 --contract $MARKET --buyer $(consign keys show bob -a)
+  consign --output json inbox --age-key bob --out data --from bob --contract $MARKET --exit-after 1 | jq -c 'select(.event == \"saved\")'";
 
 /// `consign inbox`.
 #[derive(Debug, Clone, Args)]
@@ -136,18 +158,41 @@ pub struct InboxArgs {
     #[arg(long, value_name = "TEMPLATE", value_parser = parse_template)]
     pub name: Option<NameTemplate>,
 
-    /// Confirm receipt on-chain after each verified save, releasing the escrow to the seller
-    /// (needs --from).
+    /// Confirm receipt on-chain after each delivery this inbox verifies and saves, releasing
+    /// the escrow to the seller (needs --from); never for a purchase saved before.
     #[arg(long, requires = "from")]
     pub confirm: bool,
 
-    /// The buyer's key: signs the confirmations, and only its purchases are accepted.
+    /// The buyer's key: only its purchases are accepted, and it signs the confirmations. This
+    /// or --buyer is required.
     #[arg(long, value_name = "KEY")]
     pub from: Option<String>,
 
-    /// Accept only purchases made by this address (without --from).
+    /// Accept only purchases made by this address (instead of --from, when the inbox does not
+    /// hold the key). This or --from is required.
     #[arg(long, value_name = "ADDRESS", value_parser = parse_address, conflicts_with = "from")]
     pub buyer: Option<String>,
+
+    /// The longest a delivery's body may send nothing before it is cut (408; the sender tries
+    /// again); also the window --body-min-rate is averaged over.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "30s",
+        value_parser = parse_timeout,
+        env = "CONSIGN_INBOX_BODY_IDLE_TIMEOUT"
+    )]
+    pub body_idle_timeout: Duration,
+
+    /// The least rate, in bytes per second, a delivery's body must average over each
+    /// --body-idle-timeout window, else it is cut (408): a sender trickling a body loses it.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value = "4096",
+        env = "CONSIGN_INBOX_BODY_MIN_RATE"
+    )]
+    pub body_min_rate: u64,
 
     /// Exit (status 0) after this many new deliveries are saved, and confirmed with --confirm.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -162,6 +207,14 @@ fn parse_template(text: &str) -> Result<NameTemplate, String> {
     NameTemplate::parse(text).map_err(|e| e.to_string())
 }
 
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("it must be longer than zero".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// Runs `consign inbox` until SIGINT/SIGTERM or `--exit-after`.
 ///
 /// # Errors
@@ -170,6 +223,13 @@ fn parse_template(text: &str) -> Result<NameTemplate, String> {
 /// the address cannot be bound, or stdout cannot be written.
 pub fn run(args: &InboxArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
     let output = session.output;
+    let contract = args.market.contract.contract.clone().context(
+        "consign inbox accepts deliveries of one market contract only: pass --contract ADDRESS \
+         (the data-sale contract you buy in) or set CONSIGN_CONTRACT",
+    )?;
+    if args.from.is_none() && args.buyer.is_none() {
+        anyhow::bail!(NO_BUYER);
+    }
     let identity = load_identity(args)?;
     let client = args.market.node.client()?;
     let key: Option<SecretKey> = match &args.from {
@@ -185,14 +245,16 @@ pub fn run(args: &InboxArgs, session: &Session, out: &mut impl Write) -> anyhow:
         ),
         None => None,
     };
+    let buyer = match (&args.buyer, &key) {
+        (Some(buyer), _) => buyer.clone(),
+        (None, Some(key)) => key.address(),
+        (None, None) => anyhow::bail!(NO_BUYER),
+    };
     let config = InboxConfig {
-        out_dir: args.out.clone(),
-        contract: args.market.contract.contract.clone(),
-        buyer: args
-            .buyer
-            .clone()
-            .or_else(|| key.as_ref().map(SecretKey::address)),
         names: args.name.clone().unwrap_or_default(),
+        idle_timeout: args.body_idle_timeout,
+        min_rate: args.body_min_rate,
+        ..InboxConfig::new(&args.out, contract, buyer)
     };
     let confirmer = match (&key, args.confirm) {
         (Some(key), true) => Some(Confirmer {

@@ -20,19 +20,21 @@ use super::output::print_json;
 use super::{OutputFormat, Session, EXIT_OK};
 
 /// What an offer says besides its content's digest and size; shared by `consign offer create`
-/// and `consign sell`.
+/// and `consign sell`. All of it is public on-chain, which is why the title is never taken from
+/// the local file's name: the seller writes it.
 #[derive(Debug, Clone, Args)]
 pub struct OfferFields {
     /// The price, paid exactly by each buyer: `5000ucsn`, or several coins separated by commas.
     #[arg(long, value_name = "COINS", value_parser = parse_coins)]
     pub price: Coins,
-    /// A short title [default: the file's name].
+    /// A short title, required and PUBLIC: anyone can read it on-chain. It is never taken from
+    /// the file's name; write one you are happy to publish.
     #[arg(long)]
     pub title: Option<String>,
-    /// What the data is.
+    /// What the data is (public).
     #[arg(long, default_value = "")]
     pub description: String,
-    /// The terms of sale and use.
+    /// The terms of sale and use (public).
     #[arg(long, default_value = "")]
     pub terms: String,
     /// Stop selling after this long (`30d`, `12h`), counted from the latest block's time.
@@ -44,27 +46,35 @@ pub struct OfferFields {
 }
 
 impl OfferFields {
-    /// The `create_offer` message for content `sha256` of `size` bytes from `file`.
+    /// The `--title`; check it before doing anything else.
     ///
     /// # Errors
     ///
-    /// With `--expires-in`, if the node's status cannot be read.
+    /// Without `--title`: the title is public, so it is never guessed from the file's name.
+    pub fn title(&self) -> anyhow::Result<&str> {
+        self.title.as_deref().context(
+            "--title is required: the offer's title is public on-chain (anyone can read it, as \
+             the price, SHA-256, size, description and terms), so it is never taken from the \
+             file's name; pass --title 'a title you are happy to publish'",
+        )
+    }
+
+    /// The `create_offer` message for content `sha256` of `size` bytes.
+    ///
+    /// # Errors
+    ///
+    /// Without `--title`; with `--expires-in`, if the node's status cannot be read.
     pub fn create_msg(
         &self,
         session: &Session,
         node: &NodeArgs,
-        file: &Path,
         sha256: &str,
         size: u64,
     ) -> anyhow::Result<ExecuteMsg> {
-        let title = match &self.title {
-            Some(title) => title.clone(),
-            None => file_title(file),
-        };
         let mut offer = NewOffer {
             description: self.description.clone(),
             terms: self.terms.clone(),
-            ..NewOffer::new(self.price.0.clone(), sha256, size, title)
+            ..NewOffer::new(self.price.0.clone(), sha256, size, self.title()?)
         };
         if let Some(after) = self.expires_in {
             let client = node.client()?;
@@ -172,13 +182,6 @@ pub fn hash_file(path: &Path) -> anyhow::Result<(String, u64)> {
         );
     }
     Ok((sha256, size))
-}
-
-/// A title from a file's name.
-fn file_title(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
 }
 
 #[cfg(test)]

@@ -18,9 +18,10 @@ use super::{OutputFormat, Session, EXIT_OK, EXIT_REJECTED};
 pub(super) const LONG_ABOUT: &str = "\
 Sell data through a data-sale contract: create, show, list and withdraw offers.
 
-An offer is public: its price, the data's SHA-256 and size, a title, a description and terms. It
-never names or hints at where the data is stored; the storage node learns of the offer privately
-(`consign sell` does both steps).
+An offer is public: anyone can read its price, the data's SHA-256 and size, its title,
+description and terms, and the seller's address. The title is required and never taken from
+the file's name. An offer never names or hints at where the data is stored; the storage node
+learns of the offer privately (`consign sell` does both steps).
 
 The contract is --contract ADDRESS, else $CONSIGN_CONTRACT.";
 
@@ -51,7 +52,10 @@ pub enum OfferCommand {
         long_about = "Create an offer whose content is FILE. The file is read once, to compute \
                       its SHA-256 and size, which go into the offer; the file itself goes nowhere \
                       (upload it to a storage node with `consign sell`, which also creates the \
-                      offer). Prints the new offer's id.",
+                      offer). Prints the new offer's id.\n\nPUBLIC on-chain, for anyone to \
+                      read: the price, the SHA-256 and size, --title (required; the file's name \
+                      is never used), --description, --terms, the expiry and the seller's \
+                      address.",
         after_help = "Examples:\n  consign offer create data.csv --price 5000ucsn --title 'Daily prices' --from alice\n  consign offer create data.csv --price 5000ucsn --title T --terms 'personal use' --expires-in 30d --from alice"
     )]
     Create(CreateOffer),
@@ -132,14 +136,11 @@ pub fn run(args: &OfferArgs, session: &Session, out: &mut impl Write) -> anyhow:
     };
     match &args.command {
         OfferCommand::Create(create) => {
+            create.fields.title()?;
             let (sha256, size) = hash_file(&create.file)?;
-            let msg = create.fields.create_msg(
-                session,
-                &args.market.node,
-                &create.file,
-                &sha256,
-                size,
-            )?;
+            let msg = create
+                .fields
+                .create_msg(session, &args.market.node, &sha256, size)?;
             let outcome = execute(&create.fields.from, msg)?;
             report(outcome, output, out, |result, output, out| {
                 let created = OfferCreated::from_result(result, contract, &sha256, size)?;

@@ -34,13 +34,19 @@ deliver it, encrypted to each buyer, when a purchase commits: the seller's machi
    It is sent to the storage node only, never to the chain.
 
 If step 3 fails (the storage node was unreachable, say), the offer exists: retry with
-`consign offer register OFFER_ID FILE --storage URL --from KEY`.";
+`consign offer register OFFER_ID FILE --storage URL --from KEY`.
+
+WHAT BECOMES PUBLIC
+  Anyone can read, on-chain: the price, the file's SHA-256 and size, --title, --description,
+  --terms, the expiry and the seller's address (the --from key's). --title is required and the
+  file's name is never used: write a title you are happy to publish. Not public: the file's
+  content and name, and which storage node holds it.";
 
 /// Examples for `consign sell --help`.
 pub(super) const EXAMPLES: &str = "\
 Examples:
   consign sell weather.csv --storage http://127.0.0.1:7070 --price 5000ucsn --title 'Weather 2026' --from alice --contract $MARKET
-  consign --output json sell data.bin --storage $STORAGE --price 100ucsn --from alice | jq .offer_id";
+  consign --output json sell data.bin --storage $STORAGE --price 100ucsn --title 'Survey data' --from alice | jq .offer_id";
 
 /// `consign sell`.
 #[derive(Debug, Clone, Args)]
@@ -75,6 +81,8 @@ struct Sold<'a> {
 pub fn run(args: &SellArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
     let output = session.output;
     let contract = args.market.contract.address()?;
+    // Before the upload: an offer without a title is refused, not uploaded for nothing.
+    args.fields.title()?;
     let key = args.market.node.home.signing_key(&args.fields.from)?;
     let storage = StorageClient::new(&args.storage)?;
 
@@ -107,13 +115,9 @@ pub fn run(args: &SellArgs, session: &Session, out: &mut impl Write) -> anyhow::
     );
 
     // 2. The offer.
-    let msg = args.fields.create_msg(
-        session,
-        &args.market.node,
-        &args.file,
-        &receipt.sha256,
-        receipt.size,
-    )?;
+    let msg = args
+        .fields
+        .create_msg(session, &args.market.node, &receipt.sha256, receipt.size)?;
     let outcome = sign_and_broadcast(
         session,
         &args.market.node,

@@ -60,12 +60,12 @@ fn query_error(
 }
 
 /// Checks the delivery against the chain: the purchase exists in the contract, is for the
-/// header's offer, was made by `buyer` (when given), names `recipient` as its key and was not
-/// refunded; the header's digest and size are the offer's.
+/// header's offer, was made by `buyer`, names `recipient` as its key and was not refunded; the
+/// header's digest and size are the offer's.
 pub(super) async fn verify(
     node: &NodeClient,
     headers: &DeliveryHeaders,
-    buyer: Option<&str>,
+    buyer: &str,
     recipient: &str,
 ) -> Result<Delivery, InboxError> {
     let contract = headers.contract.as_str();
@@ -106,7 +106,7 @@ pub(super) async fn verify(
 pub(super) fn check_purchase(
     headers: &DeliveryHeaders,
     purchase: &PurchaseResponse,
-    buyer: Option<&str>,
+    buyer: &str,
     recipient: &str,
 ) -> Result<(), InboxError> {
     let id = headers.purchase_id;
@@ -119,16 +119,14 @@ pub(super) fn check_purchase(
             ),
         ));
     }
-    if let Some(buyer) = buyer {
-        if purchase.buyer.as_str() != buyer {
-            return Err(InboxError::mismatch(
-                id,
-                format!(
-                    "it was bought by {}, not by this inbox's buyer {buyer}",
-                    purchase.buyer
-                ),
-            ));
-        }
+    if purchase.buyer.as_str() != buyer {
+        return Err(InboxError::mismatch(
+            id,
+            format!(
+                "it was bought by {}, not by this inbox's buyer {buyer}",
+                purchase.buyer
+            ),
+        ));
     }
     if purchase.recipient.key.trim() != recipient {
         return Err(InboxError::mismatch(

@@ -34,14 +34,6 @@ pub enum InboxError {
         /// The contract the delivery names.
         actual: String,
     },
-    /// Another delivery of the same purchase is being received right now (409).
-    #[error("purchase {purchase_id} of {contract} is being received by another request right now; try again once it is done")]
-    InFlight {
-        /// The contract.
-        contract: String,
-        /// The purchase.
-        purchase_id: u64,
-    },
     /// The chain has no such purchase in that contract (404).
     #[error("purchase {purchase_id} not found in contract {contract}")]
     PurchaseNotFound {
@@ -110,6 +102,17 @@ pub enum InboxError {
         /// The transport's error.
         reason: String,
     },
+    /// The request body came too slowly: nothing for longer than the idle timeout, or less than
+    /// the least rate over a window (408). Nothing was saved; the sender may try again.
+    #[error(
+        "purchase {purchase_id}: the request body came too slowly: {reason}; nothing was saved"
+    )]
+    BodyTooSlow {
+        /// The purchase.
+        purchase_id: u64,
+        /// How slow.
+        reason: String,
+    },
     /// The output directory could not be written (500).
     #[error("cannot {action} {}: {source}", path.display())]
     Storage {
@@ -120,6 +123,14 @@ pub enum InboxError {
         /// The operating system's error.
         #[source]
         source: io::Error,
+    },
+    /// The inbox's configuration is not valid (never a delivery's error).
+    #[error("invalid inbox configuration: {field}: {reason}")]
+    Config {
+        /// The setting.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
     },
     /// A file-name template is not valid (a configuration error, never a delivery's).
     #[error("invalid file-name template `{template}`: {reason}")]
@@ -141,21 +152,24 @@ pub enum InboxError {
 
 impl InboxError {
     /// The HTTP status an inbox answers this refusal with: 400 for a malformed request, 404 for
-    /// a purchase or offer the chain does not know, 409 while the same purchase is in flight,
-    /// 413 for an oversized body, 422 for a delivery that does not match the chain or does not
+    /// a purchase or offer the chain does not know, 408 for a body that came too slowly, 413 for
+    /// an oversized body, 422 for a delivery that does not match the chain or does not
     /// verify, 500 for a local failure, 503 when the chain cannot be asked.
     pub fn status(&self) -> u16 {
         match self {
             Self::MissingHeader { .. } | Self::BadHeader { .. } | Self::BodyBroken { .. } => 400,
             Self::PurchaseNotFound { .. } | Self::OfferNotFound { .. } => 404,
-            Self::InFlight { .. } => 409,
+            Self::BodyTooSlow { .. } => 408,
             Self::BodyTooLong { .. } => 413,
             Self::OtherContract { .. }
             | Self::NotDataSale { .. }
             | Self::Mismatch { .. }
             | Self::Verification { .. } => 422,
             Self::ChainUnavailable { .. } => 503,
-            Self::Storage { .. } | Self::Template { .. } | Self::Internal { .. } => 500,
+            Self::Storage { .. }
+            | Self::Config { .. }
+            | Self::Template { .. }
+            | Self::Internal { .. } => 500,
         }
     }
 

@@ -4,8 +4,13 @@
 //! ```text
 //! <out>/<name>                                    a saved file (mode 0600)
 //! <out>/.consign-inbox/<contract>-<purchase>.json the record of that save (SavedRecord)
-//! <out>/.consign-inbox/*.part                     a delivery being received (removed on failure)
+//! <out>/.consign-inbox/*.part                     a delivery being received (removed on failure,
+//!                                                 and all of them when the inbox starts)
 //! ```
+//!
+//! Each reception writes its own `.part` file (a unique name), so receptions of one purchase
+//! can run side by side; the first to verify is saved. `.part` files left by a crash are removed
+//! when the store is opened: one inbox per output directory.
 //!
 //! A saved file is written to a `.part` file in the state directory, synced, then renamed to its
 //! name (never replacing an existing file); the record is written after it, the same way. A
@@ -199,15 +204,44 @@ pub(super) struct Store {
 }
 
 impl Store {
-    /// Creates the directories if needed.
+    /// Creates the directories if needed, and removes the `.part` files a crash left behind.
     pub(super) fn open(out: &Path) -> Result<Self, InboxError> {
         let state = out.join(STATE_DIR);
         std::fs::create_dir_all(&state)
             .map_err(InboxError::storage("create the output directory", &state))?;
-        Ok(Self {
+        let store = Self {
             out: out.to_owned(),
             state,
-        })
+        };
+        store.remove_parts()?;
+        Ok(store)
+    }
+
+    /// Removes every `.part` file of the state directory (receptions cut by a crash).
+    fn remove_parts(&self) -> Result<(), InboxError> {
+        let entries =
+            std::fs::read_dir(&self.state).map_err(InboxError::storage("list", &self.state))?;
+        let mut removed = 0u32;
+        for entry in entries {
+            let entry = entry.map_err(InboxError::storage("list", &self.state))?;
+            let path = entry.path();
+            if path.extension().is_some_and(|ext| ext == "part") {
+                match std::fs::remove_file(&path) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(InboxError::storage("remove", path)(e)),
+                }
+            }
+        }
+        if removed > 0 {
+            tracing::info!(
+                target: "client::inbox",
+                removed,
+                dir = %self.state.display(),
+                "removed the partial files of receptions cut short by a stop or a crash"
+            );
+        }
+        Ok(())
     }
 
     /// The record's path; `contract` is a validated bech32 address, so it is a safe name.

@@ -11,7 +11,7 @@ use futures_util::{Stream, StreamExt};
 use tempfile::NamedTempFile;
 use tokio::sync::mpsc;
 
-use super::InboxError;
+use super::{Delivery, InboxError};
 use crate::seal::{open_verified, AgeIdentity, OpenReport, SealError};
 
 /// Body chunks in flight between the network and the decrypting task.
@@ -34,6 +34,65 @@ pub(super) fn ciphertext_limit(size: u64) -> u64 {
     size.saturating_add(chunks.saturating_mul(AGE_TAG))
         .saturating_add(AGE_NONCE)
         .saturating_add(HEADER_ALLOWANCE)
+}
+
+/// How a request body must keep coming, so that a sender trickling it cannot hold a reception
+/// (and its decrypting thread) for long: see [`InboxConfig`](super::InboxConfig)'s
+/// `idle_timeout` and `min_rate`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Pace {
+    /// The longest wait for the next chunk; also the window `min_rate` is averaged over.
+    pub(super) idle: Duration,
+    /// The least average rate over each window, bytes per second.
+    pub(super) min_rate: u64,
+}
+
+/// A body read at a [`Pace`]: each chunk is awaited at most `idle`, and the bytes of each window
+/// of `idle` must average `min_rate`.
+pub(super) struct Paced {
+    pace: Pace,
+    window_start: Instant,
+    window_bytes: u64,
+}
+
+impl Paced {
+    pub(super) fn new(pace: Pace) -> Self {
+        Self {
+            pace,
+            window_start: Instant::now(),
+            window_bytes: 0,
+        }
+    }
+
+    /// The next item of `body`, or why the body is too slow.
+    pub(super) async fn next<S, B, E>(
+        &mut self,
+        body: &mut S,
+    ) -> Result<Option<Result<B, E>>, String>
+    where
+        S: Stream<Item = Result<B, E>> + Unpin,
+        B: Buf,
+    {
+        let item = tokio::time::timeout(self.pace.idle, body.next())
+            .await
+            .map_err(|_| format!("nothing arrived for {:?}", self.pace.idle))?;
+        if let Some(Ok(buf)) = &item {
+            self.window_bytes = self.window_bytes.saturating_add(buf.remaining() as u64);
+            let elapsed = self.window_start.elapsed();
+            if elapsed >= self.pace.idle {
+                let rate = self.window_bytes as f64 / elapsed.as_secs_f64();
+                if rate < self.pace.min_rate as f64 {
+                    return Err(format!(
+                        "{rate:.0} bytes/s over {elapsed:.1?}, less than the least accepted {} bytes/s",
+                        self.pace.min_rate
+                    ));
+                }
+                self.window_start = Instant::now();
+                self.window_bytes = 0;
+            }
+        }
+        Ok(item)
+    }
 }
 
 /// What a body decrypted into `part`: the plaintext's report, or why it failed.
@@ -89,16 +148,15 @@ impl<W: Write, F: FnMut(u64)> Write for Progress<W, F> {
     }
 }
 
-/// Decrypts `body` with `identity` into `part`, checking the plaintext is exactly `size` bytes
-/// with SHA-256 `sha256`; `progress` is told the plaintext bytes written so far (and once more
-/// at the end). On success the file is flushed and synced.
+/// Decrypts `body` with `identity` into `part`, checking the plaintext is exactly the
+/// delivery's size with its SHA-256, reading `body` at `pace`; `progress` is told the plaintext
+/// bytes written so far (and once more at the end). On success the file is flushed and synced.
 pub(super) async fn decrypt_body<S, B, E>(
-    purchase_id: u64,
+    delivery: &Delivery,
     identity: AgeIdentity,
     body: &mut S,
+    pace: Pace,
     part: NamedTempFile,
-    sha256: String,
-    size: u64,
     mut progress: impl FnMut(u64) + Send + 'static,
 ) -> Result<Decrypted, InboxError>
 where
@@ -106,6 +164,8 @@ where
     B: Buf,
     E: Display,
 {
+    let (purchase_id, size) = (delivery.purchase_id, delivery.size);
+    let sha256 = delivery.sha256.clone();
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(CHANNEL_CHUNKS);
     let task = tokio::task::spawn_blocking(move || {
         let reader = ChannelReader {
@@ -151,8 +211,21 @@ where
     let limit = ciphertext_limit(size);
     let mut received: u64 = 0;
     let mut broken: Option<String> = None;
+    let mut too_slow: Option<String> = None;
     let mut too_long = false;
-    while let Some(item) = body.next().await {
+    let mut paced = Paced::new(pace);
+    loop {
+        let item = match paced.next(body).await {
+            Ok(Some(item)) => item,
+            Ok(None) => break,
+            Err(reason) => {
+                too_slow = Some(reason);
+                let _ = tx
+                    .send(Err(io::Error::other("the body came too slowly")))
+                    .await;
+                break;
+            }
+        };
         let chunk = match item {
             Ok(mut buf) => buf.copy_to_bytes(buf.remaining()),
             Err(e) => {
@@ -184,6 +257,12 @@ where
         purchase_id,
         reason: format!("the decrypting task failed: {e}"),
     })?;
+    if let Some(reason) = too_slow {
+        return Err(InboxError::BodyTooSlow {
+            purchase_id,
+            reason,
+        });
+    }
     match result {
         Ok(report) => Ok(Decrypted { part, report }),
         Err(_) if too_long => Err(InboxError::BodyTooLong {
@@ -211,17 +290,19 @@ where
     }
 }
 
-/// Reads and discards what is left of `body`, up to `limit` bytes, or until it ends or fails.
-pub(super) async fn drain<S, B, E>(body: &mut S, limit: u64)
+/// Reads and discards what is left of `body`, up to `limit` bytes, or until it ends, fails or
+/// comes slower than `pace`.
+pub(super) async fn drain<S, B, E>(body: &mut S, limit: u64, pace: Pace)
 where
     S: Stream<Item = Result<B, E>> + Unpin,
     B: Buf,
 {
     let mut drained: u64 = 0;
+    let mut paced = Paced::new(pace);
     while drained <= limit {
-        match body.next().await {
-            Some(Ok(buf)) => drained = drained.saturating_add(buf.remaining() as u64),
-            Some(Err(_)) | None => break,
+        match paced.next(body).await {
+            Ok(Some(Ok(buf))) => drained = drained.saturating_add(buf.remaining() as u64),
+            Ok(Some(Err(_)) | None) | Err(_) => break,
         }
     }
 }

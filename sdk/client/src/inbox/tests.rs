@@ -5,13 +5,13 @@ mod world;
 
 use std::io::{self, Read, Write};
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures_util::stream;
 use reqwest::header::HeaderValue;
 
-use self::world::{body, data, World};
+use self::world::{body, data, World, BUYER};
 use super::*;
 use crate::seal::seal;
 use crate::storage::delivery_headers as h;
@@ -20,7 +20,7 @@ use crate::{contract_address, humanize_address};
 #[tokio::test]
 async fn a_delivery_is_saved_exactly_once() {
     let w = World::new(data(300_000));
-    let (inbox, events) = w.inbox(|c| c.buyer = Some("consign1buyer".into()));
+    let (inbox, events) = w.inbox(|c| c.buyer = BUYER.into());
     let ciphertext = w.ciphertext();
 
     let accepted = inbox
@@ -205,7 +205,7 @@ async fn purchases_that_are_not_ours_are_refused() {
     let ciphertext = w.ciphertext();
 
     // Bought by someone else.
-    let (inbox, _) = w.inbox(|c| c.buyer = Some("consign1someoneelse".into()));
+    let (inbox, _) = w.inbox(|c| c.buyer = "consign1someoneelse".into());
     let err = inbox
         .receive(&w.headers(1), body(&ciphertext, 64))
         .await
@@ -214,7 +214,7 @@ async fn purchases_that_are_not_ours_are_refused() {
     assert!(err.to_string().contains("bought by consign1buyer"), "{err}");
 
     // Another contract than the one served.
-    let (inbox, _) = w.inbox(|c| c.contract = Some(humanize_address(&contract_address(1, 2))));
+    let (inbox, _) = w.inbox(|c| c.contract = humanize_address(&contract_address(1, 2)));
     let err = inbox
         .receive(&w.headers(1), body(&ciphertext, 64))
         .await
@@ -292,7 +292,7 @@ async fn an_unreachable_node_is_a_503() {
         .unwrap()
         .port();
     let inbox = Inbox::new(
-        InboxConfig::new(w.dir.path()),
+        InboxConfig::new(w.dir.path(), w.contract.clone(), BUYER),
         w.identity.clone(),
         NodeClient::new(&format!("http://127.0.0.1:{port}")).unwrap(),
     )
@@ -319,50 +319,132 @@ async fn a_save_whose_record_was_lost_is_recognised() {
     assert_eq!(w.files(), ["Survey_2026-1.csv"]);
 }
 
+/// A body whose chunks arrive only when the test sends them.
+fn held_body(
+    rx: tokio::sync::mpsc::Receiver<Result<Bytes, io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Bytes, io::Error>> + Unpin {
+    Box::pin(stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}
+
+/// Waits until the inbox reported `n` `received` events.
+async fn wait_received(events: &Mutex<Vec<InboxEvent>>, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let received = events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e, InboxEvent::Received(_)))
+            .count();
+        if received >= n {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "no reception started");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 #[tokio::test]
-async fn a_purchase_being_received_is_not_received_twice_at_once() {
+async fn a_stalled_reception_does_not_hold_the_purchase() {
     let w = World::new(data(200_000));
-    let (inbox, _) = w.inbox(|_| {});
+    let (inbox, events) = w.inbox(|_| {});
     let inbox = Arc::new(inbox);
     let ciphertext = w.ciphertext();
 
-    // The first request's body arrives only when the test says so.
+    // A first request (anyone can send a purchase's headers) starts and stalls.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(4);
-    let slow = Box::pin(stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    }));
     let first = tokio::spawn({
         let inbox = inbox.clone();
         let headers = w.headers(1);
-        async move { inbox.receive(&headers, slow).await }
+        async move { inbox.receive(&headers, held_body(rx)).await }
     });
     tx.send(Ok(Bytes::copy_from_slice(&ciphertext[..1000])))
         .await
         .unwrap();
-    // Wait until the first request holds the purchase, then try a second one.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let key = (w.contract.clone(), 1);
-    while !inbox.in_flight.lock().unwrap().contains(&key) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the first request never started"
-        );
-        tokio::task::yield_now().await;
-    }
-    let err = inbox
+    wait_received(&events, 1).await;
+
+    // The real delivery goes through beside it, at once.
+    let accepted = inbox
         .receive(&w.headers(1), body(&ciphertext, 4096))
         .await
-        .unwrap_err();
-    assert_eq!(err.status(), 409, "{err}");
+        .unwrap();
+    let Accepted::Saved(record) = accepted else {
+        panic!("{accepted:?}")
+    };
+    assert_eq!(
+        std::fs::read(w.dir.path().join(&record.file)).unwrap(),
+        w.data
+    );
+
+    // The stalled one, completing later, is a duplicate: nothing is saved twice, and its
+    // `.part` file is gone.
     tx.send(Ok(Bytes::copy_from_slice(&ciphertext[1000..])))
         .await
         .unwrap();
     drop(tx);
-    assert!(matches!(first.await.unwrap(), Ok(Accepted::Saved(_))));
-    assert!(matches!(
-        inbox.receive(&w.headers(1), body(&ciphertext, 4096)).await,
-        Ok(Accepted::Duplicate(_))
-    ));
+    assert_eq!(first.await.unwrap().unwrap(), Accepted::Duplicate(record));
+    assert_eq!(w.files(), ["Survey_2026-1.csv"]);
+    assert_eq!(w.state(), [format!("{}-1.json", w.contract)]);
+}
+
+#[tokio::test]
+async fn a_trickled_body_is_cut() {
+    let w = World::new(data(200_000));
+    let ciphertext = w.ciphertext();
+
+    // Nothing more after the first bytes: cut after the idle timeout.
+    let (inbox, _) = w.inbox(|c| c.idle_timeout = std::time::Duration::from_millis(200));
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(4);
+    tx.send(Ok(Bytes::copy_from_slice(&ciphertext[..1000])))
+        .await
+        .unwrap();
+    let err = inbox
+        .receive(&w.headers(1), held_body(rx))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 408, "{err}");
+    assert!(err.to_string().contains("nothing arrived"), "{err}");
+    drop(tx);
+
+    // A byte at a time, each well within the idle timeout: cut for its rate.
+    let (inbox, _) = w.inbox(|c| {
+        c.idle_timeout = std::time::Duration::from_millis(300);
+        c.min_rate = 1 << 20;
+    });
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, io::Error>>(4);
+    let trickle = tokio::spawn({
+        let ciphertext = ciphertext.clone();
+        async move {
+            for byte in ciphertext.iter().take(200) {
+                if tx.send(Ok(Bytes::copy_from_slice(&[*byte]))).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    });
+    let err = inbox
+        .receive(&w.headers(1), held_body(rx))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 408, "{err}");
+    assert!(err.to_string().contains("bytes/s"), "{err}");
+    trickle.abort();
+    assert!(w.files().is_empty());
+    assert!(w.state().is_empty(), "{:?}", w.state());
+}
+
+#[tokio::test]
+async fn part_files_left_by_a_crash_are_removed_at_start() {
+    let w = World::new(data(10));
+    let state = w.dir.path().join(STATE_DIR);
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(state.join("receiving-abc.part"), b"half").unwrap();
+    std::fs::write(state.join("keep.json"), b"{}").unwrap();
+    let _inbox = w.inbox(|_| {});
+    assert_eq!(w.state(), ["keep.json"]);
 }
 
 #[tokio::test]

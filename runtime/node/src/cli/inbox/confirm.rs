@@ -2,13 +2,19 @@
 //! escrow to the seller, and counting saves for `--exit-after`.
 //!
 //! Confirmations go one at a time, in the order the saves happened, so the buyer's account
-//! sequence numbers never race. A delivery of a purchase saved before (a duplicate) is
-//! confirmed too if the purchase is still held: the inbox may have stopped between saving and
-//! confirming.
+//! sequence numbers never race.
+//!
+//! The rule: only a delivery this inbox verified and saved in this run
+//! ([`Accepted::Saved`]) is confirmed, once. A request for a purchase saved before
+//! ([`Accepted::Duplicate`]) never is: anyone can send a purchase's (public) headers with an
+//! empty body, so a duplicate says nothing about what the buyer received, and the buyer may have
+//! left a saved purchase unconfirmed on purpose (an inbox run without `--confirm`). Nor are
+//! saved purchases confirmed at start-up: an inbox that stopped between saving and confirming
+//! leaves the purchase held, to be confirmed by hand with `consign purchase confirm`.
 
 use consign_client::inbox::{Accepted, SavedRecord};
 use consign_client::{Broadcast, BroadcastMode, ClientError, NodeClient, SecretKey};
-use consign_market::{Escrow, ExecuteMsg, PurchaseResponse, QueryMsg};
+use consign_market::ExecuteMsg;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::report::{CliEvent, Note};
@@ -24,31 +30,18 @@ pub(super) struct Confirmer {
 }
 
 impl Confirmer {
-    /// Sends `confirm_receipt` for the record's purchase; `None` when there was nothing to do
-    /// (a duplicate whose purchase is no longer held).
-    async fn confirm(&self, record: &SavedRecord, duplicate: bool) -> Option<CliEvent> {
+    /// Sends `confirm_receipt` for the purchase of a save this inbox just made.
+    async fn confirm(&self, record: &SavedRecord) -> CliEvent {
         let failed = |reason: String| CliEvent::ConfirmFailed {
             contract: record.contract.clone(),
             purchase_id: record.purchase_id,
             reason,
         };
-        if duplicate {
-            let query = QueryMsg::purchase(record.purchase_id);
-            match self
-                .client
-                .smart_query::<PurchaseResponse>(&record.contract, &query)
-                .await
-            {
-                Ok(p) if p.state == Escrow::Held => {}
-                Ok(_) => return None,
-                Err(e) => return Some(failed(format!("cannot read the purchase: {e}"))),
-            }
-        }
         let chain_id = match &self.chain_id {
             Some(id) => id.clone(),
             None => match self.client.status().await {
                 Ok(status) => status.chain_id,
-                Err(e) => return Some(failed(e.to_string())),
+                Err(e) => return failed(e.to_string()),
             },
         };
         let msg = ExecuteMsg::confirm_receipt(record.purchase_id).to_msg(&record.contract, vec![]);
@@ -62,7 +55,7 @@ impl Confirmer {
                 self.mode,
             )
             .await;
-        Some(match outcome {
+        match outcome {
             Ok(Broadcast::Committed(result)) if result.code == 0 => CliEvent::Confirmed {
                 contract: record.contract.clone(),
                 purchase_id: record.purchase_id,
@@ -83,7 +76,7 @@ impl Confirmer {
                 "the node refused the transaction (code {code}): {message}"
             )),
             Err(e) => failed(e.to_string()),
-        })
+        }
     }
 }
 
@@ -126,13 +119,13 @@ async fn handle(
     notes: &mpsc::UnboundedSender<Note>,
     saved: &mut u64,
 ) {
-    let duplicate = matches!(accepted, Accepted::Duplicate(_));
-    if !duplicate {
-        *saved += 1;
-    }
+    // A duplicate is never confirmed, whoever sent it: see the module's rule.
+    let Accepted::Saved(record) = accepted else {
+        return;
+    };
+    *saved += 1;
     if let Some(confirmer) = confirmer {
-        if let Some(event) = confirmer.confirm(accepted.record(), duplicate).await {
-            let _ = notes.send(Note::Cli(event));
-        }
+        let event = confirmer.confirm(record).await;
+        let _ = notes.send(Note::Cli(event));
     }
 }

@@ -39,10 +39,10 @@ pub(super) enum CliEvent {
         recipient: String,
         /// Where files are saved.
         out: PathBuf,
-        /// The only contract accepted, if any.
-        contract: Option<String>,
-        /// The buyer whose purchases are accepted, if any.
-        buyer: Option<String>,
+        /// The only contract accepted.
+        contract: String,
+        /// The buyer whose purchases are accepted.
+        buyer: String,
         /// Whether receipts are confirmed on-chain.
         confirm: bool,
     },
@@ -164,13 +164,11 @@ impl<'a, W: Write> Reporter<'a, W> {
                 }
             }
             InboxEvent::Verified(d) => self.finish(&d.contract, d.purchase_id),
-            // A 409 is another request for a purchase whose transfer goes on.
             InboxEvent::Rejected {
                 contract: Some(contract),
                 purchase_id: Some(id),
-                status,
                 ..
-            } if *status != 409 => self.finish(contract, *id),
+            } => self.finish(contract, *id),
             _ => {}
         }
     }
@@ -199,8 +197,8 @@ impl<'a, W: Write> Reporter<'a, W> {
                     out.display(),
                     out.display(),
                     consign_client::inbox::STATE_DIR,
-                    contract.as_deref().unwrap_or("any (whose purchase names this identity)"),
-                    buyer.as_deref().unwrap_or("any (whose purchase names this identity)"),
+                    contract,
+                    buyer,
                     if *confirm {
                         "confirmed on-chain, which pays the seller"
                     } else {

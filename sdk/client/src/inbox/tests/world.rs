@@ -16,6 +16,9 @@ use crate::seal::seal;
 use crate::storage::{delivery_headers as h, sha256_hex};
 use crate::{contract_address, humanize_address, AgeIdentity, NodeClient};
 
+/// The buyer of the world's purchases, and of the inboxes' configuration.
+pub(super) const BUYER: &str = "consign1buyer";
+
 /// Smart-query answers by (kind, id): `("purchase", 1)` → the purchase's JSON.
 pub(super) type Answers = Arc<Mutex<HashMap<(String, u64), Value>>>;
 
@@ -98,7 +101,7 @@ impl World {
             data,
             identity,
         };
-        world.put_purchase(1, 1, "consign1buyer", &world.identity.recipient(), "held");
+        world.put_purchase(1, 1, BUYER, &world.identity.recipient(), "held");
         world.put_offer(1, &sha256_hex(&world.data), world.data.len() as u64);
         world
     }
@@ -129,7 +132,7 @@ impl World {
         &self,
         configure: impl FnOnce(&mut InboxConfig),
     ) -> (Inbox, Arc<Mutex<Vec<InboxEvent>>>) {
-        let mut config = InboxConfig::new(self.dir.path());
+        let mut config = InboxConfig::new(self.dir.path(), self.contract.clone(), BUYER);
         configure(&mut config);
         let events: Arc<Mutex<Vec<InboxEvent>>> = Arc::default();
         let sink = events.clone();
