@@ -41,24 +41,28 @@ pub(super) fn ciphertext_limit(size: u64) -> u64 {
 /// `idle_timeout` and `min_rate`.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Pace {
-    /// The longest wait for the next chunk; also the window `min_rate` is averaged over.
+    /// The window: a body that sends nothing for this long is cut, whatever the rate.
     pub(super) idle: Duration,
-    /// The least average rate over each window, bytes per second.
+    /// The least rate, bytes per second, each window must bring.
     pub(super) min_rate: u64,
 }
 
-/// A body read at a [`Pace`]: each chunk is awaited at most `idle`, and the bytes of each window
-/// of `idle` must average `min_rate`.
+/// A body read at a [`Pace`]: the bytes of each window of `idle` must reach `min_rate` per
+/// second (at least one byte) before the window ends, else the body is cut then, whether or
+/// not a chunk is on its way; a new window starts once they have.
 pub(super) struct Paced {
     pace: Pace,
+    per_window: u64,
     window_start: Instant,
     window_bytes: u64,
 }
 
 impl Paced {
     pub(super) fn new(pace: Pace) -> Self {
+        let per_window = u128::from(pace.min_rate) * pace.idle.as_millis() / 1000;
         Self {
             pace,
+            per_window: u64::try_from(per_window).unwrap_or(u64::MAX).max(1),
             window_start: Instant::now(),
             window_bytes: 0,
         }
@@ -73,20 +77,18 @@ impl Paced {
         S: Stream<Item = Result<B, E>> + Unpin,
         B: Buf,
     {
-        let item = tokio::time::timeout(self.pace.idle, body.next())
+        let deadline = self.window_start + self.pace.idle;
+        let item = tokio::time::timeout_at(deadline.into(), body.next())
             .await
-            .map_err(|_| format!("nothing arrived for {:?}", self.pace.idle))?;
+            .map_err(|_| {
+                format!(
+                    "{} bytes arrived in {:?}, less than the least rate of {} bytes/s",
+                    self.window_bytes, self.pace.idle, self.pace.min_rate
+                )
+            })?;
         if let Some(Ok(buf)) = &item {
             self.window_bytes = self.window_bytes.saturating_add(buf.remaining() as u64);
-            let elapsed = self.window_start.elapsed();
-            if elapsed >= self.pace.idle {
-                let rate = self.window_bytes as f64 / elapsed.as_secs_f64();
-                if rate < self.pace.min_rate as f64 {
-                    return Err(format!(
-                        "{rate:.0} bytes/s over {elapsed:.1?}, less than the least accepted {} bytes/s",
-                        self.pace.min_rate
-                    ));
-                }
+            if self.window_bytes >= self.per_window {
                 self.window_start = Instant::now();
                 self.window_bytes = 0;
             }
