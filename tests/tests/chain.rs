@@ -260,6 +260,7 @@ fn send_tx(from: &str, sequence: u64, chain_id: &str) -> Vec<u8> {
         sender: addr(from),
         sequence,
         gas_limit: 1_000_000,
+        fee: vec![],
         memo: String::new(),
         messages: vec![Msg::BankSend {
             to: addr("dave"),

@@ -29,6 +29,7 @@ fn sign_with_gas(key: &SecretKey, sequence: u64, msg: Msg, gas_limit: u64) -> Ve
         sender: key.address(),
         sequence,
         gas_limit,
+        fee: vec![],
         memo: String::new(),
         messages: vec![msg],
     };

@@ -6,18 +6,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use consign_types::{Account, Block, BlockHeader, DeliveryRecord, Msg, Tx, TxHash, TxResult};
+use consign_types::{
+    Account, Block, BlockHeader, DeliveryRecord, GasPrice, Msg, Tx, TxHash, TxResult,
+};
 use consign_vm::{BackendApi, Bech32Api, VmConfig};
-use cosmwasm_std::{Binary, BlockInfo, Coin, ContractResult, SystemResult, Timestamp};
+use cosmwasm_std::{Binary, BlockInfo, Coin, Timestamp};
 use sha2::{Digest, Sha256};
 
 use crate::core::{ChainVm, Core, TxContext};
 use crate::db::{BlockWrite, Db};
 use crate::error::{ChainError, CheckError, ExecError};
+use crate::fees::{self, Pending};
 use crate::gas::{self, GasMeter};
 use crate::genesis::Genesis;
 use crate::state::{self, AccountRecord, CodeRecord, ContractRecord};
 use crate::store::{lock, Layers};
+use crate::view::{check_body, View, ViewParts};
 use crate::wasm::{Executor, Outcome};
 
 /// A transaction that passed [`App::check_tx`].
@@ -60,13 +64,18 @@ pub struct BlockOutcome {
     pub dropped: Vec<(TxHash, CheckError)>,
 }
 
-/// Where the chain keeps its files.
+/// Where the chain keeps its files, and this node's admission policy.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     /// The home directory (`chain.redb` and the VM's cache `vm/` inside).
     pub home: PathBuf,
     /// The VM's settings (its cache directory is set from `home`).
     pub vm: VmConfig,
+    /// The lowest gas price admission accepts ([`View::admit`]): a fee below
+    /// `gas_limit × price` is refused. The node's own policy, not the chain's: blocks do not
+    /// check it. Default zero in the native denomination (senders must still exist and pay
+    /// whatever fee they offer).
+    pub min_gas_price: GasPrice,
 }
 
 impl AppConfig {
@@ -75,21 +84,19 @@ impl AppConfig {
         Self {
             home: home.into(),
             vm: VmConfig::default(),
+            min_gas_price: GasPrice::zero(consign_types::NATIVE_DENOM),
         }
     }
 }
 
 /// The state machine.
 pub struct App {
-    db: Db,
+    db: Arc<Db>,
     core: Arc<Core>,
     committed: Arc<BTreeMap<Vec<u8>, Vec<u8>>>,
-    chain_id: String,
-    height: u64,
-    last_hash: [u8; 32],
-    last_time: Timestamp,
-    state_hash: [u8; 32],
-    next_delivery: u64,
+    /// The last committed block (height, hashes, time, delivery sequence) and its state as
+    /// readers see it; replaced after each commit.
+    view: Arc<View>,
 }
 
 fn hex32(bytes: &[u8; 32]) -> String {
@@ -140,10 +147,11 @@ impl App {
     pub fn open(config: AppConfig, genesis: Option<&Genesis>) -> Result<Self, ChainError> {
         std::fs::create_dir_all(&config.home)
             .map_err(|e| ChainError::Db(format!("creating {}: {e}", config.home.display())))?;
-        let db = Db::open(&config.home.join("chain.redb"))?;
+        let db = Arc::new(Db::open(&config.home.join("chain.redb"))?);
         let mut vm_config = config.vm.clone();
         vm_config.cache_dir = Some(config.home.join("vm"));
-        let vm = ChainVm::new(vm_config)?;
+        let vm = Arc::new(ChainVm::new(vm_config)?);
+        let min_gas_price = config.min_gas_price.clone();
         let api = Bech32Api::new(consign_types::ADDRESS_PREFIX)
             .map_err(|e| ChainError::Genesis(e.to_string()))?;
         let layers = Arc::new(Mutex::new(Layers::default()));
@@ -174,19 +182,27 @@ impl App {
                         chain_id: chain_id.clone(),
                     },
                 );
-                let app = Self {
-                    core,
-                    committed,
+                let view = View::new(ViewParts {
+                    vm: core.vm.clone(),
+                    api: core.api.clone(),
+                    db: db.clone(),
+                    state: committed.clone(),
                     chain_id,
                     height,
                     last_hash: parse32(db.meta("last_hash")?, "last block hash")?,
                     last_time,
                     state_hash: parse32(db.meta("state_hash")?, "state hash")?,
                     next_delivery: parse_u64(db.meta("next_delivery")?, "delivery sequence")?,
+                    min_gas_price,
+                });
+                let app = Self {
+                    core,
+                    committed,
                     db,
+                    view: Arc::new(view),
                 };
                 app.restore_codes()?;
-                tracing::info!(target: "runtime::chain", chain_id = %app.chain_id, height = app.height, "opened chain");
+                tracing::info!(target: "runtime::chain", chain_id = %app.chain_id(), height = app.height(), "opened chain");
                 Ok(app)
             }
             None => {
@@ -196,17 +212,18 @@ impl App {
                         config.home.display()
                     ))
                 })?;
-                Self::init(db, vm, api, layers, genesis)
+                Self::init(db, vm, api, layers, genesis, min_gas_price)
             }
         }
     }
 
     fn init(
-        db: Db,
-        vm: ChainVm,
+        db: Arc<Db>,
+        vm: Arc<ChainVm>,
         api: Bech32Api,
         layers: Arc<Mutex<Layers>>,
         genesis: &Genesis,
+        min_gas_price: GasPrice,
     ) -> Result<Self, ChainError> {
         if genesis.chain_id.trim().is_empty() {
             return Err(ChainError::Genesis("the chain id is empty".into()));
@@ -269,17 +286,31 @@ impl App {
             },
         );
         tracing::info!(target: "runtime::chain", chain_id = %genesis.chain_id, accounts = genesis.accounts.len(), "created chain from genesis");
-        Ok(Self {
-            db,
-            core,
-            committed,
+        let view = View::new(ViewParts {
+            vm: core.vm.clone(),
+            api: core.api.clone(),
+            db: db.clone(),
+            state: committed.clone(),
             chain_id: genesis.chain_id.clone(),
             height: 0,
             last_hash: hash,
             last_time: genesis.genesis_time,
             state_hash,
             next_delivery: 1,
+            min_gas_price,
+        });
+        Ok(Self {
+            db,
+            core,
+            committed,
+            view: Arc::new(view),
         })
+    }
+
+    /// The committed state as of the last block, for reading while the next one executes
+    /// (queries, admission). Cheap: it shares the committed map.
+    pub fn view(&self) -> Arc<View> {
+        self.view.clone()
     }
 
     /// Makes sure the VM has every stored code (after its cache was deleted, say).
@@ -308,52 +339,45 @@ impl App {
 
     /// The chain id.
     pub fn chain_id(&self) -> &str {
-        &self.chain_id
+        self.view.chain_id()
     }
 
     /// The last committed height.
     pub fn height(&self) -> u64 {
-        self.height
+        self.view.height()
     }
 
     /// The last committed block's time.
     pub fn last_time(&self) -> Timestamp {
-        self.last_time
+        self.view.last_time()
     }
 
     /// The state hash after the last committed block, hex.
     pub fn state_hash(&self) -> String {
-        hex32(&self.state_hash)
+        self.view.state_hash()
     }
 
     /// The last committed block's hash, hex.
     pub fn last_block_hash(&self) -> String {
-        hex32(&self.last_hash)
+        self.view.last_block_hash()
     }
 
     /// The sequence the next delivery instruction will get.
     pub fn next_delivery_sequence(&self) -> u64 {
-        self.next_delivery
+        self.view.next_delivery_sequence()
     }
 
     /// The account's committed sequence (the one its next transaction must carry, unless
     /// transactions are pending).
     pub fn sequence(&self, address: &str) -> u64 {
-        self.account_record(address).sequence
-    }
-
-    fn account_record(&self, address: &str) -> AccountRecord {
-        let layers = lock(&self.core.layers);
-        state::read_json::<AccountRecord>(&layers, &state::account_key(address))
-            .ok()
-            .flatten()
-            .unwrap_or_default()
+        self.view.sequence(address)
     }
 
     /// Checks a transaction before it may enter a block: it decodes, its signature matches its
     /// sender, it is for this chain, its sequence is the sender's next one (`pending` is how
-    /// many of the sender's transactions are already waiting), and its gas limit covers its
-    /// intrinsic cost.
+    /// many of the sender's transactions are already waiting), its gas limit covers its
+    /// intrinsic cost, and its sender exists and can pay its fee, which is at least the
+    /// minimum gas price's.
     ///
     /// # Errors
     /// The reason it is refused.
@@ -363,53 +387,17 @@ impl App {
         pending: impl Fn(&str) -> u64,
     ) -> Result<CheckedTx, CheckError> {
         let checked = CheckedTx::decode(bytes)?;
-        self.admit(&checked, pending(&checked.tx.body.sender))?;
+        self.admit(&checked, &Pending::count(pending(&checked.tx.body.sender)))?;
         Ok(checked)
     }
 
-    /// The checks of [`App::check_tx`] that need the state (chain id, sequence, gas limit),
-    /// for a transaction already decoded and verified with [`CheckedTx::decode`] — which a
-    /// server can do without holding the state.
+    /// The checks of [`App::check_tx`] that need the state, for a transaction already decoded
+    /// and verified with [`CheckedTx::decode`]: [`View::admit`] on the committed state.
     ///
     /// # Errors
     /// The reason it is refused.
-    pub fn admit(&self, checked: &CheckedTx, pending: u64) -> Result<(), CheckError> {
-        self.check_body(&checked.tx, checked.bytes.len(), pending)
-    }
-
-    fn check_body(&self, tx: &Tx, len: usize, pending: u64) -> Result<(), CheckError> {
-        let body = &tx.body;
-        if body.chain_id != self.chain_id {
-            return Err(CheckError::ChainId {
-                expected: self.chain_id.clone(),
-                got: body.chain_id.clone(),
-            });
-        }
-        if body.messages.is_empty() {
-            return Err(CheckError::Empty);
-        }
-        let expected = self.sequence(&body.sender).saturating_add(pending);
-        if body.sequence != expected {
-            return Err(CheckError::Sequence {
-                address: body.sender.clone(),
-                expected,
-                got: body.sequence,
-            });
-        }
-        let needed = gas::intrinsic(len);
-        if body.gas_limit < needed {
-            return Err(CheckError::GasTooLow {
-                limit: body.gas_limit,
-                needed,
-            });
-        }
-        if body.gas_limit > gas::MAX_TX_GAS {
-            return Err(CheckError::GasTooHigh {
-                limit: body.gas_limit,
-                max: gas::MAX_TX_GAS,
-            });
-        }
-        Ok(())
+    pub fn admit(&self, checked: &CheckedTx, pending: &Pending) -> Result<(), CheckError> {
+        self.view.admit(checked, pending)
     }
 
     /// Executes `txs` in a new block at `time` and commits it durably: all of it, or (on a
@@ -423,16 +411,17 @@ impl App {
         txs: Vec<CheckedTx>,
         time: Timestamp,
     ) -> Result<BlockOutcome, ChainError> {
-        let height = self.height + 1;
-        let time = if time <= self.last_time {
-            self.last_time.plus_nanos(1)
+        let last = self.view.clone();
+        let height = last.height + 1;
+        let time = if time <= last.last_time {
+            last.last_time.plus_nanos(1)
         } else {
             time
         };
         let block_info = BlockInfo {
             height,
             time,
-            chain_id: self.chain_id.clone(),
+            chain_id: last.chain_id.clone(),
         };
         {
             let mut layers = lock(&self.core.layers);
@@ -446,7 +435,18 @@ impl App {
         let mut pending_deliveries: Vec<(usize, String, consign_sdk::DeliveryInstruction)> =
             Vec::new();
         for checked in txs {
-            if let Err(e) = self.check_body(&checked.tx, checked.bytes.len(), 0) {
+            // The checks again, on the block's state so far (an earlier transaction may have
+            // spent what this one's fee needs); the node's minimum gas price is not the chain's
+            // rule, so it is not checked here.
+            let checked_again = check_body(
+                &lock(&self.core.layers),
+                &last.chain_id,
+                &checked.tx,
+                checked.bytes.len(),
+                &Pending::default(),
+                None,
+            );
+            if let Err(e) = checked_again {
                 dropped.push((checked.hash, e));
                 continue;
             }
@@ -465,16 +465,16 @@ impl App {
         }
         let block_layer = lock(&self.core.layers).take_all();
         let changes = block_layer.changes;
-        let state_hash = next_state_hash(&self.state_hash, &changes);
+        let state_hash = next_state_hash(&last.state_hash, &changes);
         let mut tx_root = Sha256::new();
         for hash in &included {
             tx_root.update(hash.as_bytes());
         }
         let header = BlockHeader {
-            chain_id: self.chain_id.clone(),
+            chain_id: last.chain_id.clone(),
             height,
             time,
-            prev_hash: hex32(&self.last_hash),
+            prev_hash: hex32(&last.last_hash),
             tx_root: hex32(&tx_root.finalize().into()),
             state_hash: hex32(&state_hash),
             tx_count: u32::try_from(included.len()).unwrap_or(u32::MAX),
@@ -485,7 +485,7 @@ impl App {
             hash: hex32(&hash),
             txs: included,
         };
-        let mut next_delivery = self.next_delivery;
+        let mut next_delivery = last.next_delivery;
         let mut deliveries = Vec::with_capacity(pending_deliveries.len());
         for (result_index, contract, instruction) in pending_deliveries {
             let record = DeliveryRecord {
@@ -531,21 +531,26 @@ impl App {
             lock(&self.core.layers).reset(self.committed.clone());
             return Err(e);
         }
-        let base = Arc::try_unwrap(std::mem::take(&mut self.committed))
-            .unwrap_or_else(|shared| (*shared).clone());
-        self.committed = Arc::new(apply(base, changes));
+        // Readers of the last view (queries, admission) keep its map: the next one is a copy
+        // with the block's changes (the layers always held the last map too, so this copy was
+        // made before views existed as well).
+        self.committed = Arc::new(apply((*self.committed).clone(), changes));
         lock(&self.core.layers).reset(self.committed.clone());
-        self.height = height;
-        self.last_hash = hash;
-        self.last_time = time;
-        self.state_hash = state_hash;
-        self.next_delivery = next_delivery;
+        self.view = Arc::new(View::new(ViewParts {
+            vm: self.core.vm.clone(),
+            api: self.core.api.clone(),
+            db: self.db.clone(),
+            state: self.committed.clone(),
+            chain_id: last.chain_id.clone(),
+            height,
+            last_hash: hash,
+            last_time: time,
+            state_hash,
+            next_delivery,
+            min_gas_price: last.min_gas_price.clone(),
+        }));
         self.core.set_context(TxContext {
-            block: BlockInfo {
-                height,
-                time,
-                chain_id: self.chain_id.clone(),
-            },
+            block: block_info,
             tx: None,
         });
         tracing::debug!(target: "runtime::chain", height, txs = results.len(), deliveries = deliveries.len(), "committed block");
@@ -566,8 +571,9 @@ impl App {
         index: u32,
     ) -> (TxResult, Vec<(String, consign_sdk::DeliveryInstruction)>) {
         let body = &checked.tx.body;
-        // The sequence is used up even when the transaction fails.
-        {
+        // The sequence is used up and the fee paid even when the transaction fails: both are
+        // written below the layer its messages run in.
+        let fee_paid = {
             let mut layers = lock(&self.core.layers);
             let mut account =
                 state::read_json::<AccountRecord>(&layers, &state::account_key(&body.sender))
@@ -577,17 +583,21 @@ impl App {
             account.sequence += 1;
             account.public_key = Some(checked.tx.public_key);
             state::write_json(&mut layers, &state::account_key(&body.sender), &account);
+            // The block's checks made sure the sender can pay; should it not, the messages do
+            // not run.
+            let paid =
+                crate::bank::transfer(&mut layers, &body.sender, &fees::fee_collector(), &body.fee);
             layers.push();
-        }
+            paid
+        };
         let mut executor = Executor {
             core: &self.core,
             gas: GasMeter::new(body.gas_limit),
             height,
         };
         let mut outcome = Outcome::default();
-        let result = executor
-            .gas
-            .consume(gas::intrinsic(checked.bytes.len()))
+        let result = fee_paid
+            .and_then(|_| executor.gas.consume(gas::intrinsic(checked.bytes.len())))
             .and_then(|()| {
                 for msg in &body.messages {
                     let one = run_msg(&mut executor, &body.sender, msg)?;
@@ -619,6 +629,8 @@ impl App {
             [
                 crate::events::attr("sender", &body.sender),
                 crate::events::attr("sequence", body.sequence.to_string()),
+                crate::events::attr("fee", fees::coins_text(&body.fee)),
+                crate::events::attr("fee_payer", &body.sender),
             ],
         )];
         events.extend(outcome.events);
@@ -646,12 +658,7 @@ impl App {
 
     /// An account's sequence and key.
     pub fn account(&self, address: &str) -> Account {
-        let record = self.account_record(address);
-        Account {
-            address: address.to_owned(),
-            sequence: record.sequence,
-            public_key: record.public_key,
-        }
+        self.view.account(address)
     }
 
     /// An account's balances.
@@ -659,7 +666,7 @@ impl App {
     /// # Errors
     /// On a corrupted record.
     pub fn balances(&self, address: &str) -> Result<Vec<Coin>, ChainError> {
-        state::balances(&lock(&self.core.layers), address)
+        self.view.balances(address)
     }
 
     /// A committed block.
@@ -667,13 +674,7 @@ impl App {
     /// # Errors
     /// On a database error.
     pub fn block(&self, height: u64) -> Result<Option<Block>, ChainError> {
-        self.db
-            .block(height)?
-            .map(|b| {
-                serde_json::from_slice(&b)
-                    .map_err(|e| ChainError::Corrupt(format!("block {height}: {e}")))
-            })
-            .transpose()
+        self.view.block(height)
     }
 
     /// A committed transaction's result.
@@ -681,13 +682,7 @@ impl App {
     /// # Errors
     /// On a database error.
     pub fn tx(&self, hash: &TxHash) -> Result<Option<TxResult>, ChainError> {
-        self.db
-            .tx(&hash.to_string())?
-            .map(|b| {
-                serde_json::from_slice(&b)
-                    .map_err(|e| ChainError::Corrupt(format!("tx {hash}: {e}")))
-            })
-            .transpose()
+        self.view.tx(hash)
     }
 
     /// A committed transaction's bytes, exactly as broadcast (to replay the chain, or show
@@ -696,7 +691,7 @@ impl App {
     /// # Errors
     /// On a database error.
     pub fn tx_bytes(&self, hash: &TxHash) -> Result<Option<Vec<u8>>, ChainError> {
-        self.db.tx_bytes(&hash.to_string())
+        self.view.tx_bytes(hash)
     }
 
     /// The genesis the chain started from.
@@ -704,11 +699,7 @@ impl App {
     /// # Errors
     /// On a database error or a corrupted record.
     pub fn genesis(&self) -> Result<Genesis, ChainError> {
-        let bytes = self
-            .db
-            .meta("genesis")?
-            .ok_or_else(|| ChainError::Corrupt("the genesis is missing".into()))?;
-        serde_json::from_slice(&bytes).map_err(|e| ChainError::Corrupt(format!("genesis: {e}")))
+        self.view.genesis()
     }
 
     /// Delivery records after `after`, at most `limit`.
@@ -716,33 +707,22 @@ impl App {
     /// # Errors
     /// On a database error.
     pub fn deliveries(&self, after: u64, limit: usize) -> Result<Vec<DeliveryRecord>, ChainError> {
-        self.db
-            .deliveries(after, limit)?
-            .into_iter()
-            .map(|b| {
-                serde_json::from_slice(&b)
-                    .map_err(|e| ChainError::Corrupt(format!("delivery: {e}")))
-            })
-            .collect()
+        self.view.deliveries(after, limit)
     }
 
     /// A stored code's record.
     pub fn code(&self, code_id: u64) -> Option<CodeRecord> {
-        state::read_json(&lock(&self.core.layers), &state::code_key(code_id))
-            .ok()
-            .flatten()
+        self.view.code(code_id)
     }
 
     /// A stored code's wasm.
     pub fn code_wasm(&self, code_id: u64) -> Option<Vec<u8>> {
-        lock(&self.core.layers).get(&state::code_bytes_key(code_id))
+        self.view.code_wasm(code_id)
     }
 
     /// A contract's record.
     pub fn contract(&self, address: &str) -> Option<ContractRecord> {
-        state::read_json(&lock(&self.core.layers), &state::contract_key(address))
-            .ok()
-            .flatten()
+        self.view.contract(address)
     }
 
     /// A contract's raw storage value.
@@ -750,13 +730,7 @@ impl App {
     /// # Errors
     /// When the address is invalid.
     pub fn raw_query(&self, address: &str, key: &[u8]) -> Result<Option<Vec<u8>>, ChainError> {
-        let canonical = self
-            .core
-            .api
-            .addr_canonicalize(address)
-            .map_err(|e| ChainError::Query(format!("invalid address {address}: {e}")))?;
-        let full = [state::contract_state_prefix(&canonical), key.to_vec()].concat();
-        Ok(lock(&self.core.layers).get(&full))
+        self.view.raw_query(address, key)
     }
 
     /// A contract's smart query, with a gas limit.
@@ -769,18 +743,7 @@ impl App {
         msg: &[u8],
         gas_limit: u64,
     ) -> Result<Binary, ChainError> {
-        if self.contract(address).is_none() {
-            return Err(ChainError::NotFound(format!("no contract at {address}")));
-        }
-        let (result, _) = crate::querier::smart_query(&self.core, address, msg, gas_limit);
-        match result {
-            Ok(SystemResult::Ok(ContractResult::Ok(bin))) => Ok(bin),
-            Ok(SystemResult::Ok(ContractResult::Err(e))) => {
-                Err(ChainError::Query(format!("query failed: {e}")))
-            }
-            Ok(SystemResult::Err(e)) => Err(ChainError::Query(format!("query failed: {e}"))),
-            Err(e) => Err(ChainError::Query(format!("query failed: {e}"))),
-        }
+        self.view.smart_query(address, msg, gas_limit)
     }
 
     /// The home directory's database path.

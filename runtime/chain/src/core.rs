@@ -21,7 +21,8 @@ pub(crate) struct TxContext {
 
 /// Shared by the executor and the querier.
 pub(crate) struct Core {
-    pub(crate) vm: ChainVm,
+    /// Shared by the state machine and every view (its caches are internally locked).
+    pub(crate) vm: Arc<ChainVm>,
     pub(crate) layers: SharedLayers,
     pub(crate) api: Bech32Api,
     pub(crate) context: Mutex<TxContext>,
@@ -31,7 +32,7 @@ pub(crate) struct Core {
 
 impl Core {
     pub(crate) fn new(
-        vm: ChainVm,
+        vm: Arc<ChainVm>,
         layers: SharedLayers,
         api: Bech32Api,
         block: BlockInfo,

@@ -38,8 +38,8 @@ pub enum CheckError {
         /// The intrinsic cost.
         needed: u64,
     },
-    /// The gas limit is above what a block allows.
-    #[error("gas limit {limit} is above the block's maximum of {max}")]
+    /// The gas limit is above what a transaction or a block allows.
+    #[error("gas limit {limit} is above the maximum of {max}")]
     GasTooHigh {
         /// The transaction's limit.
         limit: u64,
@@ -49,6 +49,39 @@ pub enum CheckError {
     /// A transaction with no messages.
     #[error("the transaction has no messages")]
     Empty,
+    /// The fee is malformed (a denomination twice, an amount too large).
+    #[error("invalid fee: {0}")]
+    InvalidFee(String),
+    /// The fee is below the gas limit times the node's minimum gas price.
+    #[error("insufficient fee: the transaction pays {fee}, this node needs at least {required} ({gas_limit} gas at its minimum gas price of {min_gas_price}); raise the fee (--fees {required}) or lower the gas limit")]
+    InsufficientFee {
+        /// What the transaction pays.
+        fee: String,
+        /// The least this node accepts for its gas limit.
+        required: String,
+        /// The transaction's gas limit.
+        gas_limit: u64,
+        /// The node's minimum gas price.
+        min_gas_price: String,
+    },
+    /// The sender has never held funds nor sent a transaction: it cannot pay for anything.
+    #[error("unknown account {address}: it does not exist on-chain; an account exists once it has received funds, so have it receive funds first")]
+    UnknownAccount {
+        /// The sender.
+        address: String,
+    },
+    /// The sender's balance cannot pay the fee on top of its pending transactions' fees.
+    #[error("{address} cannot pay the fee of {fee}: it holds {available} and its pending transactions already promise {pending}; fund the account or wait for them to commit")]
+    CannotPayFee {
+        /// The sender.
+        address: String,
+        /// The fee in the short denomination.
+        fee: String,
+        /// The sender's balance in it.
+        available: String,
+        /// What its pending transactions pay in it.
+        pending: String,
+    },
 }
 
 impl CheckError {
@@ -61,6 +94,10 @@ impl CheckError {
             Self::GasTooLow { .. } => 11,
             Self::GasTooHigh { .. } => 11,
             Self::Empty => 12,
+            Self::InvalidFee(_) => 10,
+            Self::InsufficientFee { .. } => 13,
+            Self::UnknownAccount { .. } => 9,
+            Self::CannotPayFee { .. } => 5,
         }
     }
 }

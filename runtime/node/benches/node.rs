@@ -78,6 +78,7 @@ fn sign(key: &SecretKey, chain_id: &str, sequence: u64, msg: Msg, gas_limit: u64
         sender: key.address(),
         sequence,
         gas_limit,
+        fee: vec![],
         memo: String::new(),
         messages: vec![msg],
     };

@@ -122,6 +122,7 @@ fn bank_send(from: &SecretKey, to: &str, amount: u128, sequence: u64, gas_limit:
             sender: from.address(),
             sequence,
             gas_limit,
+            fee: vec![],
             memo: String::new(),
             messages: vec![Msg::BankSend {
                 to: to.into(),
@@ -501,6 +502,7 @@ async fn commit(
             sender: from.address(),
             sequence: account["sequence"].as_u64().expect("sequence"),
             gas_limit: 100_000_000,
+            fee: vec![],
             memo: String::new(),
             messages,
         },

@@ -39,6 +39,6 @@ pub use consign_types::*;
 pub use error::KeyringError;
 pub use inbox::{Inbox, InboxConfig, InboxError, InboxEvent};
 pub use keys::{KeyFile, KeyInfo, Keyring};
-pub use node::{BlockId, Broadcast, BroadcastMode, ClientError, NodeClient};
+pub use node::{min_fee, BlockId, Broadcast, BroadcastMode, ClientError, NodeClient};
 pub use seal::{AgeIdentity, OpenReport, SealError};
 pub use storage_client::{StorageClient, StorageClientError};

@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Account, BalancesResponse, Block, CheckResult, CodeInfo, ContractInfo, DeliveryPage, Msg,
-    NodeStatus, RawQueryResponse, SecretKey, SmartQueryResponse, Tx, TxBody, TxHash, TxResult,
+    Account, BalancesResponse, Block, CheckResult, CodeInfo, ContractInfo, DeliveryPage, GasPrice,
+    Msg, NodeStatus, RawQueryResponse, SecretKey, SmartQueryResponse, Tx, TxBody, TxHash, TxResult,
 };
 
 /// How long to wait to open a connection to the node.
@@ -336,19 +336,41 @@ impl NodeClient {
         }
     }
 
-    /// Signs `messages` as one transaction from `key`'s account and broadcasts it. The sequence
-    /// comes from `GET /accounts/{address}`, which counts the account's transactions still in
-    /// the mempool, so several can be sent in a row without waiting for each to commit.
+    /// Signs `messages` as one transaction from `key`'s account and broadcasts it, paying the
+    /// least fee the node accepts: `gas_limit` × its minimum gas price (from `GET /status`),
+    /// nothing when that is zero. The sequence comes from `GET /accounts/{address}`, which
+    /// counts the account's transactions still in the mempool, so several can be sent in a row
+    /// without waiting for each to commit.
     ///
     /// # Errors
     ///
-    /// As [`NodeClient::account`] and [`NodeClient::broadcast`].
+    /// As [`NodeClient::status`], [`NodeClient::account`] and [`NodeClient::broadcast`].
     pub async fn sign_and_broadcast(
         &self,
         key: &SecretKey,
         chain_id: &str,
         messages: Vec<Msg>,
         gas_limit: u64,
+        mode: BroadcastMode,
+    ) -> Result<Broadcast, ClientError> {
+        let fee = min_fee(&self.status().await?.min_gas_price, gas_limit);
+        self.sign_and_broadcast_with_fee(key, chain_id, messages, gas_limit, fee, mode)
+            .await
+    }
+
+    /// As [`NodeClient::sign_and_broadcast`], paying `fee` (the node refuses it if it is below
+    /// `gas_limit` × its minimum gas price, or more than the account holds).
+    ///
+    /// # Errors
+    ///
+    /// As [`NodeClient::account`] and [`NodeClient::broadcast`].
+    pub async fn sign_and_broadcast_with_fee(
+        &self,
+        key: &SecretKey,
+        chain_id: &str,
+        messages: Vec<Msg>,
+        gas_limit: u64,
+        fee: Vec<Coin>,
         mode: BroadcastMode,
     ) -> Result<Broadcast, ClientError> {
         let sender = key.address();
@@ -358,6 +380,7 @@ impl NodeClient {
             sender,
             sequence: account.sequence,
             gas_limit,
+            fee,
             memo: String::new(),
             messages,
         };
@@ -632,6 +655,16 @@ fn error_from_response(status: StatusCode, body: &[u8], broadcast: bool) -> Clie
         status: status.as_u16(),
         message,
         code,
+    }
+}
+
+/// The least fee a node with minimum gas price `price` accepts for `gas_limit`: `ceil(gas ×
+/// price)`, or no coins at all when the price is zero.
+pub fn min_fee(price: &GasPrice, gas_limit: u64) -> Vec<Coin> {
+    if price.is_zero() {
+        Vec::new()
+    } else {
+        vec![price.fee(gas_limit)]
     }
 }
 

@@ -5,7 +5,7 @@ use consign_sdk::DeliveryInstruction;
 use cosmwasm_std::{Binary, Coin, Event, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::{PublicKey, TxHash};
+use crate::{GasPrice, PublicKey, TxHash};
 
 /// The outcome of a committed transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +127,15 @@ pub struct NodeStatus {
     pub latest_block_time: Timestamp,
     /// The sequence number the next committed delivery instruction will get.
     pub next_delivery_sequence: u64,
+    /// The lowest gas price this node accepts: a transaction's fee must be at least its gas
+    /// limit times this (rounded up). Zero (absent from older nodes) accepts any fee, but the
+    /// sender must still be an account that exists on-chain.
+    #[serde(default = "zero_gas_price")]
+    pub min_gas_price: GasPrice,
+}
+
+fn zero_gas_price() -> GasPrice {
+    GasPrice::zero(crate::NATIVE_DENOM)
 }
 
 /// The body of every error response from the node's API.
@@ -222,8 +231,10 @@ mod tests {
             latest_block_hash: "00".repeat(32),
             latest_block_time: Timestamp::from_nanos(0),
             next_delivery_sequence: 1,
+            min_gas_price: "0.025ucsn".parse().unwrap(),
         };
         let json = serde_json::to_string(&status).unwrap();
+        assert!(json.contains(r#""min_gas_price":"0.025ucsn""#), "{json}");
         assert_eq!(serde_json::from_str::<NodeStatus>(&json).unwrap(), status);
     }
 }

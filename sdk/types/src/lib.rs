@@ -26,6 +26,7 @@
 //!     sender: alice.address(),
 //!     sequence: 0,
 //!     gas_limit: 200_000,
+//!     fee: vec![], // zero: enough on a node whose minimum gas price is zero
 //!     memo: String::new(),
 //!     messages: vec![Msg::BankSend { to: bob.address(), amount: coins(1_000, "ucsn") }],
 //! };
@@ -63,7 +64,7 @@ pub use storage::{
     Registration, RegistrationReceipt, Signed, SignedError, StorageInfo, UploadGrant,
     UploadReceipt, REGISTRATION_DOMAIN, UPLOAD_DOMAIN,
 };
-pub use tx::{Msg, Tx, TxBody, TxHash, SIGN_BYTES_PREFIX};
+pub use tx::{GasPrice, GasPriceError, Msg, Tx, TxBody, TxHash, SIGN_BYTES_PREFIX};
 
 /// The chain's native denomination.
 pub const NATIVE_DENOM: &str = "ucsn";

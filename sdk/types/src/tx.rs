@@ -4,14 +4,15 @@
 use std::fmt;
 use std::str::FromStr;
 
-use cosmwasm_std::{Binary, Coin};
+use cosmwasm_std::{Binary, Coin, Decimal, Uint128};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use crate::{PublicKey, SecretKey, TxError, TxHashError, ADDRESS_PREFIX};
 
-/// The prefix of every transaction's sign bytes; a new format gets a new version here.
-pub const SIGN_BYTES_PREFIX: &[u8] = b"consign-tx/v1\n";
+/// The prefix of every transaction's sign bytes; a new format gets a new version here (v2 added
+/// the fee).
+pub const SIGN_BYTES_PREFIX: &[u8] = b"consign-tx/v2\n";
 
 /// A signed transaction, as broadcast to the node (JSON).
 ///
@@ -46,6 +47,11 @@ pub struct TxBody {
     pub sequence: u64,
     /// The most gas the transaction may use; it fails, reverting everything, if it needs more.
     pub gas_limit: u64,
+    /// What the sender pays for the transaction, taken from its balance before the messages
+    /// run and kept even when they fail. A node refuses a fee below `gas_limit` × its minimum
+    /// gas price ([`GasPrice::fee`]); empty is a zero fee.
+    #[serde(default)]
+    pub fee: Vec<Coin>,
     /// Free text, stored with the transaction.
     #[serde(default)]
     pub memo: String,
@@ -137,7 +143,7 @@ pub enum Msg {
 }
 
 impl TxBody {
-    /// The bytes that are signed: [`SIGN_BYTES_PREFIX`] (`"consign-tx/v1\n"`) followed by the
+    /// The bytes that are signed: [`SIGN_BYTES_PREFIX`] (`"consign-tx/v2\n"`) followed by the
     /// body as compact JSON (`serde_json::to_vec`).
     ///
     /// This is canonical: the body's fields, and those of every message and coin, are written in
@@ -210,6 +216,103 @@ impl Tx {
     }
 }
 
+/// A price per unit of gas in one denomination, written as the Cosmos SDK writes gas prices:
+/// a decimal amount followed by the denomination, e.g. `0.025ucsn` or `0ucsn` (JSON: that
+/// string).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GasPrice {
+    /// The amount per unit of gas (up to 18 decimal places).
+    pub amount: Decimal,
+    /// The denomination.
+    pub denom: String,
+}
+
+/// A gas price that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid gas price `{input}`: {reason}; write a decimal amount and a denomination, e.g. `0.025ucsn` or `0ucsn`")]
+pub struct GasPriceError {
+    /// The text given.
+    pub input: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl GasPrice {
+    /// A zero price in `denom`: every fee is enough.
+    pub fn zero(denom: &str) -> Self {
+        Self {
+            amount: Decimal::zero(),
+            denom: denom.to_owned(),
+        }
+    }
+
+    /// Whether the price is zero.
+    pub fn is_zero(&self) -> bool {
+        self.amount.is_zero()
+    }
+
+    /// The fee `gas` costs at this price: `ceil(gas × price)` in the price's denomination,
+    /// saturating at `u128::MAX`.
+    pub fn fee(&self, gas: u64) -> Coin {
+        let amount = Uint128::from(gas)
+            .checked_mul_ceil(self.amount)
+            .unwrap_or(Uint128::MAX);
+        Coin::new(amount, self.denom.clone())
+    }
+}
+
+impl fmt::Display for GasPrice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.amount, self.denom)
+    }
+}
+
+impl FromStr for GasPrice {
+    type Err = GasPriceError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = |reason: &str| GasPriceError {
+            input: s.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let text = s.trim();
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| err("the denomination is missing"))?;
+        let (amount, denom) = text.split_at(split);
+        if amount.is_empty() {
+            return Err(err("the amount is missing"));
+        }
+        let amount: Decimal = amount.parse().map_err(|e| err(&format!("{e}")))?;
+        let valid_denom = denom.len() >= 3
+            && denom.len() <= 128
+            && denom.starts_with(|c: char| c.is_ascii_alphabetic())
+            && denom
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/:._-".contains(c));
+        if !valid_denom {
+            return Err(err(&format!("`{denom}` is not a denomination")));
+        }
+        Ok(Self {
+            amount,
+            denom: denom.to_owned(),
+        })
+    }
+}
+
+impl Serialize for GasPrice {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for GasPrice {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// A transaction's hash: SHA-256 of its broadcast bytes. Written (and in JSON) as 64 uppercase
 /// hex characters, as CometBFT writes them; parsed in either case.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -271,6 +374,7 @@ mod tests {
             sender: key.address(),
             sequence: 3,
             gas_limit: 200_000,
+            fee: coins(5_000, "ucsn"),
             memo: String::new(),
             messages: vec![
                 Msg::BankSend {
@@ -423,6 +527,25 @@ mod tests {
     }
 
     #[test]
+    fn gas_price_parses_prints_and_prices() {
+        let price: GasPrice = "0.025ucsn".parse().unwrap();
+        assert_eq!(price.to_string(), "0.025ucsn");
+        assert_eq!(price.fee(200_000), cosmwasm_std::coin(5_000, "ucsn"));
+        assert_eq!(price.fee(1), cosmwasm_std::coin(1, "ucsn"), "rounded up");
+        let zero: GasPrice = "0ucsn".parse().unwrap();
+        assert!(zero.is_zero());
+        assert_eq!(zero, GasPrice::zero("ucsn"));
+        assert!(zero.fee(u64::MAX).amount.is_zero());
+        assert_eq!(serde_json::to_string(&price).unwrap(), "\"0.025ucsn\"");
+        let back: GasPrice = serde_json::from_str("\"0.025ucsn\"").unwrap();
+        assert_eq!(back, price);
+        for bad in ["", "ucsn", "0.025", "1.2.3ucsn", "-1ucsn", "1u", "0.5 ucsn"] {
+            let err = bad.parse::<GasPrice>().unwrap_err().to_string();
+            assert!(err.contains("e.g. `0.025ucsn`"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn malformed_json_says_where() {
         let err = Tx::from_bytes(b"{\"body\": {\"chain_id\": 5}}").unwrap_err();
         let text = err.to_string();
@@ -443,6 +566,10 @@ mod tests {
 
     /// The wire format is a contract with every client: if this test fails, the format changed.
     /// Bump [`SIGN_BYTES_PREFIX`] rather than editing the expected values.
+    ///
+    /// Updated deliberately for v2 (issue 11: the fee joined the signed body, after
+    /// `gas_limit`); the v1 vector's signature had been checked with OpenSSL, the v2 one with
+    /// Python `cryptography` over the new sign bytes.
     #[test]
     fn sign_bytes_golden_vector() {
         let key = SecretKey::from_seed("golden");
@@ -451,6 +578,7 @@ mod tests {
             sender: key.address(),
             sequence: 7,
             gas_limit: 150_000,
+            fee: coins(3_750, "ucsn"),
             memo: "hi".into(),
             messages: vec![
                 Msg::BankSend {
@@ -476,9 +604,10 @@ mod tests {
     /// `SHA-256("consign dev key\ngolden")`.
     const GOLDEN_SECRET: &str = "092ef867c83ad63860a14dae05b62d1e8177200c78b2f6cbc817f4f91952b870";
     const GOLDEN_SIGN_BYTES: &str = concat!(
-        "consign-tx/v1\n",
+        "consign-tx/v2\n",
         r#"{"chain_id":"consign-golden","sender":"consign1grlh5pljxyjx5zvryxsmen8u8zjc92y7kjyzw8","#,
-        r#""sequence":7,"gas_limit":150000,"memo":"hi","messages":["#,
+        r#""sequence":7,"gas_limit":150000,"fee":[{"denom":"ucsn","amount":"3750"}],"#,
+        r#""memo":"hi","messages":["#,
         r#"{"bank_send":{"to":"consign1kxfwkyn5sl0lr68xwfgr9ft3cr2p4v79kf2uh3","#,
         r#""amount":[{"denom":"ucsn","amount":"42"}]}},"#,
         r#"{"execute":{"contract":"#,
@@ -487,10 +616,10 @@ mod tests {
     );
     /// Also verified with OpenSSL (Python `cryptography`) over the sign bytes above.
     const GOLDEN_SIGNATURE: &str = concat!(
-        "5cd876893c2e09683a8b10f25c5233b50bc7a633342483ab94c156abdd38d027",
-        "5be0109b42ced91d7a216e52dd9d4a054d2bf181440ea956f65bd3a568e2d5f6",
+        "450cfee6d5056de2a6f7d623c6ab7d17695e5f768136ed033dd6676c97be7808",
+        "12f62cb790aa6a4d8bcada1241228733b0be95142fe99f3b92e38333fc73ea41",
     );
-    const GOLDEN_HASH: &str = "2116425E488A709EF5B241444F161142C4E5093E7A7418C81266A4E49F7BE74C";
+    const GOLDEN_HASH: &str = "873D83C3AC63D8C8BD30113873E3BDD87A9A783A9F2EE3399FFC9E717AE37CFC";
 
     #[test]
     fn tx_hash_text_and_json() {

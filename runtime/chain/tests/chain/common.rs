@@ -84,6 +84,7 @@ impl TestChain {
             sender: addr(from),
             sequence,
             gas_limit,
+            fee: vec![],
             memo: String::new(),
             messages,
         };

@@ -6,3 +6,4 @@ mod common;
 mod contracts;
 mod deliveries;
 mod durability;
+mod fees;

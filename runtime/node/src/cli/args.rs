@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use consign_client::{
-    validate_address, Binary, BroadcastMode, Coin, Keyring, NodeClient, SecretKey,
+    validate_address, Binary, BroadcastMode, Coin, GasPrice, Keyring, NodeClient, SecretKey,
 };
 
 /// The home directory's default, under `$HOME`.
@@ -209,6 +209,16 @@ pub struct TxOptions {
     /// The chain id to sign for [default: the node's, from its status]
     #[arg(long, global = true, value_name = "ID")]
     pub chain_id: Option<String>,
+
+    /// The fee to pay, e.g. `5000ucsn`: taken from the sender's balance before the transaction
+    /// runs and kept even if it fails. [default: the gas limit times the node's minimum gas
+    /// price (from its status), nothing when that is zero]
+    #[arg(long, global = true, value_name = "COINS", value_parser = parse_coins, conflicts_with = "gas_prices")]
+    pub fees: Option<Coins>,
+
+    /// Pay the gas limit times this price, rounded up, e.g. `0.025ucsn` (instead of `--fees`).
+    #[arg(long, global = true, value_name = "PRICE")]
+    pub gas_prices: Option<GasPrice>,
 }
 
 impl TxOptions {

@@ -1,6 +1,6 @@
 //! Signing and broadcasting a transaction, for every command that sends one.
 
-use consign_client::{Broadcast, ClientError, Msg};
+use consign_client::{min_fee, Broadcast, ClientError, Coin, Msg, NodeClient};
 
 use super::args::{NodeArgs, TxOptions};
 use super::Session;
@@ -24,8 +24,22 @@ fn default_gas(messages: &[Msg]) -> u64 {
     DEFAULT_GAS.saturating_add(STORE_GAS_PER_BYTE.saturating_mul(wasm_bytes))
 }
 
+/// The fee `options` ask for: `--fees`, or `--gas-prices` times the gas limit, or else the
+/// least the node accepts (its minimum gas price from its status times the gas limit).
+async fn fee(client: &NodeClient, options: &TxOptions, gas: u64) -> Result<Vec<Coin>, ClientError> {
+    if let Some(fees) = &options.fees {
+        return Ok(fees.0.clone());
+    }
+    let price = match &options.gas_prices {
+        Some(price) => price.clone(),
+        None => client.status().await?.min_gas_price,
+    };
+    Ok(min_fee(&price, gas))
+}
+
 /// Signs `messages` with the keyring's `from` key and broadcasts them as `options` say: the
-/// chain id from the node unless given, the gas limit from `--gas` or [`default_gas`].
+/// chain id from the node unless given, the gas limit from `--gas` or [`default_gas`], the fee
+/// from `--fees` or `--gas-prices` or the node's minimum gas price.
 ///
 /// # Errors
 ///
@@ -46,8 +60,9 @@ pub fn sign_and_broadcast(
             None => client.status().await?.chain_id,
         };
         let gas = options.gas.unwrap_or_else(|| default_gas(&messages));
+        let fee = fee(&client, options, gas).await?;
         client
-            .sign_and_broadcast(&key, &chain_id, messages, gas, mode)
+            .sign_and_broadcast_with_fee(&key, &chain_id, messages, gas, fee, mode)
             .await
     }))
 }

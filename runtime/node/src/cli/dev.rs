@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use consign_chain::{App, AppConfig, Genesis, GenesisAccount};
-use consign_client::{coins, Keyring, SecretKey, Timestamp, NATIVE_DENOM};
+use consign_client::{coins, GasPrice, Keyring, SecretKey, Timestamp, NATIVE_DENOM};
 use serde::Serialize;
 
 use super::args::HomeArgs;
@@ -29,7 +29,13 @@ then ignored. Every block commits atomically, so a node killed at any moment (ev
 restarts at its last committed block.
 
 Blocks are made at once whenever transactions are waiting, and otherwise every --block-time
-(an empty block). The API's address is printed and written to <home>/api.url. Stop with
+(an empty block).
+
+Every transaction pays its fee (to the fee collector) before it runs, and keeps it paid if it
+fails. Only accounts that exist on-chain (that have received funds) may send, and only fees they
+can pay; --min-gas-price sets the least fee per unit of gas (default 0ucsn: any fee). A block
+holds at most --max-block-gas of gas limits, and each sender at most --max-pending-per-sender
+waiting transactions. The API's address is printed and written to <home>/api.url. Stop with
 Ctrl-C or SIGTERM: the block in progress and every accepted transaction are committed first.";
 
 /// Examples for `consign dev --help`.
@@ -88,6 +94,32 @@ pub struct DevArgs {
     /// keys are added to the keyring if missing, on every start.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub accounts: u32,
+
+    /// The lowest gas price this node accepts, e.g. `0.025ucsn`: a transaction whose fee is
+    /// below its gas limit times this is refused. At `0ucsn` any fee is enough, but the sender
+    /// must still exist on-chain (have received funds) and be able to pay the fee it offers.
+    #[arg(
+        long,
+        value_name = "PRICE",
+        default_value = "0ucsn",
+        env = "CONSIGN_MIN_GAS_PRICE"
+    )]
+    pub min_gas_price: GasPrice,
+
+    /// The most gas one block may hold (the sum of its transactions' gas limits); a
+    /// transaction asking for more than this alone is refused.
+    #[arg(long, value_name = "GAS", default_value_t = NodeConfig::default().max_block_gas, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_block_gas: u64,
+
+    /// The most transactions one sender may have waiting in the mempool; more are refused
+    /// until its earlier ones are committed.
+    #[arg(long, value_name = "N", default_value_t = NodeConfig::default().max_sender_txs, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pending_per_sender: u64,
+
+    /// The most transactions waiting in the mempool in all; more are refused until blocks
+    /// make room.
+    #[arg(long, value_name = "N", default_value_t = NodeConfig::default().max_mempool_txs)]
+    pub max_mempool_txs: usize,
 }
 
 /// `0`, or a duration such as `5s`, `500ms`, `1m 30s`.
@@ -129,6 +161,8 @@ struct Started {
     home: PathBuf,
     /// Milliseconds; 0 means blocks only when transactions wait.
     block_time_ms: u128,
+    /// The lowest gas price accepted, e.g. `0ucsn`.
+    min_gas_price: String,
     keyring: PathBuf,
     accounts: Vec<DevAccount>,
 }
@@ -194,7 +228,11 @@ pub fn run(args: &DevArgs, session: &Session, out: &mut impl Write) -> anyhow::R
             })
             .collect(),
     });
-    let app = App::open(AppConfig::new(&home), genesis.as_ref())
+    let app_config = AppConfig {
+        min_gas_price: args.min_gas_price.clone(),
+        ..AppConfig::new(&home)
+    };
+    let app = App::open(app_config, genesis.as_ref())
         .with_context(|| format!("opening the chain in {}", home.display()))?;
     if !new_chain {
         if let Some(asked) = &args.chain_id {
@@ -226,6 +264,7 @@ pub fn run(args: &DevArgs, session: &Session, out: &mut impl Write) -> anyhow::R
             api: url,
             home: home.clone(),
             block_time_ms: args.block_time.as_millis(),
+            min_gas_price: args.min_gas_price.to_string(),
             keyring: keyring.dir().to_path_buf(),
             accounts,
         };
@@ -235,6 +274,9 @@ pub fn run(args: &DevArgs, session: &Session, out: &mut impl Write) -> anyhow::R
             app,
             NodeConfig {
                 block_time: args.block_time,
+                max_block_gas: args.max_block_gas,
+                max_sender_txs: args.max_pending_per_sender,
+                max_mempool_txs: args.max_mempool_txs.max(1),
                 ..NodeConfig::default()
             },
         );
@@ -278,6 +320,7 @@ fn print_started(
                 format!("{} ms", started.block_time_ms)
             };
             writeln!(out, "block time: {block_time}")?;
+            writeln!(out, "min gas price: {}", started.min_gas_price)?;
             writeln!(
                 out,
                 "dev accounts (keys in {}; anyone can derive them, never hold real value):",

@@ -4,8 +4,8 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use consign_chain::CheckedTx;
-use consign_client::TxHash;
+use consign_chain::{CheckedTx, Pending};
+use consign_client::{Coin, TxHash};
 use tokio::sync::oneshot;
 
 use super::node::TxOutcome;
@@ -19,8 +19,8 @@ pub(super) struct Mempool {
     queue: VecDeque<CheckedTx>,
     /// Hashes of every pending transaction (queued or in the block being made).
     hashes: HashSet<TxHash>,
-    /// Pending transactions per sender.
-    pending: HashMap<String, u64>,
+    /// Pending transactions per sender, and the fees they pay.
+    pending: HashMap<String, Pending>,
     /// Requests waiting for a transaction's outcome (broadcast with `mode=commit`).
     waiters: HashMap<TxHash, Vec<oneshot::Sender<TxOutcome>>>,
 }
@@ -43,16 +43,21 @@ impl Mempool {
 
     /// How many of `sender`'s transactions are pending.
     pub(super) fn pending(&self, sender: &str) -> u64 {
-        self.pending.get(sender).copied().unwrap_or(0)
+        self.pending.get(sender).map_or(0, |p| p.count)
+    }
+
+    /// `sender`'s pending transactions and the fees they promise (what admission counts).
+    pub(super) fn pending_of(&self, sender: &str) -> Pending {
+        self.pending.get(sender).cloned().unwrap_or_default()
     }
 
     /// Adds a checked transaction at the back of the queue.
     pub(super) fn push(&mut self, checked: CheckedTx) {
         self.hashes.insert(checked.hash);
-        *self
-            .pending
+        self.pending
             .entry(checked.tx.body.sender.clone())
-            .or_default() += 1;
+            .or_default()
+            .add(&checked.tx.body.fee);
         self.queue.push_back(checked);
     }
 
@@ -63,20 +68,35 @@ impl Mempool {
         rx
     }
 
-    /// Takes up to `max` of the oldest transactions for a block. They stay pending until
-    /// [`Mempool::finish`].
-    pub(super) fn take(&mut self, max: usize) -> Vec<CheckedTx> {
-        let n = self.queue.len().min(max);
+    /// Takes the oldest transactions for a block: at most `max`, and no more than `max_gas` of
+    /// gas limits in all (at least one, which admission made sure fits). They stay pending
+    /// until [`Mempool::finish`].
+    pub(super) fn take(&mut self, max: usize, max_gas: u64) -> Vec<CheckedTx> {
+        let mut gas = 0u64;
+        let mut n = 0;
+        for checked in self.queue.iter().take(max) {
+            gas = gas.saturating_add(checked.tx.body.gas_limit);
+            if n > 0 && gas > max_gas {
+                break;
+            }
+            n += 1;
+        }
         self.queue.drain(..n).collect()
     }
 
     /// Forgets a transaction taken for a block that is now committed (or failed), and tells
     /// whoever waits for it.
-    pub(super) fn finish(&mut self, hash: &TxHash, sender: &str, outcome: impl Fn() -> TxOutcome) {
+    pub(super) fn finish(
+        &mut self,
+        hash: &TxHash,
+        sender: &str,
+        fee: &[Coin],
+        outcome: impl Fn() -> TxOutcome,
+    ) {
         self.hashes.remove(hash);
-        if let Some(count) = self.pending.get_mut(sender) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
+        if let Some(pending) = self.pending.get_mut(sender) {
+            pending.remove(fee);
+            if pending.count == 0 {
                 self.pending.remove(sender);
             }
         }
@@ -102,6 +122,7 @@ mod tests {
                 sender: key.address(),
                 sequence,
                 gas_limit: 200_000,
+                fee: coins(10, "ucsn"),
                 memo: String::new(),
                 messages: vec![Msg::BankSend {
                     to: key.address(),
@@ -129,7 +150,9 @@ mod tests {
         pool.push(second);
         let mut waiter = pool.wait_for(h1);
         assert_eq!(pool.pending(&alice.address()), 2);
-        let taken = pool.take(1);
+        assert_eq!(pool.pending_of(&alice.address()).fees["ucsn"], 20);
+        let taken = pool.take(5, 200_000);
+        assert_eq!(taken.len(), 1, "the block's gas is full after one");
         assert_eq!(taken.len(), 1);
         assert_eq!(taken[0].hash, h1);
         assert_eq!(pool.waiting(), 1);
@@ -138,13 +161,16 @@ mod tests {
             "taken but not committed is still pending"
         );
         assert_eq!(pool.pending(&alice.address()), 2);
-        pool.finish(&h1, &alice.address(), || TxOutcome::Dropped {
-            code: 32,
-            log: "x".into(),
+        pool.finish(&h1, &alice.address(), &coins(10, "ucsn"), || {
+            TxOutcome::Dropped {
+                code: 32,
+                log: "x".into(),
+            }
         });
         assert!(!pool.contains(&h1));
         assert!(pool.contains(&h2));
         assert_eq!(pool.pending(&alice.address()), 1);
+        assert_eq!(pool.pending_of(&alice.address()).fees["ucsn"], 10);
         assert!(matches!(
             waiter.try_recv(),
             Ok(TxOutcome::Dropped { code: 32, .. })

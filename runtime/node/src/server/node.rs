@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use consign_chain::{App, ChainError, CheckError, CheckedTx};
+use consign_chain::{App, ChainError, CheckError, CheckedTx, View};
 use consign_client::{Block, NodeStatus, Timestamp, Tx, TxHash, TxResult};
 use tokio::sync::{broadcast, oneshot, watch, Notify};
 use tokio::time::Instant;
@@ -20,8 +20,15 @@ pub struct NodeConfig {
     pub block_time: Duration,
     /// The most transactions in one block; more wait for the next block, made right after.
     pub max_block_txs: usize,
+    /// The most gas a block may hold: the sum of its transactions' gas limits. The producer
+    /// stops filling a block there, and a transaction asking for more than this alone is
+    /// refused at admission.
+    pub max_block_gas: u64,
     /// The most transactions pending at once; more are refused until blocks make room.
     pub max_mempool_txs: usize,
+    /// The most transactions one sender may have pending at once; more are refused until its
+    /// earlier ones are committed, so no sender can fill the mempool alone.
+    pub max_sender_txs: u64,
     /// How long shutdown waits for open requests to finish before closing them.
     pub shutdown_grace: Duration,
 }
@@ -31,7 +38,9 @@ impl Default for NodeConfig {
         Self {
             block_time: Duration::from_secs(5),
             max_block_txs: 5_000,
+            max_block_gas: 10_000_000_000,
             max_mempool_txs: 100_000,
+            max_sender_txs: 100,
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -58,6 +67,8 @@ pub enum RefusalKind {
     Duplicate,
     /// The mempool is full; try again after the next block.
     Full,
+    /// The sender has as many transactions pending as the node keeps per sender.
+    SenderLimit,
     /// The node is shutting down.
     ShuttingDown,
 }
@@ -68,8 +79,8 @@ pub enum RefusalKind {
 pub struct BroadcastError {
     /// The transaction's hash (of the bytes received, even when they do not decode).
     pub txhash: TxHash,
-    /// The result code (the chain's check codes, or 19 for a duplicate, 20 for a full mempool,
-    /// 21 while shutting down).
+    /// The result code (the chain's check codes, or 19 for a duplicate, 20 for a full mempool
+    /// or a sender at its limit, 21 while shutting down).
     pub code: u32,
     /// Why, for people.
     pub log: String,
@@ -102,9 +113,13 @@ pub struct Committed {
     pub results: Vec<TxResult>,
 }
 
-/// The node: the state machine behind a mutex, the mempool, and what announces each block.
+/// The node: the state machine behind a mutex (only the block producer takes it), the view of
+/// the last committed state that queries and admission read, the mempool, and what announces
+/// each block.
 pub struct Node {
     app: Mutex<App>,
+    /// The last committed state: replaced, under the mempool's lock, after each commit.
+    view: Mutex<Arc<View>>,
     mempool: Mutex<Mempool>,
     config: NodeConfig,
     /// Woken when a transaction joins the mempool.
@@ -134,13 +149,14 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn status_of(app: &App) -> NodeStatus {
+fn status_of(view: &View) -> NodeStatus {
     NodeStatus {
-        chain_id: app.chain_id().to_owned(),
-        height: app.height(),
-        latest_block_hash: app.last_block_hash(),
-        latest_block_time: app.last_time(),
-        next_delivery_sequence: app.next_delivery_sequence(),
+        chain_id: view.chain_id().to_owned(),
+        height: view.height(),
+        latest_block_hash: view.last_block_hash(),
+        latest_block_time: view.last_time(),
+        next_delivery_sequence: view.next_delivery_sequence(),
+        min_gas_price: view.min_gas_price().clone(),
     }
 }
 
@@ -156,12 +172,14 @@ impl Node {
     /// A node around an opened chain. Nothing runs until [`super::run`] (or
     /// [`Node::produce_blocks`]) is called.
     pub fn new(app: App, config: NodeConfig) -> Arc<Self> {
-        let status = status_of(&app);
+        let view = app.view();
+        let status = status_of(&view);
         let (blocks, _) = broadcast::channel(1024);
         Arc::new(Self {
             next_delivery: watch::Sender::new(status.next_delivery_sequence),
             status: watch::Sender::new(status),
             app: Mutex::new(app),
+            view: Mutex::new(view),
             mempool: Mutex::new(Mempool::default()),
             config,
             work: Notify::new(),
@@ -180,8 +198,13 @@ impl Node {
         self.status.borrow().clone()
     }
 
-    /// Runs `f` on the state machine, on tokio's blocking pool (it may wait for the block
-    /// being executed).
+    /// The last committed state. Holding it never delays a block.
+    pub fn view(&self) -> Arc<View> {
+        lock(&self.view).clone()
+    }
+
+    /// Runs `f` on the last committed state, on tokio's blocking pool; it never waits for the
+    /// block being executed.
     ///
     /// # Errors
     ///
@@ -189,10 +212,10 @@ impl Node {
     pub async fn query<T, F>(self: &Arc<Self>, f: F) -> Result<T, NodeError>
     where
         T: Send + 'static,
-        F: FnOnce(&App) -> T + Send + 'static,
+        F: FnOnce(&View) -> T + Send + 'static,
     {
-        let node = self.clone();
-        tokio::task::spawn_blocking(move || f(&lock(&node.app)))
+        let view = self.view();
+        tokio::task::spawn_blocking(move || f(&view))
             .await
             .map_err(|e| NodeError::Panicked(e.to_string()))
     }
@@ -255,9 +278,21 @@ impl Node {
         // taking any lock, so broadcasts are checked on every core while a block executes.
         let checked = CheckedTx::decode(&bytes)
             .map_err(|e: CheckError| refuse(e.code(), e.to_string(), RefusalKind::Check))?;
-        // Lock order: the App, then the mempool (the producer holds the App while it commits
-        // and then takes the mempool).
-        let app = lock(&self.app);
+        let gas_limit = checked.tx.body.gas_limit;
+        if gas_limit > self.config.max_block_gas {
+            let e = CheckError::GasTooHigh {
+                limit: gas_limit,
+                max: self.config.max_block_gas,
+            };
+            return Err(refuse(
+                e.code(),
+                format!("{e} a block may hold; lower the gas limit"),
+                RefusalKind::Check,
+            ));
+        }
+        // Admission reads the committed view, never the state machine, so it does not wait for
+        // the block in progress. The view and the pending counts change together, under the
+        // mempool's lock (the producer swaps the view while it holds it).
         let mut pool = lock(&self.mempool);
         if pool.contains(&txhash) {
             return Err(refuse(
@@ -276,9 +311,21 @@ impl Node {
                 RefusalKind::Full,
             ));
         }
-        app.admit(&checked, pool.pending(&checked.tx.body.sender))
+        let sender = &checked.tx.body.sender;
+        let pending = pool.pending_of(sender);
+        if pending.count >= self.config.max_sender_txs {
+            return Err(refuse(
+                20,
+                format!(
+                    "{sender} already has {} transactions pending, the most this node keeps per sender; send more once they are committed",
+                    pending.count
+                ),
+                RefusalKind::SenderLimit,
+            ));
+        }
+        let view = lock(&self.view).clone();
+        view.admit(&checked, &pending)
             .map_err(|e: CheckError| refuse(e.code(), e.to_string(), RefusalKind::Check))?;
-        drop(app);
         let receiver = wait.then(|| pool.wait_for(txhash));
         pool.push(checked);
         drop(pool);
@@ -376,10 +423,10 @@ impl Node {
 
     /// Executes and commits a block of the waiting transactions (blocking).
     fn execute_block(&self) -> Result<Arc<Committed>, NodeError> {
-        let txs = lock(&self.mempool).take(self.config.max_block_txs);
-        let taken: Vec<(TxHash, String)> = txs
+        let txs = lock(&self.mempool).take(self.config.max_block_txs, self.config.max_block_gas);
+        let taken: Vec<(TxHash, String, Vec<consign_client::Coin>)> = txs
             .iter()
-            .map(|c| (c.hash, c.tx.body.sender.clone()))
+            .map(|c| (c.hash, c.tx.body.sender.clone(), c.tx.body.fee.clone()))
             .collect();
         let mut app = lock(&self.app);
         let started = std::time::Instant::now();
@@ -388,35 +435,37 @@ impl Node {
             Err(e) => {
                 let mut pool = lock(&self.mempool);
                 let reason = format!("the chain failed while committing the block: {e}");
-                for (hash, sender) in &taken {
-                    pool.finish(hash, sender, || TxOutcome::Failed(reason.clone()));
+                for (hash, sender, fee) in &taken {
+                    pool.finish(hash, sender, fee, || TxOutcome::Failed(reason.clone()));
                 }
                 return Err(e.into());
             }
         };
-        // While the App is still locked, so a check never sees the new state with the old
-        // pending counts.
+        let view = app.view();
+        drop(app);
+        // The new view and the pending counts change together, under the mempool's lock, so a
+        // check never sees the new state with the old pending counts.
         let mut pool = lock(&self.mempool);
         let mut results = outcome.results.iter();
         let mut next_result = results.next();
-        for (hash, sender) in &taken {
+        for (hash, sender, fee) in &taken {
             if let Some(result) = next_result.filter(|r| r.txhash == *hash) {
-                pool.finish(hash, sender, || TxOutcome::Committed(result.clone()));
+                pool.finish(hash, sender, fee, || TxOutcome::Committed(result.clone()));
                 next_result = results.next();
             } else if let Some((_, why)) = outcome.dropped.iter().find(|(h, _)| h == hash) {
-                pool.finish(hash, sender, || TxOutcome::Dropped {
+                pool.finish(hash, sender, fee, || TxOutcome::Dropped {
                     code: why.code(),
                     log: format!("dropped from block {}: {why}", outcome.block.header.height),
                 });
             } else {
-                pool.finish(hash, sender, || {
+                pool.finish(hash, sender, fee, || {
                     TxOutcome::Failed("the block neither included nor dropped it".into())
                 });
             }
         }
+        *lock(&self.view) = view.clone();
         drop(pool);
-        let status = status_of(&app);
-        drop(app);
+        let status = status_of(&view);
         let height = outcome.block.header.height;
         let txs = outcome.results.len();
         if txs > 0 || !outcome.dropped.is_empty() {
