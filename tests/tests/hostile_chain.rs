@@ -1,0 +1,337 @@
+//! Issue 11, finding 6, written as the attack: the chain had no fees. Keys that never held a
+//! coin sent transactions at the 1e9 gas maximum and stored code; nothing was paid; one sender
+//! could fill the mempool; and queries waited for the block in progress, so during a flood a
+//! query took 22.8 s. Each test runs a real `consign dev` and attacks it over HTTP.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use consign_client::{
+    coins, Binary, BroadcastMode, ClientError, Coin, Msg, NodeClient, SecretKey, Tx, TxBody,
+};
+use consign_tests::{contract, ok_json, runtime, DevNode};
+
+/// The most gas a transaction may ask for.
+const MAX_GAS: u64 = 1_000_000_000;
+
+fn balance(rt: &tokio::runtime::Runtime, client: &NodeClient, address: &str) -> Result<u128> {
+    let coins = rt.block_on(client.balances(address))?;
+    Ok(coins
+        .iter()
+        .find(|c| c.denom == "ucsn")
+        .map_or(0, |c| c.amount.to_string().parse().unwrap_or(0)))
+}
+
+/// A signed transaction's bytes.
+fn signed(
+    key: &SecretKey,
+    chain_id: &str,
+    sequence: u64,
+    gas_limit: u64,
+    fee: Vec<Coin>,
+    messages: Vec<Msg>,
+) -> Vec<u8> {
+    let body = TxBody {
+        chain_id: chain_id.to_owned(),
+        sender: key.address(),
+        sequence,
+        gas_limit,
+        fee,
+        memo: String::new(),
+        messages,
+    };
+    Tx::sign(body, key).to_bytes()
+}
+
+/// The refusal's code and message, failing the test if the node accepted.
+fn refusal(result: Result<consign_client::Broadcast, ClientError>) -> (u32, String) {
+    match result {
+        Err(ClientError::Refused { code, message, .. }) => (code, message),
+        Ok(accepted) => panic!("the node accepted what it must refuse: {accepted:?}"),
+        Err(other) => panic!("expected a refusal, got {other}"),
+    }
+}
+
+#[test]
+fn keys_that_never_held_funds_are_refused_at_admission() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = DevNode::start(&dir.path().join("chain"))?;
+    let client = NodeClient::new(&node.url)?;
+    let rt = runtime();
+    let chain_id = rt.block_on(client.status())?.chain_id;
+    let stranger = SecretKey::generate();
+    let bob = SecretKey::from_seed("bob").address();
+
+    // A bank send at the maximum gas, and a code upload: both free before the fix.
+    let send = signed(
+        &stranger,
+        &chain_id,
+        0,
+        MAX_GAS,
+        vec![],
+        vec![Msg::BankSend {
+            to: bob.clone(),
+            amount: coins(1, "ucsn"),
+        }],
+    );
+    let wasm = std::fs::read(contract("hostile"))?;
+    let store = signed(
+        &stranger,
+        &chain_id,
+        0,
+        MAX_GAS,
+        vec![],
+        vec![Msg::StoreCode {
+            wasm: Binary::from(wasm),
+        }],
+    );
+    for bytes in [send, store] {
+        let (code, message) =
+            refusal(rt.block_on(client.broadcast_bytes(bytes, BroadcastMode::Sync)));
+        assert_eq!(code, 9, "{message}");
+        assert!(
+            message.contains(&format!("unknown account {}", stranger.address()))
+                && message.contains("receive funds first"),
+            "{message}"
+        );
+    }
+    // Nothing of it reached a block.
+    assert_eq!(rt.block_on(client.status())?.height, 0);
+
+    // Once funded, the same key may send (so the refusal was about existence, not the key).
+    let funded = node.consign(&[
+        "tx",
+        "bank",
+        "send",
+        "alice",
+        &stranger.address(),
+        "10ucsn",
+        "--output",
+        "json",
+    ])?;
+    ok_json(&funded);
+    let send = signed(
+        &stranger,
+        &chain_id,
+        0,
+        200_000,
+        vec![],
+        vec![Msg::BankSend {
+            to: bob,
+            amount: coins(1, "ucsn"),
+        }],
+    );
+    let result = rt.block_on(client.broadcast_bytes(send, BroadcastMode::COMMIT))?;
+    assert!(
+        matches!(result, consign_client::Broadcast::Committed(ref r) if r.code == 0),
+        "{result:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn with_a_minimum_gas_price_small_fees_are_refused_and_fees_are_kept_on_failure() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = DevNode::start_with(&dir.path().join("chain"), &["--min-gas-price", "0.025ucsn"])?;
+    let client = NodeClient::new(&node.url)?;
+    let rt = runtime();
+    let status = rt.block_on(client.status())?;
+    assert_eq!(status.min_gas_price.to_string(), "0.025ucsn");
+    let alice = SecretKey::from_seed("alice").address();
+    let bob = SecretKey::from_seed("bob").address();
+
+    // 200,000 gas at 0.025 is 5,000ucsn: 4,999 is refused, with what to pay.
+    let low = node.consign(&[
+        "tx", "bank", "send", "alice", &bob, "1ucsn", "--gas", "200000", "--fees", "4999ucsn",
+    ])?;
+    assert!(!low.status.success(), "a too-small fee was accepted");
+    let stderr = String::from_utf8_lossy(&low.stderr);
+    assert!(
+        stderr.contains("insufficient fee") && stderr.contains("at least 5000ucsn"),
+        "{stderr}"
+    );
+    let before = balance(&rt, &client, &alice)?;
+
+    // Enough fee (--gas-prices), and a send of more than alice holds: the send fails in the
+    // block, the fee is paid all the same.
+    let failing = node.consign(&[
+        "tx",
+        "bank",
+        "send",
+        "alice",
+        &bob,
+        "999999999999999ucsn",
+        "--gas",
+        "200000",
+        "--gas-prices",
+        "0.025ucsn",
+        "--output",
+        "json",
+    ])?;
+    let stdout = String::from_utf8_lossy(&failing.stdout);
+    assert!(
+        stdout.contains("insufficient funds")
+            || String::from_utf8_lossy(&failing.stderr).contains("insufficient funds"),
+        "the send must fail in the block: {stdout} {}",
+        String::from_utf8_lossy(&failing.stderr)
+    );
+    assert_eq!(balance(&rt, &client, &alice)?, before - 5_000);
+
+    // The default fee is the node's minimum: a good send costs amount + fee.
+    let good = node.consign(&[
+        "tx", "bank", "send", "alice", &bob, "7ucsn", "--gas", "200000", "--output", "json",
+    ])?;
+    ok_json(&good);
+    assert_eq!(balance(&rt, &client, &alice)?, before - 5_000 - 7 - 5_000);
+    Ok(())
+}
+
+#[test]
+fn during_a_flood_queries_answer_and_no_sender_fills_the_mempool() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = DevNode::start_with(
+        &dir.path().join("chain"),
+        &["--accounts", "20", "--max-pending-per-sender", "5"],
+    )?;
+    let client = NodeClient::new(&node.url)?;
+    let rt = runtime();
+    let chain_id = rt.block_on(client.status())?.chain_id;
+    let hostile = contract("hostile");
+    let stored = ok_json(&node.consign(&[
+        "tx",
+        "wasm",
+        "store",
+        hostile.to_str().context("path")?,
+        "--from",
+        "alice",
+        "--output",
+        "json",
+    ])?);
+    let code_id = stored["code_id"].as_u64().context("code id")?.to_string();
+    let instantiated = ok_json(&node.consign(&[
+        "tx",
+        "wasm",
+        "instantiate",
+        &code_id,
+        "{}",
+        "--label",
+        "spin",
+        "--from",
+        "alice",
+        "--no-admin",
+        "--output",
+        "json",
+    ])?);
+    let spinner = instantiated["contract_address"]
+        .as_str()
+        .context("contract address")?
+        .to_owned();
+
+    // Every dev account sends gas-burning calls at high gas, all at once.
+    let names: Vec<String> = ["alice", "bob", "carol", "dave"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain((5..=20).map(|i| format!("dev{i}")))
+        .collect();
+    let mut flood = Vec::new();
+    for name in &names {
+        let key = SecretKey::from_seed(name);
+        let first = rt.block_on(client.account(&key.address()))?.sequence;
+        for n in 0..FLOOD_PER_SENDER {
+            flood.push(signed(
+                &key,
+                &chain_id,
+                first + n,
+                FLOOD_GAS,
+                vec![],
+                vec![Msg::Execute {
+                    contract: spinner.clone(),
+                    msg: Binary::from(br#"{"loop":{}}"#.as_slice()),
+                    funds: vec![],
+                }],
+            ));
+        }
+    }
+    let started = Instant::now();
+    let mut accepted = Vec::new();
+    for bytes in flood {
+        match rt.block_on(client.broadcast_bytes(bytes, BroadcastMode::Sync))? {
+            consign_client::Broadcast::Checked(check) => accepted.push(check.txhash),
+            other => panic!("{other:?}"),
+        }
+    }
+    let admitted_in = started.elapsed();
+
+    // One sender cannot queue more than its share while the node is busy: alice has
+    // FLOOD_PER_SENDER (4) pending; the cap is 5.
+    let alice_key = SecretKey::from_seed("alice");
+    let bob = SecretKey::from_seed("bob").address();
+    let mut sequence = rt.block_on(client.account(&alice_key.address()))?.sequence;
+    let mut refused = None;
+    for _ in 0..20 {
+        let send = signed(
+            &alice_key,
+            &chain_id,
+            sequence,
+            200_000,
+            vec![],
+            vec![Msg::BankSend {
+                to: bob.clone(),
+                amount: coins(1, "ucsn"),
+            }],
+        );
+        match rt.block_on(client.broadcast_bytes(send, BroadcastMode::Sync)) {
+            Ok(_) => sequence += 1,
+            Err(ClientError::Refused { code, message, .. }) if code == 20 => {
+                refused = Some(message);
+                break;
+            }
+            Err(e) => return Err(e).context("broadcast"),
+        }
+    }
+    let message = refused.context("alice was never refused: there is no per-sender cap")?;
+    assert!(
+        message.contains("already has 5 transactions pending, the most this node keeps per sender")
+            && message.contains("send more once they are committed"),
+        "{message}"
+    );
+
+    // While the flood executes, queries answer from the last committed state.
+    let alice = SecretKey::from_seed("alice").address();
+    let mut slowest = Duration::ZERO;
+    let mut queries = 0;
+    let last = *accepted.last().context("flood")?;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let asked = Instant::now();
+        rt.block_on(client.balances(&alice))?;
+        rt.block_on(client.status())?;
+        slowest = slowest.max(asked.elapsed());
+        queries += 1;
+        match rt.block_on(client.tx(&last)) {
+            Ok(_) => break,
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
+        }
+        assert!(Instant::now() < deadline, "the flood did not end");
+    }
+    let flood_took = started.elapsed();
+    eprintln!(
+        "flood of {} txs at {FLOOD_GAS} gas: admitted in {admitted_in:?}, committed in {flood_took:?}; {queries} queries, slowest {slowest:?}",
+        accepted.len()
+    );
+    assert!(
+        flood_took > Duration::from_secs(2),
+        "the flood was too small to keep the node busy ({flood_took:?}); the test proves nothing"
+    );
+    assert!(
+        slowest < Duration::from_secs(1),
+        "a query took {slowest:?} during the flood"
+    );
+    Ok(())
+}
+
+/// Gas-burning calls per dev account in the flood.
+const FLOOD_PER_SENDER: u64 = 4;
+/// Each call burns all of it.
+const FLOOD_GAS: u64 = MAX_GAS;
