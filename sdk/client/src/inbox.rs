@@ -67,6 +67,7 @@
 mod chain;
 mod error;
 mod headers;
+mod preflight;
 mod store;
 mod stream;
 #[cfg(test)]
@@ -85,6 +86,7 @@ use serde::Serialize;
 pub use chain::Delivery;
 pub use error::InboxError;
 pub use headers::DeliveryHeaders;
+pub use preflight::{preflight_response, Preflight};
 pub use store::{NameTemplate, SavedRecord, STATE_DIR};
 
 use crate::{validate_address, AgeIdentity, NodeClient};

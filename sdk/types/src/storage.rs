@@ -58,6 +58,18 @@ pub mod delivery_headers {
     pub const SEQUENCE: &str = "x-consign-sequence";
     /// The same on every attempt of one delivery: `{chain_id}/{contract}/{purchase_id}`.
     pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+    /// The preflight's answer header. Before it sends a body, a storage node asks the endpoint
+    /// whether it will take the delivery: an `OPTIONS` request with the headers above and no
+    /// body. It sends the body only after a `2xx` carrying `x-consign-inbox: ready`; a server
+    /// that answers without this header is not a Consign inbox and never receives the body.
+    pub const INBOX: &str = "x-consign-inbox";
+    /// [`INBOX`]: send the body.
+    pub const INBOX_READY: &str = "ready";
+    /// [`INBOX`] on a `200`: the purchase was received and saved before; nothing to send.
+    pub const INBOX_SAVED: &str = "saved";
+    /// [`INBOX`] on a refusal (its status and a JSON `error` say why).
+    pub const INBOX_REFUSED: &str = "refused";
 }
 
 /// A payload, its signer's public key and the signature over it.

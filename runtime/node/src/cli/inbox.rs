@@ -80,8 +80,11 @@ WHAT IS CHECKED, AND WHAT THE SENDER IS ANSWERED
        or its plaintext has another SHA-256 or size than the offer: nothing is saved
   503  the node cannot be reached to check
   200  saved (or saved before)
-  The storage node retries every non-2xx until its deadline, so an inbox that is down, or
-  restarted with the right identity, still receives the data. Anyone can send a purchase's
+  Before the body, the storage node asks (OPTIONS, the same headers, no body); the inbox runs
+  the checks above that need no body and answers 204 with x-consign-inbox: ready (or 200
+  saved, or the refusal), so a refused delivery never costs the body. The storage node retries
+  until its deadline, so an inbox that is down, or restarted with the right identity, still
+  receives the data; but after 3 answers of 404, 405 or 410 it gives up. Anyone can send a purchase's
   headers (they are public), so requests are not trusted: several deliveries of one purchase
   are received side by side, the first that verifies is saved and the others are answered as
   duplicates; a stranger trickling a body cannot hold a purchase up.
@@ -369,8 +372,8 @@ fn load_identity(args: &InboxArgs) -> anyhow::Result<AgeIdentity> {
     }
 }
 
-/// `POST` (any path): a delivery; `GET /status`: what this inbox is; anything else: a JSON
-/// error that says what this server is.
+/// `POST` (any path): a delivery; `OPTIONS` (any path): its preflight; `GET /status`: what
+/// this inbox is; anything else: a JSON error that says what this server is.
 fn routes(
     inbox: Arc<Inbox>,
     accepted: mpsc::UnboundedSender<Accepted>,
@@ -385,6 +388,7 @@ fn routes(
             }))
         })
     };
+    let preflight = preflight_route(inbox.clone());
     let deliver = warp::post()
         .and(warp::header::headers_cloned())
         .and(warp::body::stream())
@@ -402,7 +406,7 @@ fn routes(
                 warp::reply::with_status(warp::reply::json(&json), status)
             }
         });
-    status.or(deliver).recover(|_rejection: warp::Rejection| async {
+    status.or(preflight).or(deliver).recover(|_rejection: warp::Rejection| async {
         let json = serde_json::json!({
             "error": "this is a Consign inbox: storage nodes POST deliveries to it (any path); GET /status describes it"
         });
@@ -411,6 +415,34 @@ fn routes(
             StatusCode::NOT_FOUND,
         ))
     })
+}
+
+/// `OPTIONS` (any path): a storage node's preflight, asking whether the inbox will take a
+/// delivery before it sends the body ([`Inbox::preflight`]); the answer carries
+/// `x-consign-inbox: ready`, `saved` or `refused`.
+fn preflight_route(
+    inbox: Arc<Inbox>,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
+    warp::options().and(warp::header::headers_cloned()).then(
+        move |headers: warp::http::HeaderMap| {
+            let inbox = inbox.clone();
+            async move {
+                let result = inbox.preflight(&headers).await;
+                let (status, marker, json) = consign_client::inbox::preflight_response(&result);
+                let mut reply = match json {
+                    Some(json) => warp::reply::Reply::into_response(warp::reply::json(&json)),
+                    None => warp::reply::Reply::into_response(warp::reply()),
+                };
+                *reply.status_mut() =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                reply.headers_mut().insert(
+                    consign_client::storage::delivery_headers::INBOX,
+                    warp::http::HeaderValue::from_static(marker),
+                );
+                reply
+            }
+        },
+    )
 }
 
 /// Serves `inbox` until `shutdown`, then lets open requests finish for at most

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use crate::SealError;
 
 /// A delivery was refused, or the inbox could not be set up. Every delivery error maps to the
-/// HTTP status the sender gets ([`InboxError::status`]); the storage node retries on any
-/// non-2xx, so a refusal the buyer can fix (an inbox restarted with the right identity, a chain
-/// that comes back) is delivered later.
+/// HTTP status the sender gets ([`InboxError::status`]); the storage node retries a refusal
+/// the buyer can fix (an inbox restarted with the right identity, a chain that comes back)
+/// until its deadline, but gives up after a few `404`s. The checks that need no body answer the
+/// storage node's preflight too ([`Inbox::preflight`](super::Inbox::preflight)), so a refused
+/// delivery never costs the body.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum InboxError {

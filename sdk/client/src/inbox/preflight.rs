@@ -1,0 +1,65 @@
+//! The answer to a storage node's preflight. Before it sends a body, a storage node asks the
+//! endpoint whether it will take the delivery: `OPTIONS` with the delivery's headers and no
+//! body. The inbox runs the checks it would run before reading a body — the headers, the
+//! contract, whether the purchase was saved before, the purchase on-chain — so a delivery it
+//! would refuse never costs the sender the body, and a server that is not a Consign inbox
+//! (which does not answer `x-consign-inbox: ready`) never receives one.
+
+use reqwest::header::HeaderMap;
+
+use super::{chain, DeliveryHeaders, Inbox, InboxError, SavedRecord};
+use crate::storage::delivery_headers as h;
+
+/// What an inbox answers a preflight.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Preflight {
+    /// Send the body: `204`, `x-consign-inbox: ready`.
+    Ready,
+    /// Saved before, nothing to send: `200`, `x-consign-inbox: saved`.
+    Saved(SavedRecord),
+}
+
+impl Inbox {
+    /// Answers a storage node's preflight for the delivery these `headers` describe: whether
+    /// the inbox will take its body. Nothing is written and no event is reported.
+    ///
+    /// # Errors
+    ///
+    /// The [`InboxError`] the delivery itself would get before its body is read (its
+    /// [`status`](InboxError::status) is the HTTP status to answer).
+    pub async fn preflight(&self, headers: &HeaderMap) -> Result<Preflight, InboxError> {
+        let headers = DeliveryHeaders::parse(headers)?;
+        if self.config.contract != headers.contract {
+            return Err(InboxError::OtherContract {
+                expected: self.config.contract.clone(),
+                actual: headers.contract,
+            });
+        }
+        if let Some(record) = self.store.record(&headers.contract, headers.purchase_id)? {
+            return Ok(Preflight::Saved(record));
+        }
+        chain::verify(&self.node, &headers, &self.config.buyer, &self.recipient).await?;
+        Ok(Preflight::Ready)
+    }
+}
+
+/// The HTTP status, the `x-consign-inbox` value and the JSON body (`None` for `204`) to answer
+/// a preflight with: `204 ready`; `200 saved` with the save's record; or the refusal's status,
+/// `refused` and `{"error": "…"}`.
+pub fn preflight_response(
+    result: &Result<Preflight, InboxError>,
+) -> (u16, &'static str, Option<serde_json::Value>) {
+    match result {
+        Ok(Preflight::Ready) => (204, h::INBOX_READY, None),
+        Ok(Preflight::Saved(record)) => {
+            let mut body = serde_json::to_value(record).unwrap_or_default();
+            body["status"] = "saved".into();
+            (200, h::INBOX_SAVED, Some(body))
+        }
+        Err(error) => (
+            error.status(),
+            h::INBOX_REFUSED,
+            Some(serde_json::json!({ "error": error.to_string() })),
+        ),
+    }
+}
