@@ -59,6 +59,27 @@ pub struct Config {
     /// The time limit of one delivery attempt, from connecting to the buyer's answer. Default
     /// 1h (large files take a while).
     pub delivery_timeout: Duration,
+    /// How long a delivery waits for the TCP (and TLS) connection to the buyer's endpoint.
+    /// Default 5s.
+    pub delivery_connect_timeout: Duration,
+    /// How long the buyer's endpoint has to answer a delivery's preflight (the `OPTIONS`
+    /// request asking whether it will take the delivery, sent before any of the body), and to
+    /// answer once it has taken the whole body (plus 1s per 100 MiB taken, to sync it to disk).
+    /// An endpoint that accepts the connection and stays silent loses its slot after this.
+    /// Default 10s.
+    pub delivery_response_timeout: Duration,
+    /// The slowest a buyer's endpoint may take a delivery's body, in bytes per second, measured
+    /// over each `delivery_rate_window`; a slower one is cut and retried later, so an endpoint
+    /// that reads at a trickle cannot hold a delivery slot. Default 128KiB (about 1 Mbit/s).
+    pub delivery_min_rate: u64,
+    /// The period `delivery_min_rate` is measured over (lengthened when needed so that a
+    /// period at the minimum rate covers two of the 512 KiB pieces the body is sent in).
+    /// Default 10s.
+    pub delivery_rate_window: Duration,
+    /// How many refusals that cannot become acceptances (`404`, `405` or `410`, or an endpoint
+    /// that is not a Consign inbox) a delivery takes before it is given up; each is recorded
+    /// with its reason. Default 3.
+    pub delivery_max_refusals: u32,
     /// When an instruction carries no deadline, how long after its commit the node keeps trying
     /// before it gives up. Default 7 days.
     pub default_deadline: Duration,
@@ -89,6 +110,11 @@ impl Default for Config {
             retry_initial: Duration::from_secs(1),
             retry_max: Duration::from_secs(5 * 60),
             delivery_timeout: Duration::from_secs(60 * 60),
+            delivery_connect_timeout: Duration::from_secs(5),
+            delivery_response_timeout: Duration::from_secs(10),
+            delivery_min_rate: 128 * 1024,
+            delivery_rate_window: Duration::from_secs(10),
+            delivery_max_refusals: 3,
             default_deadline: Duration::from_secs(7 * 24 * 60 * 60),
             follower_wait: Duration::from_secs(25),
         }
@@ -113,6 +139,11 @@ impl fmt::Debug for Config {
             .field("retry_initial", &self.retry_initial)
             .field("retry_max", &self.retry_max)
             .field("delivery_timeout", &self.delivery_timeout)
+            .field("delivery_connect_timeout", &self.delivery_connect_timeout)
+            .field("delivery_response_timeout", &self.delivery_response_timeout)
+            .field("delivery_min_rate", &self.delivery_min_rate)
+            .field("delivery_rate_window", &self.delivery_rate_window)
+            .field("delivery_max_refusals", &self.delivery_max_refusals)
             .field("default_deadline", &self.default_deadline)
             .field("follower_wait", &self.follower_wait)
             .finish()
@@ -189,6 +220,11 @@ impl Config {
             retry_initial,
             retry_max,
             delivery_timeout,
+            delivery_connect_timeout,
+            delivery_response_timeout,
+            delivery_min_rate,
+            delivery_rate_window,
+            delivery_max_refusals,
             default_deadline,
             follower_wait,
         } = layer;
@@ -206,6 +242,11 @@ impl Config {
             retry_initial,
             retry_max,
             delivery_timeout,
+            delivery_connect_timeout,
+            delivery_response_timeout,
+            delivery_min_rate,
+            delivery_rate_window,
+            delivery_max_refusals,
             default_deadline,
             follower_wait
         );
@@ -281,6 +322,28 @@ impl Config {
                 "it must be longer than 0",
             ));
         }
+        for (field, value) in [
+            ("delivery_connect_timeout", self.delivery_connect_timeout),
+            ("delivery_response_timeout", self.delivery_response_timeout),
+            ("delivery_rate_window", self.delivery_rate_window),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::invalid(field, "it must be longer than 0"));
+            }
+        }
+        if self.delivery_min_rate == 0 {
+            return Err(ConfigError::invalid(
+                "delivery_min_rate",
+                "it is 0, so a stalled endpoint would hold its delivery slot; give at least 1 \
+                 byte per second",
+            ));
+        }
+        if self.delivery_max_refusals == 0 {
+            return Err(ConfigError::invalid(
+                "delivery_max_refusals",
+                "it is 0; give at least 1",
+            ));
+        }
         if self.default_deadline.is_zero() {
             return Err(ConfigError::invalid(
                 "default_deadline",
@@ -309,7 +372,10 @@ impl Config {
              quota_per_account = {quota}\nmax_blob_size = {max}\n\
              allow_private_egress = {private}\ndelivery_concurrency = {concurrency}\n\
              retry_initial = {retry_initial}\nretry_max = {retry_max}\n\
-             delivery_timeout = {timeout}\ndefault_deadline = {deadline}\n\
+             delivery_timeout = {timeout}\n\
+             delivery_connect_timeout = {connect}\ndelivery_response_timeout = {response}\n\
+             delivery_min_rate = {delivery_min_rate}\ndelivery_rate_window = {rate_window}\n\
+             delivery_max_refusals = {refusals}\ndefault_deadline = {deadline}\n\
              follower_wait = {wait}\n",
             data_dir = toml_string(&self.data_dir.to_string_lossy()),
             listen = self.listen,
@@ -321,6 +387,11 @@ impl Config {
             retry_initial = duration(self.retry_initial),
             retry_max = duration(self.retry_max),
             timeout = duration(self.delivery_timeout),
+            connect = duration(self.delivery_connect_timeout),
+            response = duration(self.delivery_response_timeout),
+            delivery_min_rate = self.delivery_min_rate,
+            rate_window = duration(self.delivery_rate_window),
+            refusals = self.delivery_max_refusals,
             deadline = duration(self.default_deadline),
             wait = duration(self.follower_wait),
         )

@@ -52,6 +52,10 @@ pub struct DeliveryEntry {
     pub state: DeliveryState,
     /// Attempts started so far.
     pub attempts: u32,
+    /// Attempts the endpoint refused in a way that cannot become an acceptance (`404`, `405`,
+    /// `410`, not a Consign inbox); the delivery is given up at the configured maximum.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refusals: u32,
     /// Why the last attempt failed, or why it was given up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
@@ -89,6 +93,11 @@ impl DeliveryEntry {
                 .map(|ms| Timestamp::from_nanos(ms.saturating_mul(1_000_000))),
         }
     }
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The current time in Unix milliseconds.
@@ -201,6 +210,7 @@ pub fn insert_in(
         sha256: sha256.to_owned(),
         state: DeliveryState::Pending,
         attempts: 0,
+        refusals: 0,
         last_error: None,
         next_attempt_at: now_ms,
         delivered_at: None,
@@ -247,34 +257,67 @@ pub fn get(db: &Db, sequence: u64) -> anyhow::Result<Option<DeliveryEntry>> {
 ///
 /// If the database fails.
 pub fn claim_due(db: &Db, now_ms: u64, limit: usize) -> anyhow::Result<Vec<DeliveryEntry>> {
+    Ok(claim_due_except(db, now_ms, limit, |_| false)?.claimed)
+}
+
+/// How many due deliveries [`claim_due_except`] looks at, at most, in one call.
+const CLAIM_SCAN: usize = 1024;
+
+/// What [`claim_due_except`] took.
+#[derive(Debug, Default)]
+pub struct Claimed {
+    /// The deliveries now `sending`.
+    pub claimed: Vec<DeliveryEntry>,
+    /// Whether due deliveries were left `pending` because `skip` said so: they are due
+    /// already, so the caller should look again when what held them back is over.
+    pub deferred: bool,
+}
+
+/// [`claim_due`], leaving `pending` the due deliveries for which `skip` says `true` (an
+/// endpoint that already has a delivery in flight), and looking at no more than
+/// [`CLAIM_SCAN`] due deliveries.
+///
+/// # Errors
+///
+/// If the database fails.
+pub fn claim_due_except(
+    db: &Db,
+    now_ms: u64,
+    limit: usize,
+    mut skip: impl FnMut(&DeliveryEntry) -> bool,
+) -> anyhow::Result<Claimed> {
+    let mut result = Claimed::default();
     if limit == 0 {
-        return Ok(Vec::new());
+        return Ok(result);
     }
     let tx = db.redb().begin_write()?;
     let due: Vec<u64> = {
         let queue = tx.open_table(QUEUE)?;
         let mut due = Vec::new();
-        for item in queue.range((0, 0)..=(now_ms, u64::MAX))? {
+        for item in queue.range((0, 0)..=(now_ms, u64::MAX))?.take(CLAIM_SCAN) {
             let (key, _) = item?;
             due.push(key.value().1);
-            if due.len() == limit {
-                break;
-            }
         }
         due
     };
-    let mut claimed = Vec::with_capacity(due.len());
     for sequence in due {
+        if result.claimed.len() == limit {
+            break;
+        }
         let old = load(&tx, sequence)?
             .with_context(|| format!("the delivery queue names {sequence}, which is missing"))?;
+        if skip(&old) {
+            result.deferred = true;
+            continue;
+        }
         let mut new = old.clone();
         new.state = DeliveryState::Sending;
         new.attempts = new.attempts.saturating_add(1);
         store(&tx, Some(&old), &new)?;
-        claimed.push(new);
+        result.claimed.push(new);
     }
     tx.commit()?;
-    Ok(claimed)
+    Ok(result)
 }
 
 /// When the soonest `pending` delivery is due (Unix ms), if there is one.
@@ -344,6 +387,42 @@ pub fn mark_retry(
         entry.last_error = Some(bounded(error));
         entry.next_attempt_at = next_attempt_at;
     })
+}
+
+/// A refusal that cannot become an acceptance: `sending` → `pending` (due at
+/// `next_attempt_at`) with one more refusal and its reason, or → `failed` once it is the
+/// `max_refusals`-th. Returns the new state, or `None` if it was not `sending`.
+///
+/// # Errors
+///
+/// If the database fails or there is no such delivery.
+pub fn mark_refused(
+    db: &Db,
+    sequence: u64,
+    reason: &str,
+    next_attempt_at: u64,
+    max_refusals: u32,
+) -> anyhow::Result<Option<DeliveryState>> {
+    let mut state = None;
+    transition(db, sequence, &[DeliveryState::Sending], |entry| {
+        entry.refusals = entry.refusals.saturating_add(1);
+        if entry.refusals >= max_refusals {
+            entry.state = DeliveryState::Failed;
+            entry.last_error = Some(bounded(format!(
+                "given up after {} refusal(s) that cannot become an acceptance; the last: {reason}",
+                entry.refusals
+            )));
+        } else {
+            entry.state = DeliveryState::Pending;
+            entry.next_attempt_at = next_attempt_at;
+            entry.last_error = Some(bounded(format!(
+                "refusal {} of at most {max_refusals}: {reason}",
+                entry.refusals
+            )));
+        }
+        state = Some(entry.state);
+    })?;
+    Ok(state)
 }
 
 /// `pending` or `sending` → `failed`, with the reason. Returns `false` if it was already
@@ -597,6 +676,57 @@ mod tests {
         assert_eq!(view.delivered, Some(Timestamp::from_nanos(6_000_000_000)));
         assert_eq!(view.committed, record(1).time);
         assert_eq!(view.attempts, 2);
+    }
+
+    #[test]
+    fn refusals_are_counted_and_end_the_delivery_at_the_maximum() {
+        let (_dir, db) = db();
+        let sha = "ab".repeat(32);
+        insert_if_new(&db, &record(1), &sha, 0).unwrap();
+        for (n, expected) in [
+            (1, DeliveryState::Pending),
+            (2, DeliveryState::Pending),
+            (3, DeliveryState::Failed),
+        ] {
+            assert_eq!(claim_due(&db, 10_000, 10).unwrap().len(), 1);
+            let state = mark_refused(&db, 1, "the endpoint answered 404", 100, 3).unwrap();
+            assert_eq!(state, Some(expected));
+            let entry = get(&db, 1).unwrap().unwrap();
+            assert_eq!(entry.refusals, n);
+            let error = entry.last_error.unwrap();
+            assert!(error.ends_with("the endpoint answered 404"), "{error}");
+        }
+        let entry = get(&db, 1).unwrap().unwrap();
+        assert!(entry
+            .last_error
+            .unwrap()
+            .starts_with("given up after 3 refusal(s)"));
+        assert_eq!(counts(&db), [0, 0, 0, 1]);
+        assert_eq!(mark_refused(&db, 1, "x", 1, 3).unwrap(), None);
+    }
+
+    #[test]
+    fn claims_skip_what_the_caller_holds_back_and_say_so() {
+        let (_dir, db) = db();
+        let sha = "ab".repeat(32);
+        for seq in 1..=4 {
+            insert_if_new(&db, &record(seq), &sha, seq).unwrap();
+        }
+        // Odd sequences are held back; the limit counts claimed ones only.
+        let claimed = claim_due_except(&db, 100, 2, |e| e.sequence() % 2 == 1).unwrap();
+        assert!(claimed.deferred);
+        assert_eq!(
+            claimed
+                .claimed
+                .iter()
+                .map(DeliveryEntry::sequence)
+                .collect::<Vec<_>>(),
+            [2, 4]
+        );
+        assert_eq!(counts(&db), [2, 2, 0, 0]);
+        let claimed = claim_due_except(&db, 100, 10, |_| false).unwrap();
+        assert!(!claimed.deferred);
+        assert_eq!(claimed.claimed.len(), 2);
     }
 
     #[test]

@@ -351,6 +351,20 @@ impl EgressPolicy {
     ///
     /// If the TLS backend cannot be initialised.
     pub fn client(&self, timeout: Duration) -> anyhow::Result<reqwest::Client> {
+        self.client_with(CONNECT_TIMEOUT, timeout)
+    }
+
+    /// [`client`](Self::client) that waits at most `connect` for each TCP (and TLS)
+    /// connection.
+    ///
+    /// # Errors
+    ///
+    /// If the TLS backend cannot be initialised.
+    pub fn client_with(
+        &self,
+        connect: Duration,
+        timeout: Duration,
+    ) -> anyhow::Result<reqwest::Client> {
         let redirects = self.clone();
         let client = reqwest::Client::builder()
             .dns_resolver(Arc::new(PolicyResolver {
@@ -370,7 +384,7 @@ impl EgressPolicy {
                 }
             }))
             .no_proxy()
-            .connect_timeout(CONNECT_TIMEOUT.min(timeout))
+            .connect_timeout(connect.min(timeout))
             .timeout(timeout)
             .user_agent(concat!("consign-storage/", env!("CARGO_PKG_VERSION")))
             .build()?;

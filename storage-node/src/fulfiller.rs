@@ -11,39 +11,60 @@
 //!    with a smart query: it must exist, not be refunded, and name the instruction's offer,
 //!    buyer and recipient;
 //! 3. checks the endpoint against the [egress policy](crate::egress);
-//! 4. streams: a blocking task reads the plaintext from the blob store, hashes it and age-encrypts
+//! 4. **asks before sending**: a preflight, `OPTIONS` to the endpoint with the delivery's
+//!    headers and no body (hyper's client, under reqwest, cannot hold a streamed body back until
+//!    a `100 Continue`, so `Expect: 100-continue` would not spare anyone the body). Only a `2xx`
+//!    carrying `x-consign-inbox: ready` (what a Consign inbox answers when it will take the
+//!    delivery) gets the body; `x-consign-inbox: saved` means the inbox saved this purchase
+//!    before, and the delivery is recorded as delivered with nothing sent. So an endpoint that
+//!    refuses, or a third party's server named as an endpoint, never receives the body;
+//! 5. streams: a blocking task reads the plaintext from the blob store, hashes it and age-encrypts
 //!    it into chunks that go through a bounded channel into the `POST` body, so memory stays at
 //!    a few chunks whatever the blob's size. The last age chunk is written only once the
 //!    plaintext's size and SHA-256 are checked against the instruction, so a corrupt blob can
 //!    never be delivered as a complete, decryptable stream;
-//! 5. a `2xx` is recorded as `delivered` before anything else; a `307`/`308` is followed (the
+//! 6. a `2xx` is recorded as `delivered` before anything else; a `307`/`308` is followed (the
 //!    body is streamed again to the checked target, at most [`MAX_REDIRECTS`] times).
 //!
-//! **What is retried and what fails.** What the buyer can fix is retried with exponential
-//! backoff and full jitter until the deadline: transport errors, timeouts, every non-2xx status
-//! (4xx too: a `404` or `413` usually means a server not set up yet, and the buyer may fix it
-//! within the deadline), names that resolve to refused addresses (DNS can change), refused
-//! redirects, and the node or the chain being unreachable. What can never succeed fails at
-//! once, with the reason in `last_error`: the deadline passed, the purchase is not on chain or
-//! does not match the instruction or was refused, the offer is no longer registered here, and an
-//! endpoint that is an IP literal the policy refuses or not an http(s) URL.
+//! **No endpoint holds a slot for long.** The connection must be made within
+//! `delivery_connect_timeout`; the preflight answered within `delivery_response_timeout`; the
+//! body taken at `delivery_min_rate` or faster over each `delivery_rate_window`; and the answer
+//! given within `delivery_response_timeout` (plus 1s per 100 MiB, to sync) once the whole body
+//! is taken. An endpoint that misses one is cut and retried later. One endpoint (its URL's host
+//! and port) has at most one delivery in flight: its other deliveries wait while other
+//! endpoints' proceed, so a buyer's tarpit cannot take more than one slot.
+//!
+//! **What is retried and what fails.** What may still succeed is retried with exponential
+//! backoff and full jitter until the deadline: transport errors, timeouts, `5xx`, `429` and the
+//! other `4xx` answers (a `422` from an inbox started with the wrong identity), names that resolve to refused addresses (DNS can change),
+//! refused redirects, and the node or the chain being unreachable; with the preflight none of
+//! these costs the body. A refusal that cannot become an acceptance — `404`, `405` or `410` (and
+//! `501` to the preflight), or a `2xx` preflight answer without the Consign inbox's header — is
+//! retried too (a server being set up, an inbox whose chain node lags), but at most
+//! `delivery_max_refusals` times: then the delivery fails, each refusal recorded with its reason.
+//! What can never succeed fails at once, with the reason in `last_error`: the deadline passed,
+//! the purchase is not on chain or does not match the instruction or was refused, the offer is
+//! no longer registered here, and an endpoint that is an IP literal the policy refuses or not an
+//! http(s) URL.
 
 use std::any::Any;
+use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use consign_client::seal;
-use consign_client::storage::{delivery_headers as h, idempotency_key};
+use consign_client::storage::{delivery_headers as h, idempotency_key, DeliveryState};
 use consign_market::Escrow;
 use consign_util::retry::{Backoff, Jitter};
 use futures_util::FutureExt as _;
-use reqwest::header::{CONTENT_TYPE, LOCATION};
-use reqwest::Url;
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, LOCATION};
+use reqwest::{Method, StatusCode, Url};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use self::body::{ProduceError, Producer};
+use self::body::{ProduceError, Producer, Progress, BODY_CHUNK};
+use crate::config::Config;
 use crate::deliveries::{self, now_ms, DeliveryEntry};
 use crate::egress::{self, EgressError, EgressPolicy, MAX_REDIRECTS};
 use crate::metrics::DeliveryOutcome;
@@ -58,6 +79,11 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 const ERROR_BODY_EXCERPT: usize = 200;
 /// How long an error response's body is read for its excerpt.
 const ERROR_BODY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a body's pace is looked at (not per chunk: the streaming path stays as it was).
+const PACE_TICK: Duration = Duration::from_millis(250);
+/// Once it has the whole body, an endpoint gets 1s more per this many bytes to answer (a Consign
+/// inbox syncs the file to disk before it answers).
+const SYNC_ALLOWANCE_BYTES_PER_SECOND: u64 = 100 * 1024 * 1024;
 
 /// How long to wait before the next attempt after `attempts` attempts: full jitter, uniform in
 /// `[0, min(max, initial · 2^(attempts-1))]`.
@@ -107,7 +133,10 @@ pub async fn run_with_policy(
             "cannot resume the deliveries in flight"
         ),
     }
-    let client = match policy.client(svc.config.delivery_timeout) {
+    let client = match policy.client_with(
+        svc.config.delivery_connect_timeout,
+        svc.config.delivery_timeout,
+    ) {
         Ok(client) => client,
         Err(error) => {
             tracing::error!(target: TARGET, error = %format!("{error:#}"), "cannot build the HTTP client; no deliveries will be made");
@@ -121,6 +150,9 @@ pub async fn run_with_policy(
         client,
     });
     let mut tasks = JoinSet::new();
+    // The endpoints with a delivery in flight, and which task holds each.
+    let mut busy: HashSet<String> = HashSet::new();
+    let mut holders: HashMap<tokio::task::Id, String> = HashMap::new();
     loop {
         if *shutdown.borrow() {
             break;
@@ -128,19 +160,34 @@ pub async fn run_with_policy(
         let mut wait = IDLE_POLL;
         let free = concurrency.saturating_sub(tasks.len());
         if free > 0 {
-            match deliveries::claim_due(&fulfiller.svc.db, now_ms(), free) {
+            // One delivery per endpoint at a time: the others to a busy endpoint stay due.
+            let claimed =
+                deliveries::claim_due_except(&fulfiller.svc.db, now_ms(), free, |entry| {
+                    !busy.insert(endpoint_key(&entry.record.instruction.recipient.endpoint))
+                });
+            let mut deferred = false;
+            match claimed {
                 Ok(claimed) => {
-                    for entry in claimed {
-                        tasks.spawn(Arc::clone(&fulfiller).attempt(entry));
+                    deferred = claimed.deferred;
+                    for entry in claimed.claimed {
+                        let key = endpoint_key(&entry.record.instruction.recipient.endpoint);
+                        let task = tasks.spawn(Arc::clone(&fulfiller).attempt(entry));
+                        holders.insert(task.id(), key);
                     }
                 }
-                Err(error) => tracing::error!(
-                    target: TARGET,
-                    error = %format!("{error:#}"),
-                    "cannot read the delivery queue"
-                ),
+                Err(error) => {
+                    // The filter let keys in for a claim that did not happen.
+                    busy = holders.values().cloned().collect();
+                    tracing::error!(
+                        target: TARGET,
+                        error = %format!("{error:#}"),
+                        "cannot read the delivery queue"
+                    );
+                }
             }
-            if tasks.len() < concurrency {
+            // Deferred deliveries are due already: look again when a task ends (or at the
+            // next poll), not in a busy loop.
+            if tasks.len() < concurrency && !deferred {
                 if let Ok(Some(at)) = deliveries::next_due_at(&fulfiller.svc.db) {
                     wait = wait.min(Duration::from_millis(at.saturating_sub(now_ms())));
                 }
@@ -153,9 +200,16 @@ pub async fn run_with_policy(
                 }
             }
             () = fulfiller.svc.wake.notified() => {}
-            Some(joined) = tasks.join_next(), if !tasks.is_empty() => {
-                if let Err(error) = joined {
-                    tracing::error!(target: TARGET, %error, "a delivery task failed");
+            Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                let id = match joined {
+                    Ok((id, ())) => id,
+                    Err(error) => {
+                        tracing::error!(target: TARGET, %error, "a delivery task failed");
+                        error.id()
+                    }
+                };
+                if let Some(key) = holders.remove(&id) {
+                    busy.remove(&key);
                 }
             }
             () = tokio::time::sleep(wait) => {}
@@ -183,8 +237,129 @@ enum Outcome {
     },
     /// Try again later.
     Retry(String),
+    /// A refusal that cannot become an acceptance: try again later, but only up to
+    /// `delivery_max_refusals` times in all.
+    Refused(String),
     /// Give up.
     Fail(String),
+}
+
+/// What the preflight learned.
+enum Preflight {
+    /// Send the body to this URL (the endpoint, or where its 307/308 redirects led).
+    Ready(Url),
+    /// The inbox saved this purchase before: nothing to send.
+    Saved(StatusCode),
+}
+
+/// The pace a body must keep while it streams.
+#[derive(Clone, Copy, Debug)]
+struct Pace {
+    /// The least the connection must take in each `window`.
+    required: u64,
+    /// The period the rate is measured over.
+    window: Duration,
+    /// The configured rate (for messages).
+    min_rate: u64,
+    /// How long the endpoint has to answer once it has the whole body (before the allowance
+    /// for syncing).
+    answer: Duration,
+}
+
+impl Pace {
+    fn new(config: &Config) -> Self {
+        let min_rate = config.delivery_min_rate.max(1);
+        // The body is counted in chunks: a window at the minimum rate must cover two of them,
+        // or a reader exactly at the minimum would look stalled between two chunks.
+        let two_chunks_ms = (2 * BODY_CHUNK as u64).saturating_mul(1000) / min_rate;
+        let window = config
+            .delivery_rate_window
+            .max(Duration::from_millis(two_chunks_ms));
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+        // Less one chunk, which may be on its way into the connection at the window's edge.
+        let required =
+            (min_rate.saturating_mul(window_ms) / 1000).saturating_sub(BODY_CHUNK as u64);
+        Self {
+            required,
+            window,
+            min_rate,
+            answer: config.delivery_response_timeout,
+        }
+    }
+
+    /// Resolves, with the reason, once the connection takes the body slower than the pace, or
+    /// the endpoint has the whole body and has not answered in time. Looks every
+    /// [`PACE_TICK`].
+    async fn broken(self, progress: &Progress) -> String {
+        let mut window_started = Instant::now();
+        let mut at_window_start = progress.taken();
+        let mut finished_at: Option<Instant> = None;
+        loop {
+            tokio::time::sleep(PACE_TICK).await;
+            let taken = progress.taken();
+            if progress.finished() {
+                let since = *finished_at.get_or_insert_with(Instant::now);
+                let allowed =
+                    self.answer + Duration::from_secs(taken / SYNC_ALLOWANCE_BYTES_PER_SECOND);
+                if since.elapsed() >= allowed {
+                    return format!(
+                        "the endpoint took the whole body ({taken} bytes) but did not answer within {}; cut",
+                        humantime::format_duration(allowed)
+                    );
+                }
+                continue;
+            }
+            if window_started.elapsed() >= self.window {
+                let moved = taken.saturating_sub(at_window_start);
+                if moved < self.required {
+                    return format!(
+                        "the endpoint took {moved} bytes of the body in {}, slower than the minimum of {}/s (delivery_min_rate); cut after {taken} bytes",
+                        humantime::format_duration(self.window),
+                        consign_util::size::format_size(self.min_rate)
+                    );
+                }
+                window_started = Instant::now();
+                at_window_start = taken;
+            }
+        }
+    }
+}
+
+/// A `POST` that did not get an answer.
+enum PostError {
+    /// The request failed.
+    Transport(reqwest::Error),
+    /// The endpoint took the body too slowly or did not answer in time.
+    Cut(String),
+}
+
+/// The endpoint's host and port as its URL names them (`buyer.example:443`): the unit that holds
+/// at most one delivery slot.
+fn endpoint_key(endpoint: &str) -> String {
+    match Url::parse(endpoint) {
+        Ok(url) => format!(
+            "{}:{}",
+            url.host_str().unwrap_or_default(),
+            url.port_or_known_default().unwrap_or_default()
+        ),
+        Err(_) => endpoint.to_owned(),
+    }
+}
+
+/// `404`, `405` and `410`: an answer that will not turn into an acceptance by retrying.
+fn is_refusal(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 404 | 405 | 410)
+}
+
+/// `the endpoint answered 404 Not Found: <excerpt>` for an error response.
+async fn answered(what: &str, response: reqwest::Response) -> String {
+    let status = response.status();
+    let excerpt = body_excerpt(response).await;
+    if excerpt.is_empty() {
+        format!("the endpoint answered {status} to {what}")
+    } else {
+        format!("the endpoint answered {status} to {what}: {excerpt}")
+    }
 }
 
 /// What every attempt shares.
@@ -293,13 +468,106 @@ impl Fulfiller {
         self.send(entry, url).await
     }
 
-    /// POSTs the sealed blob to `url`, following 307/308 redirects.
-    async fn send(&self, entry: &DeliveryEntry, mut url: Url) -> Outcome {
+    /// The delivery's headers, the same on the preflight and on every `POST`.
+    fn headers(&self, entry: &DeliveryEntry) -> HeaderMap {
+        let record = &entry.record;
+        let instruction = &record.instruction;
+        let mut headers = HeaderMap::new();
+        let key = idempotency_key(
+            self.svc.chain.chain_id(),
+            &record.contract,
+            instruction.purchase_id,
+        );
+        for (name, value) in [
+            (h::CONTRACT, record.contract.clone()),
+            (h::PURCHASE_ID, instruction.purchase_id.to_string()),
+            (h::OFFER_ID, instruction.offer_id.to_string()),
+            (h::CONTENT_SHA256, entry.sha256.clone()),
+            (h::CONTENT_SIZE, instruction.size.to_string()),
+            (h::SEQUENCE, record.sequence.to_string()),
+            (h::IDEMPOTENCY_KEY, key),
+        ] {
+            // Every value is an address, a number or hex: always a valid header value.
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+        headers
+    }
+
+    /// Asks the endpoint whether it will take the delivery (`OPTIONS`, the delivery's headers,
+    /// no body), within `delivery_response_timeout`.
+    async fn preflight(&self, entry: &DeliveryEntry, url: &Url) -> Result<Preflight, Outcome> {
+        const WHAT: &str = "the delivery's preflight";
+        let timeout = self.svc.config.delivery_response_timeout;
+        let request = self
+            .client
+            .request(Method::OPTIONS, url.clone())
+            .headers(self.headers(entry))
+            .send();
+        let response = match tokio::time::timeout(timeout, request).await {
+            Err(_) => {
+                return Err(Outcome::Retry(format!(
+                    "the endpoint did not answer {WHAT} within {} (delivery_response_timeout); cut",
+                    humantime::format_duration(timeout)
+                )))
+            }
+            // As a POST's would be: the policy's refusal as it is, or the transport's error.
+            Ok(Err(error)) => return Err(Outcome::Retry(egress::describe(&error))),
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status();
+        if status.is_success() {
+            let marker = response.headers().get(h::INBOX).map(HeaderValue::as_bytes);
+            return match marker {
+                Some(m) if m == h::INBOX_READY.as_bytes() => {
+                    Ok(Preflight::Ready(response.url().clone()))
+                }
+                Some(m) if m == h::INBOX_SAVED.as_bytes() => Ok(Preflight::Saved(status)),
+                _ => Err(Outcome::Refused(format!(
+                    "the endpoint answered {status} to {WHAT} without `{}: {}`: it is not a Consign inbox, so the body was not sent",
+                    h::INBOX,
+                    h::INBOX_READY
+                ))),
+            };
+        }
+        // A server that does not know OPTIONS at all is no Consign inbox either.
+        let refused = is_refusal(status) || status == StatusCode::NOT_IMPLEMENTED;
+        let reason = answered(WHAT, response).await;
+        Err(if refused {
+            Outcome::Refused(reason)
+        } else {
+            Outcome::Retry(reason)
+        })
+    }
+
+    /// Asks the endpoint first ([`preflight`](Self::preflight)), then POSTs the sealed blob,
+    /// following 307/308 redirects.
+    async fn send(&self, entry: &DeliveryEntry, url: Url) -> Outcome {
+        let mut url = match self.preflight(entry, &url).await {
+            Ok(Preflight::Ready(url)) => url,
+            Ok(Preflight::Saved(status)) => {
+                tracing::info!(
+                    target: TARGET,
+                    sequence = entry.sequence(),
+                    "the inbox saved this purchase before; nothing sent"
+                );
+                return Outcome::Delivered {
+                    bytes: 0,
+                    status: status.as_u16(),
+                };
+            }
+            Err(outcome) => return outcome,
+        };
         for _ in 0..=MAX_REDIRECTS {
             let (result, producer) = self.post(entry, &url).await;
             let response = match result {
                 Ok(response) => response,
-                Err(error) => {
+                Err(PostError::Cut(reason)) => {
+                    producer.cancel();
+                    return Outcome::Retry(reason);
+                }
+                Err(PostError::Transport(error)) => {
                     // A failure of the encrypting side explains a broken request best.
                     producer.cancel();
                     return match producer.result().await {
@@ -358,25 +626,25 @@ impl Fulfiller {
                 }
             }
             drop(producer);
-            let excerpt = body_excerpt(response).await;
-            return Outcome::Retry(if excerpt.is_empty() {
-                format!("the endpoint answered {status}")
+            let reason = answered("the delivery", response).await;
+            return if is_refusal(status) {
+                Outcome::Refused(reason)
             } else {
-                format!("the endpoint answered {status}: {excerpt}")
-            });
+                Outcome::Retry(reason)
+            };
         }
         Outcome::Retry(EgressError::TooManyRedirects { max: MAX_REDIRECTS }.to_string())
     }
 
-    /// Starts the encrypting thread and sends its output as the body of a `POST` to `url`.
+    /// Starts the encrypting thread and sends its output as the body of a `POST` to `url`,
+    /// cut if the endpoint does not keep the [`Pace`].
     async fn post(
         &self,
         entry: &DeliveryEntry,
         url: &Url,
-    ) -> (Result<reqwest::Response, reqwest::Error>, Producer) {
-        let record = &entry.record;
-        let instruction = &record.instruction;
-        let (producer, body) = body::start(
+    ) -> (Result<reqwest::Response, PostError>, Producer) {
+        let instruction = &entry.record.instruction;
+        let (producer, body, progress) = body::start(
             self.svc.blobs.clone(),
             entry.sha256.clone(),
             instruction.size,
@@ -385,23 +653,16 @@ impl Fulfiller {
         let request = self
             .client
             .post(url.clone())
+            .headers(self.headers(entry))
             .header(CONTENT_TYPE, "application/octet-stream")
-            .header(h::CONTRACT, &record.contract)
-            .header(h::PURCHASE_ID, instruction.purchase_id.to_string())
-            .header(h::OFFER_ID, instruction.offer_id.to_string())
-            .header(h::CONTENT_SHA256, &entry.sha256)
-            .header(h::CONTENT_SIZE, instruction.size.to_string())
-            .header(h::SEQUENCE, record.sequence.to_string())
-            .header(
-                h::IDEMPOTENCY_KEY,
-                idempotency_key(
-                    self.svc.chain.chain_id(),
-                    &record.contract,
-                    instruction.purchase_id,
-                ),
-            )
-            .body(body);
-        (request.send().await, producer)
+            .body(body)
+            .send();
+        let pace = Pace::new(&self.svc.config);
+        let result = tokio::select! {
+            sent = request => sent.map_err(PostError::Transport),
+            reason = pace.broken(&progress) => Err(PostError::Cut(reason)),
+        };
+        (result, producer)
     }
 
     /// Records the outcome of an attempt (the state first), its metrics and its log line.
@@ -448,12 +709,7 @@ impl Fulfiller {
                 );
             }
             Outcome::Retry(error) => {
-                let now = now_ms();
-                let deadline = deadline_ms(entry, config.default_deadline);
-                let delay = retry_delay(attempt, config.retry_initial, config.retry_max);
-                let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
-                // Not later than the deadline, so it is given up on time.
-                let next = now.saturating_add(delay_ms).min(deadline.max(now));
+                let (now, next) = next_attempt(entry, config);
                 if let Err(e) = deliveries::mark_retry(db, sequence, error.clone(), next) {
                     tracing::error!(target: TARGET, sequence, error = %format!("{e:#}"), "cannot save the delivery's state");
                 }
@@ -470,24 +726,63 @@ impl Fulfiller {
                     "delivery attempt failed"
                 );
             }
+            Outcome::Refused(reason) => {
+                let (now, next) = next_attempt(entry, config);
+                let max = config.delivery_max_refusals;
+                match deliveries::mark_refused(db, sequence, &reason, next, max) {
+                    Ok(Some(DeliveryState::Failed)) => self.given_up(entry, &reason, duration_ms),
+                    Ok(_) => {
+                        metrics.delivery_retries_total.inc();
+                        tracing::warn!(
+                            target: TARGET,
+                            sequence,
+                            purchase,
+                            attempt,
+                            outcome = "refused",
+                            duration_ms,
+                            retry_in_ms = next - now,
+                            error = %reason,
+                            "delivery refused"
+                        );
+                    }
+                    Err(e) => {
+                        tracing::error!(target: TARGET, sequence, error = %format!("{e:#}"), "cannot save the delivery's state");
+                    }
+                }
+            }
             Outcome::Fail(reason) => {
                 if let Err(e) = deliveries::mark_failed(db, sequence, reason.clone()) {
                     tracing::error!(target: TARGET, sequence, error = %format!("{e:#}"), "cannot save the delivery's state");
                 }
-                metrics.delivery_finished(DeliveryOutcome::Failed);
-                tracing::warn!(
-                    target: TARGET,
-                    sequence,
-                    purchase,
-                    attempt,
-                    outcome = "failed",
-                    duration_ms,
-                    error = %reason,
-                    "delivery given up"
-                );
+                self.given_up(entry, &reason, duration_ms);
             }
         }
     }
+
+    /// The metrics and the log line of a delivery given up (its state is saved already).
+    fn given_up(&self, entry: &DeliveryEntry, reason: &str, duration_ms: u64) {
+        self.svc.metrics.delivery_finished(DeliveryOutcome::Failed);
+        tracing::warn!(
+            target: TARGET,
+            sequence = entry.sequence(),
+            purchase = entry.record.instruction.purchase_id,
+            attempt = entry.attempts,
+            outcome = "failed",
+            duration_ms,
+            error = %reason,
+            "delivery given up"
+        );
+    }
+}
+
+/// Now and when the next attempt of `entry` is due (Unix ms): after the backoff, but not later
+/// than the deadline, so it is given up on time.
+fn next_attempt(entry: &DeliveryEntry, config: &Config) -> (u64, u64) {
+    let now = now_ms();
+    let deadline = deadline_ms(entry, config.default_deadline);
+    let delay = retry_delay(entry.attempts, config.retry_initial, config.retry_max);
+    let delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+    (now, now.saturating_add(delay_ms).min(deadline.max(now)))
 }
 
 /// Up to [`ERROR_BODY_EXCERPT`] bytes of an error response's body, as one line of text.

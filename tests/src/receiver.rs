@@ -1,6 +1,8 @@
 //! A buyer's receiving HTTP server for tests: it accepts `POST`s of deliveries on a free
-//! loopback port and records each one. It can refuse the first attempts, read slowly, and tell
-//! how many attempts it saw, so fault tests can count deliveries exactly.
+//! loopback port and records each one, and answers their preflights (`OPTIONS`) `ready` as a
+//! Consign inbox does. It can refuse the first attempts or preflights, read slowly, play a third
+//! party's server that answers every request with one status, and tell how many attempts,
+//! preflights and body bytes it saw, so fault tests can count deliveries exactly.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -30,6 +32,13 @@ pub struct ReceiverBehaviour {
     /// Only count the body's bytes: no hash, nothing kept (for throughput benchmarks, so the
     /// receiver does not compete with the sender for the CPU).
     pub count_only: bool,
+    /// Answer `503 Service Unavailable` to this many delivery preflights (`OPTIONS`) first;
+    /// the others are answered `204` with `x-consign-inbox: ready`, as a Consign inbox does.
+    pub preflight_fail_first: u32,
+    /// Be a server that is no Consign inbox (a third party's): answer every request, `OPTIONS`
+    /// and `POST` alike, with this status, after reading its whole body (counted in
+    /// [`Receiver::bytes_read`]).
+    pub answer_everything: Option<u16>,
 }
 
 /// One delivery the receiver accepted (answered 200).
@@ -50,6 +59,7 @@ pub struct Received {
 #[derive(Default)]
 struct State {
     attempts: u32,
+    preflights: u32,
     aborted: u32,
     bytes_read: u64,
     received: Vec<Received>,
@@ -76,12 +86,18 @@ impl Receiver {
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State::default()));
         let shared = state.clone();
-        let route = warp::post()
+        let preflight = {
+            let (shared, behaviour) = (shared.clone(), behaviour.clone());
+            warp::options()
+                .and(warp::body::stream())
+                .then(move |body| preflight(shared.clone(), behaviour.clone(), body))
+        };
+        let route = preflight.or(warp::post()
             .and(warp::header::headers_cloned())
             .and(warp::body::stream())
             .then(move |headers: warp::http::HeaderMap, body| {
                 handle(shared.clone(), behaviour.clone(), headers, body)
-            });
+            }));
         runtime.spawn(warp::serve(route).incoming(listener).run());
         Ok(Self {
             _runtime: runtime,
@@ -98,6 +114,11 @@ impl Receiver {
     /// Requests received so far, accepted or not.
     pub fn attempts(&self) -> u32 {
         self.lock().attempts
+    }
+
+    /// Delivery preflights (`OPTIONS`) received so far.
+    pub fn preflights(&self) -> u32 {
+        self.lock().preflights
     }
 
     /// Requests whose body broke off before its end.
@@ -145,6 +166,54 @@ impl Receiver {
     }
 }
 
+/// Reads `body` to its end, counting its bytes in `bytes_read`.
+async fn count_body<S, B>(state: &Mutex<State>, mut body: S)
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>> + Unpin,
+    B: Buf,
+{
+    while let Some(Ok(chunk)) = body.next().await {
+        state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .bytes_read += chunk.remaining() as u64;
+    }
+}
+
+/// A delivery's preflight: `ready`, unless told to refuse or to be no Consign inbox.
+async fn preflight<S, B>(
+    state: Arc<Mutex<State>>,
+    behaviour: ReceiverBehaviour,
+    body: S,
+) -> warp::http::Response<String>
+where
+    S: futures_util::Stream<Item = Result<B, warp::Error>> + Unpin,
+    B: Buf,
+{
+    let preflights = {
+        let mut state = state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        state.preflights += 1;
+        state.preflights
+    };
+    count_body(&state, body).await;
+    let response = warp::http::Response::builder();
+    let response = if let Some(status) = behaviour.answer_everything {
+        response.status(status)
+    } else if preflights <= behaviour.preflight_fail_first {
+        response.status(StatusCode::SERVICE_UNAVAILABLE)
+    } else {
+        response.status(StatusCode::NO_CONTENT).header(
+            consign_client::storage::delivery_headers::INBOX,
+            consign_client::storage::delivery_headers::INBOX_READY,
+        )
+    };
+    response
+        .body(String::new())
+        .unwrap_or_else(|_| warp::http::Response::new(String::new()))
+}
+
 async fn handle<S, B>(
     state: Arc<Mutex<State>>,
     behaviour: ReceiverBehaviour,
@@ -162,6 +231,11 @@ where
         state.attempts += 1;
         state.attempts
     };
+    if let Some(status) = behaviour.answer_everything {
+        count_body(&state, body).await;
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND);
+        return warp::reply::with_status("not here", status);
+    }
     if attempt <= behaviour.fail_first {
         return warp::reply::with_status("try again later", StatusCode::SERVICE_UNAVAILABLE);
     }

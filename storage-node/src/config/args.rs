@@ -88,6 +88,32 @@ pub struct ConfigArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "CONSIGN_STORAGE_DELIVERY_TIMEOUT")]
     pub delivery_timeout: Option<Duration>,
 
+    /// How long a delivery waits to connect to the buyer's endpoint. [default: 5s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "CONSIGN_STORAGE_DELIVERY_CONNECT_TIMEOUT")]
+    pub delivery_connect_timeout: Option<Duration>,
+
+    /// How long the buyer's endpoint has to answer a delivery's preflight (asked before any of
+    /// the body is sent), and to answer once it has the whole body (plus 1s per 100 MiB, to
+    /// sync it). A silent endpoint loses its delivery slot after this. [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "CONSIGN_STORAGE_DELIVERY_RESPONSE_TIMEOUT")]
+    pub delivery_response_timeout: Option<Duration>,
+
+    /// The slowest a buyer's endpoint may take a delivery's body, per second, e.g. 128KiB;
+    /// measured over --delivery-rate-window, a slower one is cut and retried later.
+    /// [default: 128KiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, env = "CONSIGN_STORAGE_DELIVERY_MIN_RATE")]
+    pub delivery_min_rate: Option<u64>,
+
+    /// The period --delivery-min-rate is measured over (lengthened to cover two 512 KiB pieces
+    /// of the body at the minimum rate). [default: 10s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "CONSIGN_STORAGE_DELIVERY_RATE_WINDOW")]
+    pub delivery_rate_window: Option<Duration>,
+
+    /// How many refusals that cannot become acceptances (404, 405, 410, or an endpoint that is
+    /// not a Consign inbox) a delivery takes before it is given up. [default: 3]
+    #[arg(long, value_name = "N", env = "CONSIGN_STORAGE_DELIVERY_MAX_REFUSALS")]
+    pub delivery_max_refusals: Option<u32>,
+
     /// For an instruction without a deadline: how long after its commit to keep trying.
     /// [default: 7days]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "CONSIGN_STORAGE_DEFAULT_DEADLINE")]
@@ -113,6 +139,11 @@ impl ConfigArgs {
             retry_initial: self.retry_initial,
             retry_max: self.retry_max,
             delivery_timeout: self.delivery_timeout,
+            delivery_connect_timeout: self.delivery_connect_timeout,
+            delivery_response_timeout: self.delivery_response_timeout,
+            delivery_min_rate: self.delivery_min_rate,
+            delivery_rate_window: self.delivery_rate_window,
+            delivery_max_refusals: self.delivery_max_refusals,
             default_deadline: self.default_deadline,
             follower_wait: self.follower_wait,
         }

@@ -32,6 +32,15 @@ pub struct Layer {
     #[serde(default, deserialize_with = "duration")]
     pub delivery_timeout: Option<Duration>,
     #[serde(default, deserialize_with = "duration")]
+    pub delivery_connect_timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "duration")]
+    pub delivery_response_timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "size")]
+    pub delivery_min_rate: Option<u64>,
+    #[serde(default, deserialize_with = "duration")]
+    pub delivery_rate_window: Option<Duration>,
+    pub delivery_max_refusals: Option<u32>,
+    #[serde(default, deserialize_with = "duration")]
     pub default_deadline: Option<Duration>,
     #[serde(default, deserialize_with = "duration")]
     pub follower_wait: Option<Duration>,

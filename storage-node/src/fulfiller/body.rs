@@ -5,7 +5,7 @@
 //! corrupt blob is never delivered as a complete, decryptable stream.
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::blobs::BlobStore;
 
 /// Bytes of ciphertext per chunk handed to the HTTP body.
-const BODY_CHUNK: usize = 512 * 1024;
+pub(super) const BODY_CHUNK: usize = 512 * 1024;
 /// Chunks queued between the encrypting thread and the connection.
 const BODY_DEPTH: usize = 4;
 /// Bytes of plaintext read from the blob store at a time.
@@ -29,14 +29,34 @@ const READ_AHEAD: usize = 4;
 /// How long to wait for the encrypting thread once the endpoint has answered.
 const PRODUCER_GRACE: Duration = Duration::from_secs(10);
 
+/// How much of a body the connection has taken: counted once per chunk (not per byte), so the
+/// fulfiller can cut an endpoint that takes it too slowly.
+#[derive(Debug, Default)]
+pub(super) struct Progress {
+    taken: AtomicU64,
+    finished: AtomicBool,
+}
+
+impl Progress {
+    /// Ciphertext bytes the connection has taken so far.
+    pub(super) fn taken(&self) -> u64 {
+        self.taken.load(Ordering::Relaxed)
+    }
+
+    /// Whether the connection has taken the whole body.
+    pub(super) fn finished(&self) -> bool {
+        self.finished.load(Ordering::Relaxed)
+    }
+}
+
 /// Starts the encrypting thread for the blob `sha256` (`size` bytes, sealed to the age
-/// `recipient`) and returns it with the request body it feeds.
+/// `recipient`) and returns it with the request body it feeds and that body's progress.
 pub(super) fn start(
     blobs: BlobStore,
     sha256: String,
     size: u64,
     recipient: String,
-) -> (Producer, reqwest::Body) {
+) -> (Producer, reqwest::Body, Arc<Progress>) {
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(BODY_DEPTH);
     let cancel = CancellationToken::new();
     let body = BodySender {
@@ -50,10 +70,25 @@ pub(super) fn start(
         }),
         cancel,
     };
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
+    let progress = Arc::new(Progress::default());
+    let counted = Arc::clone(&progress);
+    let stream = futures_util::stream::unfold((rx, counted), |(mut rx, counted)| async move {
+        match rx.recv().await {
+            Some(chunk) => {
+                if let Ok(bytes) = &chunk {
+                    counted
+                        .taken
+                        .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                }
+                Some((chunk, (rx, counted)))
+            }
+            None => {
+                counted.finished.store(true, Ordering::Relaxed);
+                None
+            }
+        }
     });
-    (producer, reqwest::Body::wrap_stream(stream))
+    (producer, reqwest::Body::wrap_stream(stream), progress)
 }
 
 /// Why the encrypting thread stopped early.

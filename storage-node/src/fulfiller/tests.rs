@@ -177,7 +177,19 @@ async fn fake_inbox(state: Shared<InboxState>) -> SocketAddr {
             .body(String::new())
             .unwrap()
     });
-    serve_on_loopback(inbox.or(moved)).await
+    serve_on_loopback(ready().or(inbox).or(moved)).await
+}
+
+/// A Consign inbox's answer to every preflight: `204`, `x-consign-inbox: ready`.
+fn ready(
+) -> impl warp::Filter<Extract = (warp::http::Response<String>,), Error = warp::Rejection> + Clone {
+    warp::options().map(|| {
+        warp::http::Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .header(h::INBOX, h::INBOX_READY)
+            .body(String::new())
+            .unwrap()
+    })
 }
 
 /// A node's services on a fresh data directory, with fast retries.
@@ -872,7 +884,7 @@ async fn large_delivery_throughput() {
         .and(warp::body::stream())
         .and(warp::any().map(move || context.clone()))
         .then(receive_verified);
-    let inbox = serve_on_loopback(inbox).await;
+    let inbox = serve_on_loopback(ready().or(inbox)).await;
     let endpoint = format!("http://{inbox}/inbox");
     chain_state
         .lock()
@@ -959,4 +971,44 @@ where
         Ok(_) => warp::reply::with_status("ok".to_owned(), StatusCode::OK),
         Err(e) => warp::reply::with_status(e.to_string(), StatusCode::BAD_REQUEST),
     }
+}
+
+/// An inbox that saved the purchase before says so in the preflight: the delivery is recorded
+/// as delivered and no body is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_purchase_the_inbox_saved_before_is_not_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain_state = Shared::default();
+    let chain = fake_chain(Arc::clone(&chain_state)).await;
+    let posts = Arc::new(Mutex::new(0usize));
+    let saved = warp::options().map(|| {
+        warp::http::Response::builder()
+            .header(h::INBOX, h::INBOX_SAVED)
+            .body(String::new())
+            .unwrap()
+    });
+    let counted = Arc::clone(&posts);
+    let post = warp::post().map(move || {
+        *counted.lock().unwrap() += 1;
+        "stored"
+    });
+    let inbox = serve_on_loopback(saved.or(post)).await;
+    let svc = services(dir.path(), chain, true);
+    let buyer = AgeIdentity::generate();
+    let sha = store_and_register(&svc, b"saved before");
+    let endpoint = format!("http://{inbox}/inbox");
+    chain_state
+        .lock()
+        .unwrap()
+        .purchases
+        .insert(1, purchase_json(1, &endpoint, &buyer.recipient()));
+    let rec = record(1, 1, &endpoint, &buyer.recipient(), &sha, 12);
+    deliveries::insert_if_new(&svc.db, &rec, &sha, now_ms()).unwrap();
+
+    let (stop, task) = start(&svc, None);
+    let entry = wait_for(&svc, 1, |e| e.state == DeliveryState::Delivered).await;
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    assert_eq!(entry.attempts, 1);
+    assert_eq!(*posts.lock().unwrap(), 0, "no body was sent");
 }
