@@ -21,7 +21,7 @@ use crate::gas::{self, GasMeter};
 use crate::genesis::Genesis;
 use crate::state::{self, AccountRecord, CodeRecord, ContractRecord};
 use crate::store::{lock, Layers};
-use crate::view::{check_body, View, ViewParts};
+use crate::view::{check_body, Head, View, ViewParts};
 use crate::wasm::{Executor, Outcome};
 
 /// A transaction that passed [`App::check_tx`].
@@ -187,13 +187,15 @@ impl App {
                     api: core.api.clone(),
                     db: db.clone(),
                     state: committed.clone(),
-                    chain_id,
-                    height,
-                    last_hash: parse32(db.meta("last_hash")?, "last block hash")?,
-                    last_time,
-                    state_hash: parse32(db.meta("state_hash")?, "state hash")?,
-                    next_delivery: parse_u64(db.meta("next_delivery")?, "delivery sequence")?,
-                    min_gas_price,
+                    head: Head {
+                        chain_id,
+                        height,
+                        last_hash: parse32(db.meta("last_hash")?, "last block hash")?,
+                        last_time,
+                        state_hash: parse32(db.meta("state_hash")?, "state hash")?,
+                        next_delivery: parse_u64(db.meta("next_delivery")?, "delivery sequence")?,
+                        min_gas_price,
+                    },
                 });
                 let app = Self {
                     core,
@@ -291,13 +293,15 @@ impl App {
             api: core.api.clone(),
             db: db.clone(),
             state: committed.clone(),
-            chain_id: genesis.chain_id.clone(),
-            height: 0,
-            last_hash: hash,
-            last_time: genesis.genesis_time,
-            state_hash,
-            next_delivery: 1,
-            min_gas_price,
+            head: Head {
+                chain_id: genesis.chain_id.clone(),
+                height: 0,
+                last_hash: hash,
+                last_time: genesis.genesis_time,
+                state_hash,
+                next_delivery: 1,
+                min_gas_price,
+            },
         });
         Ok(Self {
             db,
@@ -412,16 +416,16 @@ impl App {
         time: Timestamp,
     ) -> Result<BlockOutcome, ChainError> {
         let last = self.view.clone();
-        let height = last.height + 1;
-        let time = if time <= last.last_time {
-            last.last_time.plus_nanos(1)
+        let height = last.head.height + 1;
+        let time = if time <= last.head.last_time {
+            last.head.last_time.plus_nanos(1)
         } else {
             time
         };
         let block_info = BlockInfo {
             height,
             time,
-            chain_id: last.chain_id.clone(),
+            chain_id: last.head.chain_id.clone(),
         };
         {
             let mut layers = lock(&self.core.layers);
@@ -440,7 +444,7 @@ impl App {
             // rule, so it is not checked here.
             let checked_again = check_body(
                 &lock(&self.core.layers),
-                &last.chain_id,
+                &last.head.chain_id,
                 &checked.tx,
                 checked.bytes.len(),
                 &Pending::default(),
@@ -465,16 +469,16 @@ impl App {
         }
         let block_layer = lock(&self.core.layers).take_all();
         let changes = block_layer.changes;
-        let state_hash = next_state_hash(&last.state_hash, &changes);
+        let state_hash = next_state_hash(&last.head.state_hash, &changes);
         let mut tx_root = Sha256::new();
         for hash in &included {
             tx_root.update(hash.as_bytes());
         }
         let header = BlockHeader {
-            chain_id: last.chain_id.clone(),
+            chain_id: last.head.chain_id.clone(),
             height,
             time,
-            prev_hash: hex32(&last.last_hash),
+            prev_hash: hex32(&last.head.last_hash),
             tx_root: hex32(&tx_root.finalize().into()),
             state_hash: hex32(&state_hash),
             tx_count: u32::try_from(included.len()).unwrap_or(u32::MAX),
@@ -485,7 +489,7 @@ impl App {
             hash: hex32(&hash),
             txs: included,
         };
-        let mut next_delivery = last.next_delivery;
+        let mut next_delivery = last.head.next_delivery;
         let mut deliveries = Vec::with_capacity(pending_deliveries.len());
         for (result_index, contract, instruction) in pending_deliveries {
             let record = DeliveryRecord {
@@ -541,13 +545,14 @@ impl App {
             api: self.core.api.clone(),
             db: self.db.clone(),
             state: self.committed.clone(),
-            chain_id: last.chain_id.clone(),
-            height,
-            last_hash: hash,
-            last_time: time,
-            state_hash,
-            next_delivery,
-            min_gas_price: last.min_gas_price.clone(),
+            head: Head {
+                height,
+                last_hash: hash,
+                last_time: time,
+                state_hash,
+                next_delivery,
+                ..last.head.clone()
+            },
         }));
         self.core.set_context(TxContext {
             block: block_info,

@@ -25,6 +25,12 @@ pub struct View {
     /// Reads the committed map through layers of its own (no pending layer is ever pushed).
     core: Arc<Core>,
     db: Arc<Db>,
+    pub(crate) head: Head,
+}
+
+/// The last committed block's facts, and the node's admission price.
+#[derive(Debug, Clone)]
+pub(crate) struct Head {
     pub(crate) chain_id: String,
     pub(crate) height: u64,
     pub(crate) last_hash: [u8; 32],
@@ -37,8 +43,8 @@ pub struct View {
 impl std::fmt::Debug for View {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("View")
-            .field("chain_id", &self.chain_id)
-            .field("height", &self.height)
+            .field("chain_id", &self.head.chain_id)
+            .field("height", &self.head.height)
             .finish_non_exhaustive()
     }
 }
@@ -49,13 +55,7 @@ pub(crate) struct ViewParts {
     pub(crate) api: consign_vm::Bech32Api,
     pub(crate) db: Arc<Db>,
     pub(crate) state: Arc<BTreeMap<Vec<u8>, Vec<u8>>>,
-    pub(crate) chain_id: String,
-    pub(crate) height: u64,
-    pub(crate) last_hash: [u8; 32],
-    pub(crate) last_time: Timestamp,
-    pub(crate) state_hash: [u8; 32],
-    pub(crate) next_delivery: u64,
-    pub(crate) min_gas_price: GasPrice,
+    pub(crate) head: Head,
 }
 
 /// The checks of admission and of block execution that read the state: chain id, messages,
@@ -123,21 +123,15 @@ impl View {
             layers,
             parts.api,
             BlockInfo {
-                height: parts.height,
-                time: parts.last_time,
-                chain_id: parts.chain_id.clone(),
+                height: parts.head.height,
+                time: parts.head.last_time,
+                chain_id: parts.head.chain_id.clone(),
             },
         );
         Self {
             core,
             db: parts.db,
-            chain_id: parts.chain_id,
-            height: parts.height,
-            last_hash: parts.last_hash,
-            last_time: parts.last_time,
-            state_hash: parts.state_hash,
-            next_delivery: parts.next_delivery,
-            min_gas_price: parts.min_gas_price,
+            head: parts.head,
         }
     }
 
@@ -150,47 +144,47 @@ impl View {
     pub fn admit(&self, checked: &CheckedTx, pending: &Pending) -> Result<(), CheckError> {
         check_body(
             &lock(&self.core.layers),
-            &self.chain_id,
+            &self.head.chain_id,
             &checked.tx,
             checked.bytes.len(),
             pending,
-            Some(&self.min_gas_price),
+            Some(&self.head.min_gas_price),
         )
     }
 
     /// The chain id.
     pub fn chain_id(&self) -> &str {
-        &self.chain_id
+        &self.head.chain_id
     }
 
     /// The committed height.
     pub fn height(&self) -> u64 {
-        self.height
+        self.head.height
     }
 
     /// The committed block's time.
     pub fn last_time(&self) -> Timestamp {
-        self.last_time
+        self.head.last_time
     }
 
     /// The state hash after the committed block, hex.
     pub fn state_hash(&self) -> String {
-        hex::encode(self.state_hash)
+        hex::encode(self.head.state_hash)
     }
 
     /// The committed block's hash, hex.
     pub fn last_block_hash(&self) -> String {
-        hex::encode(self.last_hash)
+        hex::encode(self.head.last_hash)
     }
 
     /// The sequence the next delivery instruction will get.
     pub fn next_delivery_sequence(&self) -> u64 {
-        self.next_delivery
+        self.head.next_delivery
     }
 
     /// The lowest gas price admission accepts.
     pub fn min_gas_price(&self) -> &GasPrice {
-        &self.min_gas_price
+        &self.head.min_gas_price
     }
 
     /// The account's committed sequence.
