@@ -6,11 +6,15 @@
 //! | `GET /v1/blobs/{sha256}/admission` | a seller (signed grant) | whether the upload would be accepted, and whether the seller already stored it |
 //! | `PUT /v1/blobs/{sha256}` | a seller (signed grant) | uploads a blob (streamed) |
 //! | `POST /v1/registrations` | a seller (signed) | binds an offer to a blob |
-//! | `GET /status` | anyone | [`StorageStatus`](consign_client::storage::StorageStatus): node-wide figures |
-//! | `GET /metrics` | anyone (scrapers) | Prometheus metrics, node-wide only (see [`metrics`](crate::metrics)) |
+//! | `GET /status` | anyone | [`StorageStatus`](consign_client::storage::StorageStatus): liveness and version only |
+//! | `GET /v1/admin/status` | operator token | [`OperatorStatus`](consign_client::storage::OperatorStatus): the node's figures |
 //! | `GET /v1/admin/deliveries?after=&limit=&state=` | operator token | deliveries with state and last error |
 //! | `GET /v1/admin/registrations?after=&limit=` | operator token | the offers registered |
 //! | `GET /v1/admin/accounts/{address}` | operator token | an account's usage and quota |
+//!
+//! The public routes say nothing that moves with what the node holds (see [`operator`]): the
+//! figures and the Prometheus metrics are on the operator's listener ([`operator::routes`],
+//! `--metrics-listen`, loopback by default) and behind the admin token.
 //!
 //! Sellers authenticate with signatures by their chain account key, never passwords; the
 //! operator with the admin token (`Authorization: Bearer …`). Every error is JSON
@@ -19,6 +23,7 @@
 
 mod admin;
 mod error;
+pub mod operator;
 mod public;
 mod registration;
 mod upload;

@@ -11,6 +11,8 @@
 
 pub mod index;
 pub mod key;
+pub mod sweep;
+pub mod uploads;
 mod writer;
 
 use std::fs::File;
@@ -20,7 +22,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-pub use writer::{BlobWriter, ReceiveError, WrittenBlob};
+pub use writer::{BlobWriter, BodyPace, ReceiveError, WrittenBlob};
 
 /// The blobs of one data directory. Cheap to clone.
 #[derive(Clone)]
@@ -35,6 +37,15 @@ struct Inner {
     tmp: PathBuf,
     identity: age::x25519::Identity,
     recipient: age::x25519::Recipient,
+    /// The upload workers: how many batches are hashed, encrypted and written at once, on
+    /// blocking threads, whatever the number of uploads (the database's tasks do not wait
+    /// behind them).
+    upload_workers: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many upload batches are written at once: the cores, from 2 to 8.
+fn upload_worker_count() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
 }
 
 /// A blob [`BlobStore::put`] stored.
@@ -82,6 +93,7 @@ impl BlobStore {
                 tmp,
                 recipient: identity.to_public(),
                 identity,
+                upload_workers: Arc::new(tokio::sync::Semaphore::new(upload_worker_count())),
             }),
         })
     }
@@ -180,6 +192,10 @@ impl BlobStore {
         };
         written.install()?;
         Ok(stored)
+    }
+
+    fn upload_workers(&self) -> Arc<tokio::sync::Semaphore> {
+        self.inner.upload_workers.clone()
     }
 
     pub(crate) fn tmp_dir(&self) -> &Path {

@@ -17,8 +17,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use consign_client::Coin;
+
 pub use args::ConfigArgs;
-pub use layer::{parse_duration, parse_size, Layer};
+pub use layer::{parse_coin, parse_duration, parse_listen_or_off, parse_size, Layer, ListenOrOff};
 
 /// Everything the storage node needs to know to run.
 #[derive(Clone, PartialEq, Eq)]
@@ -86,6 +88,36 @@ pub struct Config {
     /// How long each request to the chain's delivery feed waits for news (a long poll; at most
     /// 60s). Default 25s.
     pub follower_wait: Duration,
+    /// Where the operator's listener serves `/metrics` (Prometheus) and `/status` (the node's
+    /// figures: blobs, bytes, registrations, deliveries by state). These figures move with what
+    /// the node holds, so they are never on the public API: keep this address on loopback or
+    /// an operator-only network. Port 0 picks a free port, written to `<data_dir>/metrics.url`;
+    /// `off` disables the listener. Default `127.0.0.1:0`.
+    pub metrics_listen: Option<SocketAddr>,
+    /// What an upload grant's signer must hold on-chain to upload, e.g. `1ucsn`: an account
+    /// that does not exist or holds less is refused, so fresh keys cannot use the node's disk.
+    /// An amount of 0 switches the check off (closed deployments, tests). Default `1ucsn`.
+    pub min_seller_balance: Coin,
+    /// The only accounts that may upload, if any are given (`--allow-seller`, repeatable;
+    /// comma-separated in the environment). Default: any account that passes the balance check.
+    pub allow_seller: Vec<String>,
+    /// How many bytes the node stores in all, counting uploads in progress; an upload that would
+    /// go past it is refused (507) before its body is sent. Default 1 TiB.
+    pub capacity: u64,
+    /// How many uploads may be in progress at once, from everyone. Default 64.
+    pub max_uploads: usize,
+    /// How many uploads one account may have in progress at once. Default 4.
+    pub max_uploads_per_account: usize,
+    /// How long a blob may stay without a registration: after it, a sweep deletes it and gives
+    /// the quota back. Registered blobs are never deleted. Default 24h.
+    pub unregistered_ttl: Duration,
+    /// An upload whose body sends nothing for this long is cut; the minimum rate is also
+    /// measured over periods of this length. Default 30s.
+    pub upload_idle_timeout: Duration,
+    /// The slowest an upload body may arrive, in bytes per second (measured over each
+    /// `upload_idle_timeout`); a slower one is cut, so trickling sockets cannot hold upload
+    /// slots. Default 1KiB.
+    pub upload_min_rate: u64,
 }
 
 /// The shortest admin token accepted.
@@ -117,6 +149,15 @@ impl Default for Config {
             delivery_max_refusals: 3,
             default_deadline: Duration::from_secs(7 * 24 * 60 * 60),
             follower_wait: Duration::from_secs(25),
+            metrics_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            min_seller_balance: Coin::new(1u128, consign_client::NATIVE_DENOM),
+            allow_seller: Vec::new(),
+            capacity: 1024 * GIB,
+            max_uploads: 64,
+            max_uploads_per_account: 4,
+            unregistered_ttl: Duration::from_secs(24 * 60 * 60),
+            upload_idle_timeout: Duration::from_secs(30),
+            upload_min_rate: 1024,
         }
     }
 }
@@ -146,6 +187,15 @@ impl fmt::Debug for Config {
             .field("delivery_max_refusals", &self.delivery_max_refusals)
             .field("default_deadline", &self.default_deadline)
             .field("follower_wait", &self.follower_wait)
+            .field("metrics_listen", &self.metrics_listen)
+            .field("min_seller_balance", &self.min_seller_balance)
+            .field("allow_seller", &self.allow_seller)
+            .field("capacity", &self.capacity)
+            .field("max_uploads", &self.max_uploads)
+            .field("max_uploads_per_account", &self.max_uploads_per_account)
+            .field("unregistered_ttl", &self.unregistered_ttl)
+            .field("upload_idle_timeout", &self.upload_idle_timeout)
+            .field("upload_min_rate", &self.upload_min_rate)
             .finish()
     }
 }
@@ -227,6 +277,15 @@ impl Config {
             delivery_max_refusals,
             default_deadline,
             follower_wait,
+            metrics_listen,
+            min_seller_balance,
+            allow_seller,
+            capacity,
+            max_uploads,
+            max_uploads_per_account,
+            unregistered_ttl,
+            upload_idle_timeout,
+            upload_min_rate,
         } = layer;
         macro_rules! set {
             ($($field:ident),*) => { $( if let Some(value) = $field { self.$field = value; } )* };
@@ -248,7 +307,16 @@ impl Config {
             delivery_rate_window,
             delivery_max_refusals,
             default_deadline,
-            follower_wait
+            follower_wait,
+            metrics_listen,
+            min_seller_balance,
+            allow_seller,
+            capacity,
+            max_uploads,
+            max_uploads_per_account,
+            unregistered_ttl,
+            upload_idle_timeout,
+            upload_min_rate
         );
         if let Some(token) = admin_token {
             // An empty value (e.g. `CONSIGN_STORAGE_ADMIN_TOKEN=`) switches the admin API off.
@@ -356,6 +424,44 @@ impl Config {
                 "the chain node holds a request at most 60s; give 60s or less",
             ));
         }
+        self.validate_uploads()
+    }
+
+    /// The upload limits' part of [`Config::validate`].
+    fn validate_uploads(&self) -> Result<(), ConfigError> {
+        for (field, value) in [
+            ("max_uploads", self.max_uploads),
+            ("max_uploads_per_account", self.max_uploads_per_account),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::invalid(
+                    field,
+                    "it is 0, so nothing could be uploaded",
+                ));
+            }
+        }
+        if self.capacity == 0 {
+            return Err(ConfigError::invalid(
+                "capacity",
+                "it is 0, so nothing could be uploaded",
+            ));
+        }
+        for (field, value) in [
+            ("unregistered_ttl", self.unregistered_ttl),
+            ("upload_idle_timeout", self.upload_idle_timeout),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::invalid(field, "it must be longer than 0"));
+            }
+        }
+        for seller in &self.allow_seller {
+            consign_client::validate_address(seller).map_err(|e| {
+                ConfigError::invalid(
+                    "allow_seller",
+                    format!("`{seller}` is not an account address: {e}"),
+                )
+            })?;
+        }
         Ok(())
     }
 
@@ -376,7 +482,11 @@ impl Config {
              delivery_connect_timeout = {connect}\ndelivery_response_timeout = {response}\n\
              delivery_min_rate = {delivery_min_rate}\ndelivery_rate_window = {rate_window}\n\
              delivery_max_refusals = {refusals}\ndefault_deadline = {deadline}\n\
-             follower_wait = {wait}\n",
+             follower_wait = {wait}\n{metrics_listen}\n\
+             min_seller_balance = \"{min_balance}\"\nallow_seller = {allow}\n\
+             capacity = {capacity}\nmax_uploads = {max_uploads}\n\
+             max_uploads_per_account = {per_account}\nunregistered_ttl = {ttl}\n\
+             upload_idle_timeout = {idle}\nupload_min_rate = {min_rate}\n",
             data_dir = toml_string(&self.data_dir.to_string_lossy()),
             listen = self.listen,
             node_url = toml_string(&self.node_url),
@@ -394,6 +504,23 @@ impl Config {
             refusals = self.delivery_max_refusals,
             deadline = duration(self.default_deadline),
             wait = duration(self.follower_wait),
+            metrics_listen = match self.metrics_listen {
+                Some(addr) => format!("metrics_listen = \"{addr}\""),
+                None => "metrics_listen = \"off\"".to_owned(),
+            },
+            min_balance = self.min_seller_balance,
+            allow = toml::Value::Array(
+                self.allow_seller
+                    .iter()
+                    .map(|s| toml::Value::String(s.clone()))
+                    .collect()
+            ),
+            capacity = self.capacity,
+            max_uploads = self.max_uploads,
+            per_account = self.max_uploads_per_account,
+            ttl = duration(self.unregistered_ttl),
+            idle = duration(self.upload_idle_timeout),
+            min_rate = self.upload_min_rate,
         )
     }
 
@@ -405,6 +532,11 @@ impl Config {
     /// `<data_dir>/api.url`.
     pub fn api_url_path(&self) -> PathBuf {
         api_url_path(&self.data_dir)
+    }
+
+    /// `<data_dir>/metrics.url`: `http://ADDR` of the operator's listener once it listens.
+    pub fn metrics_url_path(&self) -> PathBuf {
+        self.data_dir.join("metrics.url")
     }
 }
 
@@ -432,6 +564,9 @@ mod tests {
             data_dir: PathBuf::from("/var/lib/consign \"storage\""),
             allow_private_egress: true,
             retry_initial: Duration::from_millis(1500),
+            metrics_listen: None,
+            allow_seller: vec![consign_client::SecretKey::from_seed("seller").address()],
+            min_seller_balance: Coin::new(7u128, "ufoo"),
             ..Config::default()
         };
         let text = config.to_toml();

@@ -34,6 +34,7 @@ The data directory (--data-dir) holds:
                    format). Back it up: without it the blobs cannot be read
   blobs/ab/cd/<sha256>.age   the blobs; blobs/tmp/ holds uploads in progress, emptied at start
   api.url          http://ADDR of the API once it listens
+  metrics.url      http://ADDR of the operator's listener (--metrics-listen) once it listens
 
 Egress policy: buyers choose the endpoints deliveries are sent to. Unless
 --allow-private-egress is given, the node refuses to send to loopback, private (10/8,
@@ -44,8 +45,18 @@ every redirect, so a purchase cannot turn the node against the operator's own ne
 Admin token: the /v1/admin/ routes (deliveries with their state and last error, registrations,
 account usage) need `Authorization: Bearer <token>` with --admin-token (at least 16
 characters). Without a token they are disabled (403). Give it through the environment or the
-config file rather than the flag, which other local users can see. /status and /metrics are
-public and hold node-wide figures only.";
+config file rather than the flag, which other local users can see.
+
+What is public: /v1/info and /status say only what is constant for the node (id, chain,
+version, limits). The figures that move with uploads, registrations and deliveries are the
+operator's: GET /v1/admin/status (admin token), and /metrics and /status on the operator's
+listener (--metrics-listen, loopback by default), so no one polling storage nodes can tell
+which one holds an offer.
+
+Uploads: the signer of an upload grant must hold --min-seller-balance on-chain (and be on the
+--allow-seller list, if given); uploads in progress count against the quota and --capacity;
+a body slower than --upload-min-rate is cut; blobs not registered within
+--unregistered-ttl are deleted and their quota returned.";
 
 const SERVE_EXAMPLES: &str = "\
 Examples:
@@ -54,8 +65,8 @@ Examples:
   A throw-away node on a free port, delivering to local test servers:
     consign-storage -v serve --data-dir /tmp/storage --listen 127.0.0.1:0 \\
       --node-url \"$(cat ~/.consign/api.url)\" --allow-private-egress
-  Where it listens, and what it is doing:
-    curl \"$(cat /tmp/storage/api.url)/status\"
+  Where it listens, and what it is doing (the operator's listener):
+    curl \"$(cat /tmp/storage/metrics.url)/status\"
   Check the settings a config file and the environment give:
     consign-storage config --config /etc/consign-storage.toml";
 

@@ -1,9 +1,11 @@
-//! [`Metrics`]: the Prometheus metrics served at `GET /metrics` (OpenMetrics text), all named
-//! `consign_storage_…`.
+//! [`Metrics`]: the Prometheus metrics (OpenMetrics text), all named `consign_storage_…`, served
+//! at `GET /metrics` on the operator's listener only (`--metrics-listen`, loopback by default).
 //!
-//! `/metrics` needs no token: Prometheus scrapers usually cannot send one, and nothing here is
-//! about a single account, offer or buyer (node-wide counts and sizes only). Keep the port off
-//! the public internet, or filter `/metrics` in a proxy, if even those should stay private.
+//! They are never on the public API: even node-wide figures move with what the node holds
+//! (`bytes_stored` rises by an offer's size when it is uploaded, the delivery counters move only
+//! on the node serving a purchase), so anyone polling every node's figures could tell which
+//! node holds which offer. Scrapers reach the operator's listener without a token; keep it on
+//! loopback or an operator-only network.
 //!
 //! The gauges of what is stored (`bytes_stored`, `blobs`) and of deliveries by state are set
 //! from the database at each scrape ([`Metrics::encode`]'s caller does it), so they are right

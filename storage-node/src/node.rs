@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use redb::ReadableTable as _;
 use tokio::sync::Notify;
 
+use crate::blobs::uploads::Uploads;
 use crate::blobs::BlobStore;
 use crate::config::Config;
 use crate::db::{meta, Db, META};
@@ -37,6 +38,8 @@ pub struct Services {
     pub node_id: String,
     /// When this process started.
     pub started: Instant,
+    /// The uploads in progress and the room they reserve.
+    pub uploads: Arc<Uploads>,
     /// Wakes this node's fulfiller when the follower records deliveries (a stored permit if it
     /// is busy). Per node, not per process: two nodes in one process never wake each other.
     pub(crate) wake: Arc<Notify>,
@@ -65,6 +68,7 @@ impl Services {
             config: Arc::new(config),
             node_id,
             started: Instant::now(),
+            uploads: Arc::default(),
             wake: Arc::new(Notify::new()),
         })
     }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use check::{register, RegistrationError, FRESHNESS_SECS};
 
-use crate::db::{Db, NONCES, REGISTRATIONS};
+use crate::db::{Db, BLOB_OWNERS, NONCES, REGISTRATIONS};
 
 /// What the node keeps of an accepted registration, under (contract, offer id).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +141,9 @@ pub(crate) enum Committed {
     Recorded(RegistrationRecord),
     /// The nonce was used meanwhile.
     Replayed,
+    /// The signer no longer holds the blob (the sweep of unregistered blobs deleted it
+    /// meanwhile).
+    NoBlob,
 }
 
 /// Records a checked registration and its nonce in one write transaction, and forgets nonces
@@ -157,6 +160,16 @@ pub(crate) fn commit(
 ) -> anyhow::Result<Committed> {
     let tx = db.redb().begin_write()?;
     let stored = {
+        // Checked again in the write transaction, which the sweep of unregistered blobs also
+        // takes: a registration commits before a sweep (which then keeps the blob) or after
+        // it (and is refused here), never for a deleted blob.
+        let owned = tx
+            .open_table(BLOB_OWNERS)?
+            .get((record.seller.as_str(), record.sha256.as_str()))?
+            .is_some();
+        if !owned {
+            return Ok(Committed::NoBlob);
+        }
         let mut nonces = tx.open_table(NONCES)?;
         if nonces.get((record.seller.as_str(), nonce))?.is_some() {
             return Ok(Committed::Replayed);
@@ -228,6 +241,17 @@ mod tests {
     fn a_nonce_is_used_once_and_old_nonces_are_forgotten() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("storage.redb")).unwrap();
+        let sha = consign_client::storage::sha256_hex(b"x");
+        assert!(matches!(
+            commit(&db, "c", 1, record("s", 1), "n0", 1, 1).unwrap(),
+            Committed::NoBlob
+        ));
+        let tx = db.redb().begin_write().unwrap();
+        tx.open_table(BLOB_OWNERS)
+            .unwrap()
+            .insert(("s", sha.as_str()), 1)
+            .unwrap();
+        tx.commit().unwrap();
         let now = 1_000_000;
         let first = commit(&db, "c", 1, record("s", now), "n1", now, now).unwrap();
         assert!(matches!(first, Committed::Recorded(_)));

@@ -1,7 +1,8 @@
 //! Starting and stopping the storage node, in the shape of mini-redis's `server::run`:
-//! [`serve`] runs the API, the follower and the fulfiller until a shutdown future completes
-//! (tests pass their own); [`run`] is the daemon: wait for the chain node, open the data
-//! directory, bind, write `api.url`, serve until SIGINT or SIGTERM.
+//! [`serve`] runs the API, the follower, the fulfiller and the sweep of unregistered blobs until
+//! a shutdown future completes (tests pass their own); [`run`] is the daemon: wait for the chain
+//! node, open the data directory, bind, write `api.url` (and, for the operator's listener,
+//! `metrics.url`), serve until SIGINT or SIGTERM.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use consign_util::serve::{self as api_server, Drained, ServeOptions};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::blobs::sweep::{self, SWEEP_TARGET};
 use crate::config::Config;
 use crate::market::Chain;
 use crate::node::{Services, NODE_TARGET};
@@ -43,7 +45,8 @@ pub async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
     let follower = tokio::spawn(follower::run(svc.clone(), stop_rx.clone()));
-    let fulfiller = tokio::spawn(fulfiller::run(svc.clone(), stop_rx));
+    let fulfiller = tokio::spawn(fulfiller::run(svc.clone(), stop_rx.clone()));
+    let sweeper = tokio::spawn(sweeper(svc.clone(), stop_rx));
 
     let stopper = stop_tx.clone();
     let shutdown = async move {
@@ -60,7 +63,11 @@ pub async fn serve(
         );
     }
     let _ = stop_tx.send(true);
-    for (name, task) in [("follower", follower), ("fulfiller", fulfiller)] {
+    for (name, task) in [
+        ("follower", follower),
+        ("fulfiller", fulfiller),
+        ("sweeper", sweeper),
+    ] {
         match tokio::time::timeout(TASKS_GRACE, task).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -74,6 +81,17 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// Serves the operator's listener (`GET /metrics`, `GET /status`: the figures that never go on
+/// the public API) on `listener` until `shutdown` completes.
+pub async fn serve_operator(
+    listener: TcpListener,
+    svc: Services,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let options = ServeOptions::with_grace(SHUTDOWN_GRACE);
+    let _ = api_server::serve(api::operator::routes(svc), listener, shutdown, options).await;
 }
 
 /// The daemon: waits for the chain node (retrying with backoff), opens the data directory,
@@ -102,7 +120,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         () = stopped() => return Ok(()),
     };
     let api_url_path = config.api_url_path();
+    let metrics_url_path = config.metrics_url_path();
     let listen = config.listen;
+    let metrics_listen = config.metrics_listen;
     let svc = tokio::task::spawn_blocking(move || Services::open(config, chain))
         .await
         .context("opening the data directory")??;
@@ -128,10 +148,66 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
              use this only for local testing"
         );
     }
+    let operator = match metrics_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (--metrics-listen)"))?;
+            let addr = listener.local_addr()?;
+            atomic_write(&metrics_url_path, format!("http://{addr}\n"))?;
+            tracing::info!(
+                target: NODE_TARGET,
+                metrics = %format!("http://{addr}"),
+                "operator's listener (/metrics, /status) listening"
+            );
+            Some(tokio::spawn(serve_operator(
+                listener,
+                svc.clone(),
+                stopped(),
+            )))
+        }
+        None => None,
+    };
     let result = serve(listener, svc, stopped()).await;
+    if let Some(operator) = operator {
+        let _ = tokio::time::timeout(TASKS_GRACE, operator).await;
+        let _ = std::fs::remove_file(&metrics_url_path);
+    }
     let _ = std::fs::remove_file(&api_url_path);
     tracing::info!(target: NODE_TARGET, "stopped");
     result
+}
+
+/// Deletes the blobs nobody registered within `unregistered_ttl` (see
+/// [`sweep`](crate::blobs::sweep)): once at start, then every quarter of the time limit
+/// (between 100 ms and 10 minutes), until `stop`.
+async fn sweeper(svc: Services, mut stop: watch::Receiver<bool>) {
+    let ttl = svc.config.unregistered_ttl;
+    let every = (ttl / 4).clamp(Duration::from_millis(100), Duration::from_secs(600));
+    loop {
+        let (db, blobs) = (svc.db.clone(), svc.blobs.clone());
+        let now = crate::node::unix_now();
+        match tokio::task::spawn_blocking(move || sweep::sweep(&db, &blobs, ttl, now)).await {
+            Ok(Ok(swept)) if swept.blobs > 0 => tracing::info!(
+                target: SWEEP_TARGET,
+                blobs = swept.blobs,
+                bytes = swept.bytes,
+                ttl = %humantime::format_duration(ttl),
+                "deleted blobs nobody registered in time; their quota is free again"
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(
+                target: SWEEP_TARGET,
+                error = %format!("{error:#}"),
+                "the sweep of unregistered blobs failed; it runs again later"
+            ),
+            Err(error) => tracing::error!(target: SWEEP_TARGET, %error, "the sweep panicked"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+    }
 }
 
 /// Reaches the chain node, retrying with backoff while it does not answer.

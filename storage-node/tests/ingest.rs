@@ -1,6 +1,6 @@
 //! The ingest and operator side of the storage node, in process: uploads, their refusals and
-//! faults, the checks a registration passes before the chain is asked, `/status`, `/metrics`
-//! and the admin routes. The node serves on `127.0.0.1:0` through [`server::serve`], with a chain
+//! faults, the checks a registration passes before the chain is asked, the operator's figures
+//! (`/v1/admin/status`, the operator's listener) and the admin routes. The node serves on `127.0.0.1:0` through [`server::serve`], with a chain
 //! node URL nobody listens on (nothing here needs the chain; the registrations against a real
 //! chain are in `tests/tests/storage_ingest.rs`).
 
@@ -26,9 +26,16 @@ const CHAIN_ID: &str = "ingest-test";
 struct TestNode {
     svc: Services,
     client: StorageClient,
+    /// A client of the operator's listener (`/metrics`, `/status`).
+    metrics: StorageClient,
     url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    /// Stops the operator's listener, and its task.
+    operator: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )>,
     _dir: tempfile::TempDir,
 }
 
@@ -43,6 +50,8 @@ impl TestNode {
             data_dir: dir.path().join("data"),
             node_url: node_url.clone(),
             admin_token: Some(TOKEN.to_owned()),
+            // No chain to ask for balances here.
+            min_seller_balance: consign_client::Coin::new(0u128, "ucsn"),
             ..Config::default()
         };
         adjust(&mut config);
@@ -55,12 +64,21 @@ impl TestNode {
         let task = tokio::spawn(server::serve(listener, svc.clone(), async {
             let _ = stopped.await;
         }));
+        let operator = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics =
+            StorageClient::new(&format!("http://{}", operator.local_addr().unwrap())).unwrap();
+        let (operator_stop, operator_stopped) = tokio::sync::oneshot::channel::<()>();
+        let operator = tokio::spawn(server::serve_operator(operator, svc.clone(), async {
+            let _ = operator_stopped.await;
+        }));
         Self {
             client: StorageClient::new(&url).unwrap(),
+            metrics,
             svc,
             url,
             stop: Some(stop),
             task: Some(task),
+            operator: Some((operator_stop, operator)),
             _dir: dir,
         }
     }
@@ -86,6 +104,10 @@ impl TestNode {
     }
 
     async fn shutdown(mut self) {
+        if let Some((stop, task)) = self.operator.take() {
+            let _ = stop.send(());
+            task.await.unwrap();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -193,12 +215,12 @@ async fn upload_round_trip_encrypted_at_rest_and_idempotent() {
     assert!(bob.created);
     assert_eq!(bob.account_usage, 12);
 
-    let status = node.client.status().await.unwrap();
+    let status = node.client.operator_status(TOKEN).await.unwrap();
     assert_eq!(status.blobs, 2);
     assert_eq!(status.bytes_stored, bytes.len() as u64 + 12);
     assert_eq!(status.chain_id, CHAIN_ID);
     assert_eq!(status.registrations, 0);
-    let metrics = node.client.metrics_text().await.unwrap();
+    let metrics = node.metrics.metrics_text().await.unwrap();
     for line in [
         "consign_storage_uploads_total{result=\"stored\"} 3",
         "consign_storage_uploads_total{result=\"duplicate\"} 1",
@@ -309,8 +331,8 @@ async fn bad_grants_are_refused_with_their_reason() {
     );
     assert_eq!(status, 413);
 
-    assert_eq!(node.client.status().await.unwrap().blobs, 0);
-    let metrics = node.client.metrics_text().await.unwrap();
+    assert_eq!(node.client.operator_status(TOKEN).await.unwrap().blobs, 0);
+    let metrics = node.metrics.metrics_text().await.unwrap();
     assert!(
         metrics.contains("consign_storage_uploads_total{result=\"refused\"} 7"),
         "{metrics}"
@@ -364,7 +386,7 @@ async fn a_body_that_is_not_the_granted_blob_leaves_nothing() {
         "{body}"
     );
 
-    assert_eq!(node.client.status().await.unwrap().blobs, 0);
+    assert_eq!(node.client.operator_status(TOKEN).await.unwrap().blobs, 0);
     assert!(node.tmp_is_empty());
     node.shutdown().await;
 }
@@ -395,7 +417,7 @@ async fn an_interrupted_upload_leaves_nothing_and_can_be_retried() {
     // …and removes it once the connection is gone.
     eventually("the half upload is removed", || node.tmp_is_empty()).await;
     assert!(!node.svc.blobs.contains(&sha).unwrap());
-    assert_eq!(node.client.status().await.unwrap().blobs, 0);
+    assert_eq!(node.client.operator_status(TOKEN).await.unwrap().blobs, 0);
 
     // The retry goes through.
     let receipt = node
@@ -405,7 +427,7 @@ async fn an_interrupted_upload_leaves_nothing_and_can_be_retried() {
         .unwrap();
     assert!(receipt.created);
     assert_eq!(node.plaintext(&sha), bytes);
-    let metrics = node.client.metrics_text().await.unwrap();
+    let metrics = node.metrics.metrics_text().await.unwrap();
     assert!(
         metrics.contains("consign_storage_uploads_total{result=\"stored\"} 1"),
         "{metrics}"
@@ -559,7 +581,7 @@ async fn registrations_are_refused_before_the_chain_is_asked_and_when_it_cannot_
         .unwrap();
     assert_eq!(response.status(), 400);
 
-    let metrics = node.client.metrics_text().await.unwrap();
+    let metrics = node.metrics.metrics_text().await.unwrap();
     assert!(
         metrics.contains("consign_storage_registrations_total{result=\"refused\"} 5"),
         "{metrics}"
@@ -614,9 +636,10 @@ async fn admin_routes_need_the_token_and_are_off_without_one() {
     .await
     .unwrap();
     assert_eq!(response.status(), 400, "a misspelt parameter is refused");
-    // /status and /metrics stay public.
+    // `/status` is public (liveness only); `/metrics` is on the operator's listener alone.
     assert_eq!(get("/status", None).await.unwrap().status(), 200);
-    assert_eq!(get("/metrics", None).await.unwrap().status(), 200);
+    assert_eq!(get("/metrics", None).await.unwrap().status(), 404);
+    assert_eq!(get("/v1/admin/status", None).await.unwrap().status(), 401);
     node.shutdown().await;
 
     let open = TestNode::start(|config| config.admin_token = None).await;
@@ -650,7 +673,7 @@ async fn the_node_id_and_blobs_survive_a_restart() {
     let second = TestNode::start(|config| config.data_dir = data_dir.clone()).await;
     assert_eq!(second.svc.node_id, node_id);
     assert_eq!(second.plaintext(&receipt.sha256), b"kept");
-    assert_eq!(second.client.status().await.unwrap().blobs, 1);
+    assert_eq!(second.client.operator_status(TOKEN).await.unwrap().blobs, 1);
     second.shutdown().await;
 
     // The data directory belongs to its chain.

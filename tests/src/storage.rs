@@ -91,6 +91,17 @@ impl StorageNode {
         StorageClient::new(&self.url).expect("the storage node's URL")
     }
 
+    /// A client of its operator's listener (`/metrics`, `/status`), at the address it wrote to
+    /// `<data-dir>/metrics.url`.
+    ///
+    /// # Panics
+    /// When the listener is off or the file is unreadable.
+    pub fn operator_client(&self) -> StorageClient {
+        let url = std::fs::read_to_string(self.dir.join("metrics.url"))
+            .expect("the storage node's metrics.url");
+        StorageClient::new(url.trim()).expect("the operator listener's URL")
+    }
+
     /// Its data directory.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -436,7 +436,9 @@ fn of_two_storage_nodes_only_the_one_holding_the_data_delivers() {
     let rt = runtime();
     let deadline = std::time::Instant::now() + DELIVERY_TIMEOUT;
     let status = loop {
-        let status = rt.block_on(other.client().status()).unwrap();
+        let status = rt
+            .block_on(other.client().operator_status(ADMIN_TOKEN))
+            .unwrap();
         if status.follower_cursor >= bought.sequence {
             break status;
         }

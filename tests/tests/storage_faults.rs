@@ -87,7 +87,9 @@ fn an_endpoint_that_fails_for_a_while_gets_the_delivery_once() {
     assert_eq!(views[0].purchase_id, bought.purchase_id);
 
     // The retries are counted in the metrics.
-    let metrics = runtime().block_on(storage.client().metrics_text()).unwrap();
+    let metrics = runtime()
+        .block_on(storage.operator_client().metrics_text())
+        .unwrap();
     let retries = metrics
         .lines()
         .find(|l| l.starts_with("consign_storage_delivery_retries_total"))
@@ -227,7 +229,9 @@ fn the_follower_catches_up_after_the_chain_api_was_out_of_reach() {
     std::thread::sleep(Duration::from_secs(1));
     assert_eq!(receiver.received().len(), 4);
     assert!(storage.log().contains("WARN"), "the outage was logged");
-    let status = runtime().block_on(storage.client().status()).unwrap();
+    let status = runtime()
+        .block_on(storage.client().operator_status(ADMIN_TOKEN))
+        .unwrap();
     let status = serde_json::to_value(status).unwrap();
     assert_eq!(
         status["follower_cursor"],

@@ -211,9 +211,9 @@ fn registrations_are_checked_against_the_chain() {
             (market.as_str(), offer)
         );
         assert_eq!(registered.seller, alice.address());
-        let status = client.status().await.unwrap();
+        let status = client.operator_status(ADMIN_TOKEN).await.unwrap();
         assert_eq!((status.registrations, status.blobs), (1, 1));
-        let metrics = client.metrics_text().await.unwrap();
+        let metrics = storage.operator_client().metrics_text().await.unwrap();
         for line in [
             "consign_storage_registrations_total{result=\"accepted\"} 3",
             "consign_storage_registrations_total{result=\"refused\"} 6",

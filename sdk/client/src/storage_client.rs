@@ -86,7 +86,8 @@ impl StorageClient {
         self.get_json(&["v1", "info"], None, &[]).await
     }
 
-    /// `GET /status`: node-wide figures.
+    /// `GET /status`: liveness and version only (the node's figures are the operator's:
+    /// [`StorageClient::operator_status`]).
     ///
     /// # Errors
     ///
@@ -95,7 +96,8 @@ impl StorageClient {
         self.get_json(&["status"], None, &[]).await
     }
 
-    /// `GET /metrics`: the Prometheus text.
+    /// `GET /metrics`: the Prometheus text. Served only by the operator's listener (the URL in
+    /// `<data_dir>/metrics.url`), so make this client with that URL.
     ///
     /// # Errors
     ///

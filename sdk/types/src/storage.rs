@@ -310,10 +310,26 @@ pub struct DeliveryViewPage {
     pub next_after: Option<u64>,
 }
 
-/// `GET /status`: the storage node at a glance. Public: node-wide figures only, nothing about
-/// an account, an offer or a buyer.
+/// `GET /status` on the public API: liveness and version, nothing else. Every field is constant
+/// for a node, so nothing here moves with what it holds (uploads, registrations, deliveries):
+/// polling every storage node cannot link an offer to the node that serves it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StorageStatus {
+    /// Always `consign-storage`.
+    pub service: String,
+    /// The software version.
+    pub version: String,
+    /// The node's id.
+    pub node_id: String,
+    /// The chain id of the node it follows.
+    pub chain_id: String,
+}
+
+/// The node's figures, for its operator only: `GET /v1/admin/status` (admin token) and
+/// `GET /status` on the operator's listener (`--metrics-listen`). They move with what the node
+/// holds, so they are never served on the public API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorStatus {
     /// The node's id.
     pub node_id: String,
     /// The chain id of the node it follows.
@@ -326,6 +342,10 @@ pub struct StorageStatus {
     pub blobs: u64,
     /// The sum of their plaintext sizes, in bytes.
     pub bytes_stored: u64,
+    /// Uploads in progress.
+    pub uploads_in_progress: u64,
+    /// Bytes reserved by the uploads in progress.
+    pub bytes_reserved: u64,
     /// Offers registered for delivery.
     pub registrations: u64,
     /// The last delivery sequence the follower handled (0 before the first).

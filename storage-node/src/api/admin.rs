@@ -64,6 +64,12 @@ pub(super) fn routes(
         .and(query::<RegistrationParams>())
         .and(with_svc(svc.clone()))
         .and_then(|params, svc| async move { reply(list_registrations(params, svc).await) });
+    let status = admin
+        .clone()
+        .and(warp::path!("status"))
+        .and(warp::get())
+        .and(with_svc(svc.clone()))
+        .and_then(|svc| async move { reply(super::operator::status(svc).await) });
     let account = admin
         .and(warp::path!("accounts" / String))
         .and(warp::get())
@@ -71,6 +77,8 @@ pub(super) fn routes(
         .and_then(|address, svc| async move { reply(account(address, svc).await) });
     list_deliveries
         .or(list_registrations)
+        .unify()
+        .or(status)
         .unify()
         .or(account)
         .unify()

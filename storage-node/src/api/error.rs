@@ -13,13 +13,22 @@ use super::API_TARGET;
 fn recovery() -> Recovery {
     Recovery {
         not_found: "no such route; the API has GET /v1/info, GET /v1/blobs/{sha256}/admission, \
-                    PUT /v1/blobs/{sha256}, POST /v1/registrations, GET /status, GET /metrics and \
-                    GET /v1/admin/{deliveries,registrations,accounts/{address}}"
+                    PUT /v1/blobs/{sha256}, POST /v1/registrations, GET /status and \
+                    GET /v1/admin/{status,deliveries,registrations,accounts/{address}}"
             .into(),
         method_not_allowed:
             "this route does not take that HTTP method; see GET /v1/info and the crate docs".into(),
         payload_too_large: "the request body is larger than this route accepts".into(),
     }
+}
+
+/// The operator's listener's version of [`recover`]: it has two routes.
+pub(super) async fn recover_operator(rejection: Rejection) -> Result<Response, Infallible> {
+    let recovery = Recovery {
+        not_found: "no such route; the operator's listener has GET /metrics and GET /status".into(),
+        ..recovery()
+    };
+    Ok(recovery.failure(&rejection).into_response())
 }
 
 /// Turns every rejection into a JSON error: the handlers' [`ApiFailure`](super::ApiFailure)s as

@@ -4,10 +4,16 @@
 //! The grant is checked before a byte of the body is read: the signature (401 with the
 //! reason), the node id (403), the expiry (401: past, or more than an hour ahead), the digest
 //! in the path (400), the size against `Content-Length` (400) and the node's largest blob
-//! (413), and the account's quota (403). The body is then streamed to disk, hashed and
-//! encrypted on the way ([`BlobStore::receive`](crate::blobs::BlobStore::receive)); it is kept
-//! only if its digest and size are the grant's (400 otherwise), and recorded in one write
-//! transaction. Uploading a blob the account already stored is harmless: `created: false`.
+//! (413); then the seller: on the operator's allow-list if there is one (403), and holding at
+//! least `min_seller_balance` on-chain (403; 502 if the chain cannot be asked); then the limits,
+//! counting the uploads in progress ([`Uploads`](crate::blobs::uploads::Uploads)): the
+//! account's quota (403), the node's capacity (507), the uploads open per account and in all
+//! (429). `PUT` reserves the room until it ends. The body is then read at a minimum pace (408
+//! if slower) and streamed to disk, hashed and encrypted on the way by the upload workers
+//! ([`BlobStore::receive`](crate::blobs::BlobStore::receive)); it is kept only if its digest
+//! and size are the grant's (400 otherwise), and recorded in one write transaction. Uploading
+//! a blob the account already stored is harmless: `created: false`. A blob not registered
+//! within `unregistered_ttl` is deleted ([`sweep`](crate::blobs::sweep)).
 
 use bytes::Bytes;
 use consign_client::storage::{UploadAdmission, UPLOAD_HEADER};
@@ -19,7 +25,8 @@ use warp::{Filter, Rejection, Reply};
 
 use super::{blocking, json, reply, with_svc, ApiFailure, API_TARGET};
 use crate::blobs::index::{self, RecordError};
-use crate::blobs::{is_sha256_hex, ReceiveError};
+use crate::blobs::uploads::{Limits, Refusal, Reservation};
+use crate::blobs::{is_sha256_hex, BodyPace, ReceiveError};
 use crate::metrics::UploadResult;
 use crate::node::{unix_now, Services};
 
@@ -76,6 +83,16 @@ struct Admitted {
     account: String,
     grant: UploadGrant,
     already_stored: bool,
+    /// The upload's hold on the limits (for `PUT`; the admission route reserves nothing).
+    reservation: Option<Reservation>,
+}
+
+/// Whether the admission reserves room for the upload (`PUT`) or only checks (the admission
+/// route).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Check,
+    Reserve,
 }
 
 /// The checks made before the body is read.
@@ -84,6 +101,7 @@ async fn admit(
     sha256: &str,
     header: Option<String>,
     content_length: Option<u64>,
+    mode: Mode,
 ) -> Result<Admitted, ApiFailure> {
     let header = header.ok_or_else(|| {
         ApiFailure::unauthorized(format!(
@@ -148,21 +166,96 @@ async fn admit(
             grant.size
         )));
     }
-    let (db, who, sha, size, quota) = (
+    check_seller(svc, &account).await?;
+    let (db, who, sha, size) = (
         svc.db.clone(),
         account.clone(),
         sha256.to_owned(),
         grant.size,
-        svc.config.quota_per_account,
     );
-    let already_stored = blocking(move || Ok(index::admit(&db, &who, &sha, size, quota)))
-        .await?
-        .map_err(record_failure)?;
+    let (uploads, limits) = (svc.uploads.clone(), limits(svc));
+    let (already_stored, reservation) = blocking(move || {
+        let owned = index::owned_size(&db, &who, &sha)?.is_some();
+        // A blob the account already owns costs it nothing more, but its upload still takes
+        // a slot while it runs.
+        let charge = if owned { 0 } else { size };
+        Ok((
+            owned,
+            match mode {
+                Mode::Check => uploads.check(&db, &who, charge, limits).map(|()| None),
+                Mode::Reserve => uploads.reserve(&db, &who, charge, limits).map(Some),
+            },
+        ))
+    })
+    .await?;
+    let reservation = reservation.map_err(refusal)?;
     Ok(Admitted {
         account,
         grant,
         already_stored,
+        reservation,
     })
+}
+
+/// The node's upload limits.
+fn limits(svc: &Services) -> Limits {
+    let config = &svc.config;
+    Limits {
+        quota: config.quota_per_account,
+        capacity: config.capacity,
+        max_uploads: config.max_uploads,
+        max_uploads_per_account: config.max_uploads_per_account,
+    }
+}
+
+/// Whether `account` may upload here at all: on the allow-list if there is one, and holding
+/// at least `min_seller_balance` on-chain (which an account that does not exist does not).
+async fn check_seller(svc: &Services, account: &str) -> Result<(), ApiFailure> {
+    let allowed = &svc.config.allow_seller;
+    if !allowed.is_empty() && !allowed.iter().any(|seller| seller == account) {
+        return Err(ApiFailure::forbidden(format!(
+            "account {account} may not upload to this storage node: its operator accepts \
+             uploads only from the sellers it allowed; ask the operator to add it"
+        )));
+    }
+    let min = &svc.config.min_seller_balance;
+    if min.amount.is_zero() {
+        return Ok(());
+    }
+    let balances = svc.chain.client().balances(account).await.map_err(|e| {
+        tracing::warn!(target: API_TARGET, %account, error = %e, "cannot check a seller's balance");
+        ApiFailure::new(
+            StatusCode::BAD_GATEWAY,
+            format!(
+                "the storage node cannot check account {account}'s balance on the chain ({e}); \
+                 try again later"
+            ),
+        )
+    })?;
+    let held = balances
+        .iter()
+        .find(|coin| coin.denom == min.denom)
+        .map_or_else(Default::default, |coin| coin.amount);
+    if held < min.amount {
+        return Err(ApiFailure::forbidden(format!(
+            "account {account} holds {held}{denom} on chain {chain}, less than the {min} this \
+             storage node requires of sellers; fund the account (it must exist on-chain) and \
+             upload again",
+            denom = min.denom,
+            chain = svc.chain.chain_id(),
+        )));
+    }
+    Ok(())
+}
+
+fn refusal(refusal: Refusal) -> ApiFailure {
+    let status = match &refusal {
+        Refusal::Quota(_) => StatusCode::FORBIDDEN,
+        Refusal::Capacity { .. } => StatusCode::INSUFFICIENT_STORAGE,
+        Refusal::AccountBusy { .. } | Refusal::NodeBusy { .. } => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    ApiFailure::new(status, refusal.to_string())
 }
 
 fn record_failure(error: RecordError) -> ApiFailure {
@@ -178,10 +271,11 @@ async fn admission(
     header: Option<String>,
     svc: Services,
 ) -> Result<Response, ApiFailure> {
-    let admitted = admit(&svc, &sha256, header, None).await?;
+    let admitted = admit(&svc, &sha256, header, None, Mode::Check).await?;
     let db = svc.db.clone();
     let account = admitted.account.clone();
     let usage = blocking(move || index::usage(&db, &account)).await?;
+    drop(admitted.reservation);
     Ok(json(&UploadAdmission {
         sha256,
         size: admitted.grant.size,
@@ -200,10 +294,19 @@ async fn upload(
     body: impl Stream<Item = Result<Bytes, warp::Error>>,
     svc: Services,
 ) -> Result<(UploadReceipt, StatusCode), ApiFailure> {
-    let Admitted { account, grant, .. } = admit(&svc, &sha256, header, content_length).await?;
+    let Admitted {
+        account,
+        grant,
+        reservation,
+        ..
+    } = admit(&svc, &sha256, header, content_length, Mode::Reserve).await?;
+    let pace = BodyPace {
+        period: svc.config.upload_idle_timeout,
+        min_rate: svc.config.upload_min_rate,
+    };
     let written = svc
         .blobs
-        .receive(body, &grant.sha256, grant.size)
+        .receive(body, &grant.sha256, grant.size, pace)
         .await
         .map_err(|error| {
             tracing::info!(
@@ -215,6 +318,9 @@ async fn upload(
             );
             match error {
                 ReceiveError::Io(_) => ApiFailure::internal(error),
+                ReceiveError::TooSlow { .. } => {
+                    ApiFailure::new(StatusCode::REQUEST_TIMEOUT, error.to_string())
+                }
                 other => ApiFailure::bad_request(other.to_string()),
             }
         })?;
@@ -224,6 +330,8 @@ async fn upload(
     let receipt = blocking(move || Ok(index::record_upload(&db, written, &who, quota, unix_now())))
         .await?
         .map_err(record_failure)?;
+    // Stored: its bytes are in the committed figures now.
+    drop(reservation);
     tracing::info!(
         target: API_TARGET,
         %account,

@@ -19,6 +19,17 @@ pub struct BlobMeta {
     pub size: u64,
     /// When it was first stored (Unix seconds).
     pub stored_at: u64,
+    /// When an account last took it on (uploaded it without owning it yet; Unix seconds), if
+    /// after `stored_at`: the unregistered-blob sweep counts from the later of the two.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewed_at: Option<u64>,
+}
+
+impl BlobMeta {
+    /// When an account last took it on: the sweep's starting point.
+    pub fn taken_on(&self) -> u64 {
+        self.renewed_at.unwrap_or(0).max(self.stored_at)
+    }
 }
 
 /// Node-wide totals.
@@ -125,27 +136,6 @@ pub fn stats(db: &Db) -> anyhow::Result<StoreStats> {
     })
 }
 
-/// Checks, before an upload is received, that `account` may store `size` more bytes: true if
-/// it already owns the blob (nothing would be charged).
-///
-/// # Errors
-///
-/// [`RecordError::Quota`] if the quota does not allow it.
-pub fn admit(
-    db: &Db,
-    account: &str,
-    sha256: &str,
-    size: u64,
-    quota: u64,
-) -> Result<bool, RecordError> {
-    if owned_size(db, account, sha256).map_err(storage)?.is_some() {
-        return Ok(true);
-    }
-    let usage = usage(db, account).map_err(storage)?.bytes;
-    check_quota(account, usage, size, quota)?;
-    Ok(false)
-}
-
 fn check_quota(account: &str, usage: u64, size: u64, quota: u64) -> Result<(), QuotaExceeded> {
     if usage.saturating_add(size) > quota {
         return Err(QuotaExceeded {
@@ -196,10 +186,22 @@ pub fn record_upload(
         written.install().map_err(storage)?;
 
         let mut blobs = tx.open_table(BLOBS).map_err(storage)?;
-        if blobs.get(sha256.as_str()).map_err(storage)?.is_none() {
+        let existing: Option<BlobMeta> = blobs
+            .get(sha256.as_str())
+            .map_err(storage)?
+            .and_then(|value| serde_json::from_slice(value.value()).ok());
+        if let Some(mut record) = existing.filter(|_| !owned) {
+            // A new owner: its unregistered-blob time limit starts now.
+            record.renewed_at = Some(now);
+            let record = serde_json::to_vec(&record).map_err(storage)?;
+            blobs
+                .insert(sha256.as_str(), record.as_slice())
+                .map_err(storage)?;
+        } else if blobs.get(sha256.as_str()).map_err(storage)?.is_none() {
             let record = serde_json::to_vec(&BlobMeta {
                 size,
                 stored_at: now,
+                renewed_at: None,
             })
             .map_err(storage)?;
             blobs
@@ -282,19 +284,16 @@ mod tests {
         );
         assert_eq!(owned_size(&db, "bob", &sha).unwrap(), Some(12));
         assert_eq!(blob_meta(&db, &sha).unwrap().unwrap().stored_at, 1);
-        assert!(admit(&db, "alice", &sha, 12, 12).unwrap());
         assert_eq!(std::fs::read_dir(store.tmp_dir()).unwrap().count(), 0);
     }
 
     #[test]
-    fn the_quota_is_enforced_at_admission_and_at_commit() {
+    fn the_quota_is_enforced_at_commit() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("storage.redb")).unwrap();
         let store = BlobStore::open(dir.path()).unwrap();
         record_upload(&db, written(&store, b"0123456789"), "alice", 15, 1).unwrap();
         let big = sha256_hex(b"abcdefgh");
-        let err = admit(&db, "alice", &big, 8, 15).unwrap_err();
-        assert!(err.to_string().contains("quota exceeded"), "{err}");
         let err = record_upload(&db, written(&store, b"abcdefgh"), "alice", 15, 2).unwrap_err();
         assert!(matches!(err, RecordError::Quota(_)), "{err}");
         assert!(!store.contains(&big).unwrap());

@@ -1,20 +1,23 @@
 //! Writing a blob: [`BlobWriter`] (blocking: hash, encrypt, write to `blobs/tmp/`), and
-//! [`BlobStore::receive`], which feeds one from an async body through a bounded channel so a
-//! multi-gigabyte upload never sits in memory and the async workers never do the hashing.
+//! [`BlobStore::receive`], which reads an async body at a minimum pace and feeds the writer in
+//! batches on the node's bounded upload workers, so a multi-gigabyte upload never sits in
+//! memory, the async workers never do the hashing, and a slow body holds no thread.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write as _};
+
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
 use sha2::{Digest as _, Sha256};
 use tempfile::TempPath;
-use tokio::sync::mpsc;
 
 use super::BlobStore;
 
-/// How many body chunks may wait for the writer thread (each at most a few hundred KiB).
-const CHANNEL_DEPTH: usize = 16;
+/// How much plaintext is gathered before it is handed to an upload worker: at most two
+/// batches per upload are in memory (one being written, one arriving).
+const BATCH: usize = 256 * 1024;
 /// The file buffer in front of the encryption.
 const FILE_BUFFER: usize = 256 * 1024;
 
@@ -153,17 +156,53 @@ pub enum ReceiveError {
         /// The transport's error.
         reason: String,
     },
+    /// The body arrived slower than the node's minimum rate (or stopped).
+    #[error(
+        "the upload was cut after {received} bytes: it sent less than {min_rate} bytes per \
+         second over {}; nothing was stored, send it again on a faster connection",
+        humantime::format_duration(*period)
+    )]
+    TooSlow {
+        /// Bytes received before it was cut.
+        received: u64,
+        /// The minimum rate (bytes per second).
+        min_rate: u64,
+        /// The period it is measured over.
+        period: Duration,
+    },
     /// The node could not write the blob.
     #[error("the storage node could not write the blob: {0}")]
     Io(#[from] io::Error),
 }
 
+/// How an upload body must arrive: whoever sends slower is cut, so trickling sockets cannot
+/// hold upload slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyPace {
+    /// The period over which the rate is measured; a body that sends nothing for this long is
+    /// cut whatever the rate.
+    pub period: Duration,
+    /// The least bytes per second, on average over each `period`.
+    pub min_rate: u64,
+}
+
+impl BodyPace {
+    /// Bytes that must arrive in each period (at least 1, so an idle body is always cut).
+    fn per_period(self) -> u64 {
+        let bytes = u128::from(self.min_rate) * self.period.as_millis() / 1000;
+        u64::try_from(bytes).unwrap_or(u64::MAX).max(1)
+    }
+}
+
 impl BlobStore {
-    /// Receives a blob from an async body: each chunk goes through a bounded channel to a
-    /// blocking thread that hashes, encrypts and writes it, so memory stays bounded whatever the
-    /// size. Reading stops as soon as more than `size` bytes arrive. The blob is returned synced
-    /// in `blobs/tmp/` only if its digest and size are `sha256` and `size`; in every other
-    /// case (including this future being dropped) the temporary file is removed.
+    /// Receives a blob from an async body. The body is read on the async workers, with
+    /// `pace`'s limits, and never holds a thread while it waits; the plaintext is gathered in
+    /// batches of 256 KiB, each hashed, encrypted and written by the node's bounded
+    /// upload workers (separate from the database's blocking tasks) while the next batch
+    /// arrives. Memory stays bounded whatever the size. Reading stops as soon as more than
+    /// `size` bytes arrive. The blob is returned synced in `blobs/tmp/` only if its digest and
+    /// size are `sha256` and `size`; in every other case (including this future being dropped)
+    /// the temporary file is removed.
     ///
     /// # Errors
     ///
@@ -173,61 +212,67 @@ impl BlobStore {
         body: S,
         sha256: &str,
         size: u64,
+        pace: BodyPace,
     ) -> Result<WrittenBlob, ReceiveError>
     where
         S: Stream<Item = Result<Bytes, E>>,
         E: std::fmt::Display,
     {
-        // `None` marks the end of the body; a channel closed without it is an abort.
-        let (tx, mut rx) = mpsc::channel::<Option<Bytes>>(CHANNEL_DEPTH);
-        let store = self.clone();
-        let writer = tokio::task::spawn_blocking(move || -> io::Result<Option<WrittenBlob>> {
-            let mut writer = store.writer()?;
-            while let Some(message) = rx.blocking_recv() {
-                match message {
-                    Some(chunk) => writer.write(&chunk)?,
-                    None => return writer.finish().map(Some),
-                }
-            }
-            Ok(None)
-        });
-
-        let mut received: u64 = 0;
         let mut body = std::pin::pin!(body);
-        let mut failure = None;
-        while let Some(chunk) = body.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                Err(e) => {
-                    failure = Some(ReceiveError::Interrupted {
+        let per_period = pace.per_period();
+        let mut received: u64 = 0;
+        // The current period: since when, and what arrived in it.
+        let mut period_start = Instant::now();
+        let mut period_bytes: u64 = 0;
+        let mut batch: Vec<Bytes> = Vec::new();
+        let mut batch_len = 0usize;
+        // The worker writing the previous batch, which hands the writer back.
+        let mut pending: Option<Job> = None;
+        let mut writer: Option<BlobWriter> = None;
+        loop {
+            let deadline = period_start + pace.period;
+            let next = tokio::time::timeout_at(deadline.into(), body.next()).await;
+            let chunk = match next {
+                Err(_) => {
+                    return Err(ReceiveError::TooSlow {
+                        received,
+                        min_rate: pace.min_rate,
+                        period: pace.period,
+                    })
+                }
+                Ok(None) => break,
+                Ok(Some(Err(e))) => {
+                    return Err(ReceiveError::Interrupted {
                         received,
                         reason: e.to_string(),
-                    });
-                    break;
+                    })
                 }
+                Ok(Some(Ok(chunk))) => chunk,
             };
             received += chunk.len() as u64;
             if received > size {
-                failure = Some(ReceiveError::TooLong { expected: size });
-                break;
+                return Err(ReceiveError::TooLong { expected: size });
             }
-            if tx.send(Some(chunk)).await.is_err() {
-                break; // The writer failed: its error is reported below.
+            period_bytes += chunk.len() as u64;
+            if period_bytes >= per_period {
+                period_start = Instant::now();
+                period_bytes = 0;
+            }
+            batch_len += chunk.len();
+            batch.push(chunk);
+            if batch_len >= BATCH {
+                if let Some(job) = pending.take() {
+                    writer = Some(job.wait().await?);
+                }
+                pending = Some(self.write_batch(writer.take(), std::mem::take(&mut batch)));
+                batch_len = 0;
             }
         }
-        if failure.is_none() {
-            let _ = tx.send(None).await;
+        if let Some(job) = pending.take() {
+            writer = Some(job.wait().await?);
         }
-        drop(tx);
-        let written = writer
-            .await
-            .map_err(|e| io::Error::other(format!("the blob writer panicked: {e}")))?;
-        if let Some(failure) = failure {
-            return Err(failure); // `written` is `Ok(None)` or an error; nothing is left.
-        }
-        let Some(written) = written? else {
-            return Err(io::Error::other("the blob writer stopped early").into());
-        };
+        let writer = self.write_batch(writer, batch).wait().await?;
+        let written = self.finish_blob(writer).await?;
         if written.size != size {
             return Err(ReceiveError::Size {
                 expected: size,
@@ -242,6 +287,53 @@ impl BlobStore {
         }
         Ok(written)
     }
+
+    /// Hands a batch to an upload worker (creating the writer with the first one).
+    fn write_batch(&self, writer: Option<BlobWriter>, batch: Vec<Bytes>) -> Job {
+        let store = self.clone();
+        let workers = self.upload_workers();
+        Job(tokio::spawn(async move {
+            let _permit = workers
+                .acquire_owned()
+                .await
+                .map_err(|_| io::Error::other("the upload workers are closed"))?;
+            tokio::task::spawn_blocking(move || {
+                let mut writer = match writer {
+                    Some(writer) => writer,
+                    None => store.writer()?,
+                };
+                for chunk in &batch {
+                    writer.write(chunk)?;
+                }
+                Ok(writer)
+            })
+            .await
+            .map_err(|e| io::Error::other(format!("an upload worker panicked: {e}")))?
+        }))
+    }
+
+    /// Ends the encryption and syncs the file, on an upload worker.
+    async fn finish_blob(&self, writer: BlobWriter) -> io::Result<WrittenBlob> {
+        let _permit = self
+            .upload_workers()
+            .acquire_owned()
+            .await
+            .map_err(|_| io::Error::other("the upload workers are closed"))?;
+        tokio::task::spawn_blocking(move || writer.finish())
+            .await
+            .map_err(|e| io::Error::other(format!("an upload worker panicked: {e}")))?
+    }
+}
+
+/// A batch being written by an upload worker.
+struct Job(tokio::task::JoinHandle<io::Result<BlobWriter>>);
+
+impl Job {
+    async fn wait(self) -> io::Result<BlobWriter> {
+        self.0
+            .await
+            .map_err(|e| io::Error::other(format!("an upload worker failed: {e}")))?
+    }
 }
 
 #[cfg(test)]
@@ -252,6 +344,11 @@ mod tests {
     use futures_util::stream;
 
     use super::*;
+
+    const PACE: BodyPace = BodyPace {
+        period: Duration::from_secs(5),
+        min_rate: 1,
+    };
 
     fn chunks(data: &[u8]) -> Vec<Result<Bytes, String>> {
         data.chunks(7)
@@ -270,7 +367,7 @@ mod tests {
         let data = b"the data for sale".repeat(100);
         let sha = sha256_hex(&data);
         let written = store
-            .receive(stream::iter(chunks(&data)), &sha, data.len() as u64)
+            .receive(stream::iter(chunks(&data)), &sha, data.len() as u64, PACE)
             .await
             .unwrap();
         assert!(written.install().unwrap());
@@ -294,21 +391,21 @@ mod tests {
 
         let other = sha256_hex(b"other");
         let err = store
-            .receive(stream::iter(chunks(&data)), &other, len)
+            .receive(stream::iter(chunks(&data)), &other, len, PACE)
             .await
             .err()
             .unwrap();
         assert!(matches!(err, ReceiveError::Digest { .. }), "{err}");
 
         let err = store
-            .receive(stream::iter(chunks(&data)), &sha, len - 1)
+            .receive(stream::iter(chunks(&data)), &sha, len - 1, PACE)
             .await
             .err()
             .unwrap();
         assert!(matches!(err, ReceiveError::TooLong { .. }), "{err}");
 
         let err = store
-            .receive(stream::iter(chunks(&data)), &sha, len + 1)
+            .receive(stream::iter(chunks(&data)), &sha, len + 1, PACE)
             .await
             .err()
             .unwrap();
@@ -317,7 +414,7 @@ mod tests {
         let mut broken = chunks(&data[..50]);
         broken.push(Err("connection reset".to_owned()));
         let err = store
-            .receive(stream::iter(broken), &sha, len)
+            .receive(stream::iter(broken), &sha, len, PACE)
             .await
             .err()
             .unwrap();
@@ -327,6 +424,31 @@ mod tests {
         );
 
         assert!(!store.contains(&sha).unwrap());
+        assert!(tmp_is_empty(&store));
+    }
+
+    #[tokio::test]
+    async fn a_body_slower_than_the_pace_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let pace = BodyPace {
+            period: Duration::from_millis(200),
+            min_rate: 100,
+        };
+        // One byte, then nothing: 20 bytes were due in each 200 ms.
+        let trickle =
+            stream::iter([Ok::<_, String>(Bytes::from_static(b"x"))]).chain(stream::pending());
+        let started = Instant::now();
+        let err = store
+            .receive(trickle, &sha256_hex(b"xy"), 2, pace)
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, ReceiveError::TooSlow { received: 1, .. }),
+            "{err}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
         assert!(tmp_is_empty(&store));
     }
 }

@@ -8,7 +8,11 @@ use std::time::Duration;
 use clap::builder::BoolishValueParser;
 use clap::Args;
 
-use super::layer::{parse_duration, parse_size, Layer};
+use consign_client::Coin;
+
+use super::layer::{
+    parse_coin, parse_duration, parse_listen_or_off, parse_size, Layer, ListenOrOff,
+};
 
 /// The flags of `consign-storage serve` and `consign-storage config`.
 // The field docs are the `--help` text, written for a terminal (`<data-dir>` is not HTML).
@@ -122,6 +126,60 @@ pub struct ConfigArgs {
     /// How long each long-poll of the chain's delivery feed waits (at most 60s). [default: 25s]
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "CONSIGN_STORAGE_FOLLOWER_WAIT")]
     pub follower_wait: Option<Duration>,
+
+    /// Where the operator's listener serves /metrics and /status (figures that move with what
+    /// the node holds, so never on the public API): keep it on loopback or an operator-only
+    /// network. Port 0 picks a free port, written to <data-dir>/metrics.url; `off` disables it.
+    /// [default: 127.0.0.1:0]
+    #[arg(long, value_name = "ADDR|off", value_parser = parse_listen_or_off, env = "CONSIGN_STORAGE_METRICS_LISTEN")]
+    pub metrics_listen: Option<ListenOrOff>,
+
+    /// What an upload grant's signer must hold on-chain; accounts that do not exist or hold
+    /// less are refused. 0 switches the check off. [default: 1ucsn]
+    #[arg(long, value_name = "COIN", value_parser = parse_coin, env = "CONSIGN_STORAGE_MIN_SELLER_BALANCE")]
+    pub min_seller_balance: Option<Coin>,
+
+    /// Accept uploads only from this account (repeat the flag for more; comma-separated in the
+    /// environment). [default: any account with --min-seller-balance]
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        value_delimiter = ',',
+        env = "CONSIGN_STORAGE_ALLOW_SELLER"
+    )]
+    pub allow_seller: Vec<String>,
+
+    /// Bytes the node stores in all, counting uploads in progress; uploads past it are refused
+    /// before their body is sent. [default: 1TiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, env = "CONSIGN_STORAGE_CAPACITY")]
+    pub capacity: Option<u64>,
+
+    /// Uploads in progress at once, from everyone. [default: 64]
+    #[arg(long, value_name = "N", env = "CONSIGN_STORAGE_MAX_UPLOADS")]
+    pub max_uploads: Option<usize>,
+
+    /// Uploads in progress at once from one account. [default: 4]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "CONSIGN_STORAGE_MAX_UPLOADS_PER_ACCOUNT"
+    )]
+    pub max_uploads_per_account: Option<usize>,
+
+    /// How long a blob may stay unregistered before it is deleted and its quota given back;
+    /// registered blobs are never deleted. [default: 24h]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "CONSIGN_STORAGE_UNREGISTERED_TTL")]
+    pub unregistered_ttl: Option<Duration>,
+
+    /// An upload body that sends nothing for this long is cut; the minimum rate is measured
+    /// over periods of this length. [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, env = "CONSIGN_STORAGE_UPLOAD_IDLE_TIMEOUT")]
+    pub upload_idle_timeout: Option<Duration>,
+
+    /// The slowest an upload body may arrive, per second (e.g. 1KiB); slower ones are cut.
+    /// [default: 1KiB]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, env = "CONSIGN_STORAGE_UPLOAD_MIN_RATE")]
+    pub upload_min_rate: Option<u64>,
 }
 
 impl ConfigArgs {
@@ -146,6 +204,15 @@ impl ConfigArgs {
             delivery_max_refusals: self.delivery_max_refusals,
             default_deadline: self.default_deadline,
             follower_wait: self.follower_wait,
+            metrics_listen: self.metrics_listen.map(|listen| listen.0),
+            min_seller_balance: self.min_seller_balance.clone(),
+            allow_seller: (!self.allow_seller.is_empty()).then(|| self.allow_seller.clone()),
+            capacity: self.capacity,
+            max_uploads: self.max_uploads,
+            max_uploads_per_account: self.max_uploads_per_account,
+            unregistered_ttl: self.unregistered_ttl,
+            upload_idle_timeout: self.upload_idle_timeout,
+            upload_min_rate: self.upload_min_rate,
         }
     }
 }

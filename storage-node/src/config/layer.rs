@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use consign_client::Coin;
 use serde::{Deserialize, Deserializer};
 
 use super::ConfigError;
@@ -44,6 +45,21 @@ pub struct Layer {
     pub default_deadline: Option<Duration>,
     #[serde(default, deserialize_with = "duration")]
     pub follower_wait: Option<Duration>,
+    #[serde(default, deserialize_with = "listen_or_off")]
+    pub metrics_listen: Option<Option<SocketAddr>>,
+    #[serde(default, deserialize_with = "coin")]
+    pub min_seller_balance: Option<Coin>,
+    pub allow_seller: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "size")]
+    pub capacity: Option<u64>,
+    pub max_uploads: Option<usize>,
+    pub max_uploads_per_account: Option<usize>,
+    #[serde(default, deserialize_with = "duration")]
+    pub unregistered_ttl: Option<Duration>,
+    #[serde(default, deserialize_with = "duration")]
+    pub upload_idle_timeout: Option<Duration>,
+    #[serde(default, deserialize_with = "size")]
+    pub upload_min_rate: Option<u64>,
 }
 
 impl Layer {
@@ -78,6 +94,52 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// `1.5TiB`): `KB`, `MB`, `GB`, `TB` are powers of 1000, `KiB` … `TiB` of 1024 (the rule of
 /// every Consign program, in `consign_util::size`).
 pub use consign_util::size::parse_size;
+
+/// A listening address, or none (`off`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListenOrOff(pub Option<SocketAddr>);
+
+/// A listening address, or `off` for none.
+///
+/// # Errors
+///
+/// A message saying what to write instead.
+pub fn parse_listen_or_off(text: &str) -> Result<ListenOrOff, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(ListenOrOff(None));
+    }
+    text.parse()
+        .map(|addr| ListenOrOff(Some(addr)))
+        .map_err(|e| format!("`{text}`: {e}; write HOST:PORT, e.g. 127.0.0.1:9470, or `off`"))
+}
+
+/// An amount and a denomination, e.g. `1ucsn`.
+///
+/// # Errors
+///
+/// A message saying what to write instead.
+pub fn parse_coin(text: &str) -> Result<Coin, String> {
+    text.trim()
+        .parse()
+        .map_err(|e| format!("`{text}`: {e}; write an amount and a denomination, e.g. 1ucsn"))
+}
+
+fn listen_or_off<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<SocketAddr>>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_listen_or_off(&text)
+        .map(|listen| Some(listen.0))
+        .map_err(serde::de::Error::custom)
+}
+
+fn coin<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Coin>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_coin(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
 
 fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
     let text = String::deserialize(deserializer)?;

@@ -236,6 +236,10 @@ pub async fn register(
     .map_err(RegistrationError::Storage)?;
     match committed {
         Committed::Replayed => Err(replayed()),
+        Committed::NoBlob => Err(RegistrationError::NoBlob {
+            sha256: reg.sha256.clone(),
+            signer,
+        }),
         Committed::Recorded(record) => {
             tracing::info!(
                 target: "storage::registrations",

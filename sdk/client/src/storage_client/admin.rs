@@ -3,9 +3,27 @@
 use reqwest::header::AUTHORIZATION;
 
 use super::{StorageClient, StorageClientError};
-use crate::storage::{AccountView, DeliveryState, DeliveryViewPage, RegistrationViewPage};
+use crate::storage::{
+    AccountView, DeliveryState, DeliveryViewPage, OperatorStatus, RegistrationViewPage,
+};
 
 impl StorageClient {
+    /// `GET /v1/admin/status`: the node's figures (blobs, bytes, uploads in progress,
+    /// registrations, deliveries by state).
+    ///
+    /// # Errors
+    ///
+    /// As [`StorageClient::deliveries`].
+    pub async fn operator_status(&self, token: &str) -> Result<OperatorStatus, StorageClientError> {
+        let bearer = format!("Bearer {token}");
+        self.get_json(
+            &["v1", "admin", "status"],
+            Some((AUTHORIZATION.as_str(), &bearer)),
+            &[],
+        )
+        .await
+    }
+
     /// `GET /v1/admin/deliveries`: deliveries after sequence `after`, at most `limit`
     /// (the node's default if `None`), only in `state` if given.
     ///
