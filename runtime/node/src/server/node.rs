@@ -220,6 +220,20 @@ impl Node {
             .map_err(|e| NodeError::Panicked(e.to_string()))
     }
 
+    /// The account as its next transaction must see it: the committed sequence plus its
+    /// pending transactions. The view and the pending count are read together (the producer
+    /// changes both under the mempool's lock), so a block committed meanwhile cannot make the
+    /// sum count a transaction twice or not at all.
+    pub fn next_account(&self, address: &str) -> consign_client::Account {
+        let pool = lock(&self.mempool);
+        let view = lock(&self.view).clone();
+        let pending = pool.pending(address);
+        drop(pool);
+        let mut account = view.account(address);
+        account.sequence += pending;
+        account
+    }
+
     /// How many of `address`'s transactions are pending in the mempool.
     pub fn pending(&self, address: &str) -> u64 {
         lock(&self.mempool).pending(address)
@@ -446,6 +460,9 @@ impl Node {
         // The new view and the pending counts change together, under the mempool's lock, so a
         // check never sees the new state with the old pending counts.
         let mut pool = lock(&self.mempool);
+        // Before anyone waiting for a commit is told: whoever learns of the commit then reads
+        // the state that has it.
+        *lock(&self.view) = view.clone();
         let mut results = outcome.results.iter();
         let mut next_result = results.next();
         for (hash, sender, fee) in &taken {
@@ -463,7 +480,6 @@ impl Node {
                 });
             }
         }
-        *lock(&self.view) = view.clone();
         drop(pool);
         let status = status_of(&view);
         let height = outcome.block.header.height;

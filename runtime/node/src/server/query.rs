@@ -115,10 +115,7 @@ async fn block(which: String, node: Arc<Node>) -> Result<Response, ApiFailure> {
 /// the one the next transaction must carry.
 async fn account(addr: String, node: Arc<Node>) -> Result<Response, ApiFailure> {
     let addr = address(&addr)?;
-    let query_addr = addr.clone();
-    let mut account = node.query(move |app| app.account(&query_addr)).await?;
-    account.sequence += node.pending(&addr);
-    Ok(json(&account))
+    Ok(json(&node.next_account(&addr)))
 }
 
 /// `GET /accounts/{address}/balances`.

@@ -119,13 +119,16 @@ async fn get_tx(hash: String, node: Arc<Node>) -> Result<Response, ApiFailure> {
     let hash: TxHash = hash
         .parse()
         .map_err(|e: consign_client::TxHashError| ApiFailure::bad_request(e.to_string()))?;
+    // Pending first, then the view: the producer drops a committed transaction from the
+    // mempool and swaps in the view that has it under one lock, so one of the two sees it.
+    let pending = node.is_pending(&hash);
     match node
-        .query(move |app| app.tx(&hash))
+        .query(move |view| view.tx(&hash))
         .await?
         .map_err(chain_failure)?
     {
         Some(result) => Ok(json(&result)),
-        None if node.is_pending(&hash) => Err(ApiFailure::not_found(format!(
+        None if pending => Err(ApiFailure::not_found(format!(
             "transaction {hash} is in the mempool, not committed yet"
         ))),
         None => Err(ApiFailure::not_found(format!(
