@@ -282,7 +282,9 @@ fn during_a_flood_queries_answer_and_no_sender_fills_the_mempool() -> Result<()>
         );
         match rt.block_on(client.broadcast_bytes(send, BroadcastMode::Sync)) {
             Ok(_) => sequence += 1,
-            Err(ClientError::Refused { code, message, .. }) if code == 20 => {
+            Err(ClientError::Refused {
+                code: 20, message, ..
+            }) => {
                 refused = Some(message);
                 break;
             }

@@ -98,9 +98,9 @@ fn no_server_keeps_a_slow_or_idle_connection() -> Result<()> {
     let storage = StorageNode::start(&dir.path().join("storage"), &node.url, &[])?;
     let inbox = start_inbox(&node, &dir.path().join("inbox"))?;
     let servers = [
-        ("consign dev", node.url.clone()),
-        ("consign-storage", storage.url.clone()),
-        ("consign inbox", inbox.url().to_owned()),
+        ("consign dev", node.url.as_str()),
+        ("consign-storage", storage.url.as_str()),
+        ("consign inbox", inbox.url()),
     ];
 
     // Every attack at once: the servers face them together, as they would.
@@ -108,11 +108,11 @@ fn no_server_keeps_a_slow_or_idle_connection() -> Result<()> {
         .iter()
         .flat_map(|(name, url)| {
             let slow = {
-                let url = url.clone();
+                let url = (*url).to_owned();
                 std::thread::spawn(move || slowloris(&url))
             };
             let idle = {
-                let url = url.clone();
+                let url = (*url).to_owned();
                 std::thread::spawn(move || idle_keep_alive(&url))
             };
             [(*name, "slowloris", slow), (*name, "idle keep-alive", idle)]
