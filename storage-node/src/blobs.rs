@@ -22,7 +22,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-pub use writer::{BlobWriter, BodyPace, ReceiveError, WrittenBlob};
+pub use consign_util::pace::BodyPace;
+pub use writer::{BlobWriter, ReceiveError, WrittenBlob};
 
 /// The blobs of one data directory. Cheap to clone.
 #[derive(Clone)]

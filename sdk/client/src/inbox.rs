@@ -90,8 +90,8 @@ pub use preflight::{preflight_response, Preflight};
 pub use store::{NameTemplate, SavedRecord, STATE_DIR};
 
 use crate::{validate_address, AgeIdentity, NodeClient};
+use consign_util::pace::BodyPace;
 use store::Store;
-use stream::Pace;
 
 /// What an [`Inbox`] accepts and where it saves.
 #[derive(Clone, Debug)]
@@ -138,9 +138,9 @@ impl InboxConfig {
         }
     }
 
-    fn pace(&self) -> Pace {
-        Pace {
-            idle: self.idle_timeout,
+    fn pace(&self) -> BodyPace {
+        BodyPace {
+            period: self.idle_timeout,
             min_rate: self.min_rate,
         }
     }

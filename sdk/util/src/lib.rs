@@ -6,6 +6,7 @@
 //! | [`retry`] | [`Backoff`](retry::Backoff): the one retry policy (exponential, capped, with no, full or equal jitter) |
 //! | [`size`] | [`parse_size`](size::parse_size) and [`format_size`](size::format_size): byte sizes as people write them |
 //! | [`daemon`] | [`Daemon`](daemon::Daemon): a child process started with its log in a file, ready once it writes its URL, stopped or killed |
+//! | `pace` (feature `tokio`) | `Paced`: a request body read at a minimum rate, cut when a period ends without its bytes |
 //! | `shutdown` (feature `tokio`) | `shutdown_signal()`: a future that completes on SIGINT or SIGTERM |
 //! | `telemetry` (feature `telemetry`) | `init_tracing`: the binaries' log set-up (`-v` count, `RUST_LOG` overrides) |
 //! | `api` (feature `warp`) | `ApiFailure` and `Recovery`: the API's JSON error shape and the one mapping of warp's rejections to it |
@@ -34,6 +35,8 @@ pub mod size;
 
 #[cfg(feature = "warp")]
 pub mod api;
+#[cfg(feature = "tokio")]
+pub mod pace;
 #[cfg(feature = "warp")]
 pub mod serve;
 #[cfg(feature = "tokio")]

@@ -6,10 +6,11 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Write as _};
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt as _};
+use consign_util::pace::{BodyPace, Paced};
+use futures_util::Stream;
 use sha2::{Digest as _, Sha256};
 use tempfile::TempPath;
 
@@ -175,25 +176,6 @@ pub enum ReceiveError {
     Io(#[from] io::Error),
 }
 
-/// How an upload body must arrive: whoever sends slower is cut, so trickling sockets cannot
-/// hold upload slots.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BodyPace {
-    /// The period over which the rate is measured; a body that sends nothing for this long is
-    /// cut whatever the rate.
-    pub period: Duration,
-    /// The least bytes per second, on average over each `period`.
-    pub min_rate: u64,
-}
-
-impl BodyPace {
-    /// Bytes that must arrive in each period (at least 1, so an idle body is always cut).
-    fn per_period(self) -> u64 {
-        let bytes = u128::from(self.min_rate) * self.period.as_millis() / 1000;
-        u64::try_from(bytes).unwrap_or(u64::MAX).max(1)
-    }
-}
-
 impl BlobStore {
     /// Receives a blob from an async body. The body is read on the async workers, with
     /// `pace`'s limits, and never holds a thread while it waits; the plaintext is gathered in
@@ -219,20 +201,15 @@ impl BlobStore {
         E: std::fmt::Display,
     {
         let mut body = std::pin::pin!(body);
-        let per_period = pace.per_period();
+        let mut paced = Paced::new(pace);
         let mut received: u64 = 0;
-        // The current period: since when, and what arrived in it.
-        let mut period_start = Instant::now();
-        let mut period_bytes: u64 = 0;
         let mut batch: Vec<Bytes> = Vec::new();
         let mut batch_len = 0usize;
         // The worker writing the previous batch, which hands the writer back.
         let mut pending: Option<Job> = None;
         let mut writer: Option<BlobWriter> = None;
         loop {
-            let deadline = period_start + pace.period;
-            let next = tokio::time::timeout_at(deadline.into(), body.next()).await;
-            let chunk = match next {
+            let chunk = match paced.next(&mut body).await {
                 Err(_) => {
                     return Err(ReceiveError::TooSlow {
                         received,
@@ -252,11 +229,6 @@ impl BlobStore {
             received += chunk.len() as u64;
             if received > size {
                 return Err(ReceiveError::TooLong { expected: size });
-            }
-            period_bytes += chunk.len() as u64;
-            if period_bytes >= per_period {
-                period_start = Instant::now();
-                period_bytes = 0;
             }
             batch_len += chunk.len();
             batch.push(chunk);
@@ -339,9 +311,10 @@ impl Job {
 #[cfg(test)]
 mod tests {
     use std::io::Read as _;
+    use std::time::Instant;
 
     use consign_client::storage::sha256_hex;
-    use futures_util::stream;
+    use futures_util::{stream, StreamExt as _};
 
     use super::*;
 

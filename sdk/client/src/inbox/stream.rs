@@ -7,7 +7,8 @@ use std::io::{self, BufWriter, Read, Write};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
-use futures_util::{Stream, StreamExt};
+use consign_util::pace::{BodyPace, Paced};
+use futures_util::Stream;
 use tempfile::NamedTempFile;
 use tokio::sync::mpsc;
 
@@ -34,67 +35,6 @@ pub(super) fn ciphertext_limit(size: u64) -> u64 {
     size.saturating_add(chunks.saturating_mul(AGE_TAG))
         .saturating_add(AGE_NONCE)
         .saturating_add(HEADER_ALLOWANCE)
-}
-
-/// How a request body must keep coming, so that a sender trickling it cannot hold a reception
-/// (and its decrypting thread) for long: see [`InboxConfig`](super::InboxConfig)'s
-/// `idle_timeout` and `min_rate`.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Pace {
-    /// The window: a body that sends nothing for this long is cut, whatever the rate.
-    pub(super) idle: Duration,
-    /// The least rate, bytes per second, each window must bring.
-    pub(super) min_rate: u64,
-}
-
-/// A body read at a [`Pace`]: the bytes of each window of `idle` must reach `min_rate` per
-/// second (at least one byte) before the window ends, else the body is cut then, whether or
-/// not a chunk is on its way; a new window starts once they have.
-pub(super) struct Paced {
-    pace: Pace,
-    per_window: u64,
-    window_start: Instant,
-    window_bytes: u64,
-}
-
-impl Paced {
-    pub(super) fn new(pace: Pace) -> Self {
-        let per_window = u128::from(pace.min_rate) * pace.idle.as_millis() / 1000;
-        Self {
-            pace,
-            per_window: u64::try_from(per_window).unwrap_or(u64::MAX).max(1),
-            window_start: Instant::now(),
-            window_bytes: 0,
-        }
-    }
-
-    /// The next item of `body`, or why the body is too slow.
-    pub(super) async fn next<S, B, E>(
-        &mut self,
-        body: &mut S,
-    ) -> Result<Option<Result<B, E>>, String>
-    where
-        S: Stream<Item = Result<B, E>> + Unpin,
-        B: Buf,
-    {
-        let deadline = self.window_start + self.pace.idle;
-        let item = tokio::time::timeout_at(deadline.into(), body.next())
-            .await
-            .map_err(|_| {
-                format!(
-                    "{} bytes arrived in {:?}, less than the least rate of {} bytes/s",
-                    self.window_bytes, self.pace.idle, self.pace.min_rate
-                )
-            })?;
-        if let Some(Ok(buf)) = &item {
-            self.window_bytes = self.window_bytes.saturating_add(buf.remaining() as u64);
-            if self.window_bytes >= self.per_window {
-                self.window_start = Instant::now();
-                self.window_bytes = 0;
-            }
-        }
-        Ok(item)
-    }
 }
 
 /// What a body decrypted into `part`: the plaintext's report, or why it failed.
@@ -157,7 +97,7 @@ pub(super) async fn decrypt_body<S, B, E>(
     delivery: &Delivery,
     identity: AgeIdentity,
     body: &mut S,
-    pace: Pace,
+    pace: BodyPace,
     part: NamedTempFile,
     mut progress: impl FnMut(u64) + Send + 'static,
 ) -> Result<Decrypted, InboxError>
@@ -221,7 +161,7 @@ where
             Ok(Some(item)) => item,
             Ok(None) => break,
             Err(reason) => {
-                too_slow = Some(reason);
+                too_slow = Some(reason.to_string());
                 let _ = tx
                     .send(Err(io::Error::other("the body came too slowly")))
                     .await;
@@ -294,7 +234,7 @@ where
 
 /// Reads and discards what is left of `body`, up to `limit` bytes, or until it ends, fails or
 /// comes slower than `pace`.
-pub(super) async fn drain<S, B, E>(body: &mut S, limit: u64, pace: Pace)
+pub(super) async fn drain<S, B, E>(body: &mut S, limit: u64, pace: BodyPace)
 where
     S: Stream<Item = Result<B, E>> + Unpin,
     B: Buf,
