@@ -69,7 +69,6 @@ WHOSE PURCHASES (REQUIRED)
 
 WHAT IS CHECKED, AND WHAT THE SENDER IS ANSWERED
   400  a missing or malformed x-consign-* header, or a body that broke off
-  404  the purchase (or its offer) is not on-chain in that contract
   408  the body came too slowly: nothing for --body-idle-timeout, or less than
        --body-min-rate bytes/s over such a window
   422  the delivery does not match the chain: another contract than --contract, a purchase
@@ -78,16 +77,17 @@ WHAT IS CHECKED, AND WHAT THE SENDER IS ANSWERED
        (the expected SHA-256 and size are always read from the chain, never taken from the
        headers); or the body does not decrypt with this identity, is corrupted or truncated,
        or its plaintext has another SHA-256 or size than the offer: nothing is saved
-  503  the node cannot be reached to check
+  503  the node cannot be reached to check, or does not know the purchase (or its offer) yet:
+       it may be behind the storage node's, so the storage node sends again later
   200  saved (or saved before)
   Before the body, the storage node asks (OPTIONS, the same headers, no body); the inbox runs
   the checks above that need no body and answers 204 with x-consign-inbox: ready (or 200
   saved, or the refusal), so a refused delivery never costs the body. The storage node retries
   until its deadline, so an inbox that is down, or restarted with the right identity, still
-  receives the data; but after 3 answers of 404, 405 or 410 it gives up. Anyone can send a purchase's
-  headers (they are public), so requests are not trusted: several deliveries of one purchase
-  are received side by side, the first that verifies is saved and the others are answered as
-  duplicates; a stranger trickling a body cannot hold a purchase up.
+  receives the data; only answers of 404, 405 or 410 (no inbox there) make it give up, after 3.
+  Anyone can send a purchase's headers (they are public), so requests are not trusted: several
+  deliveries of one purchase are received side by side, the first that verifies is saved and
+  the others are answered as duplicates; a stranger trickling a body cannot hold it up.
 
 FILES AND EXACTLY-ONCE
   A delivery is written to a temporary file under <out>/.consign-inbox/, synced, and renamed

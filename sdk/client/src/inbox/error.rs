@@ -8,7 +8,8 @@ use crate::SealError;
 /// A delivery was refused, or the inbox could not be set up. Every delivery error maps to the
 /// HTTP status the sender gets ([`InboxError::status`]); the storage node retries a refusal
 /// the buyer can fix (an inbox restarted with the right identity, a chain that comes back)
-/// until its deadline, but gives up after a few `404`s. The checks that need no body answer the
+/// until its deadline, but gives up after a few `404`s (which an inbox never answers to a
+/// delivery). The checks that need no body answer the
 /// storage node's preflight too ([`Inbox::preflight`](super::Inbox::preflight)), so a refused
 /// delivery never costs the body.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +37,7 @@ pub enum InboxError {
         /// The contract the delivery names.
         actual: String,
     },
-    /// The chain has no such purchase in that contract (404).
+    /// The chain has no such purchase in that contract (503: not yet — see [`InboxError::status`]).
     #[error("purchase {purchase_id} not found in contract {contract}")]
     PurchaseNotFound {
         /// The contract.
@@ -44,7 +45,7 @@ pub enum InboxError {
         /// The purchase.
         purchase_id: u64,
     },
-    /// The purchase's offer is missing on-chain (404).
+    /// The purchase's offer is missing on-chain (503, as a missing purchase).
     #[error("offer {offer_id} of purchase {purchase_id} not found in contract {contract}")]
     OfferNotFound {
         /// The contract.
@@ -153,21 +154,27 @@ pub enum InboxError {
 }
 
 impl InboxError {
-    /// The HTTP status an inbox answers this refusal with: 400 for a malformed request, 404 for
-    /// a purchase or offer the chain does not know, 408 for a body that came too slowly, 413 for
-    /// an oversized body, 422 for a delivery that does not match the chain or does not
-    /// verify, 500 for a local failure, 503 when the chain cannot be asked.
+    /// The HTTP status an inbox answers this refusal with: 400 for a malformed request, 408 for
+    /// a body that came too slowly, 413 for an oversized body, 422 for a delivery that does not
+    /// match the chain or does not verify, 500 for a local failure, and 503 when the chain
+    /// cannot be asked or does not know the purchase or its offer yet.
+    ///
+    /// A purchase the inbox's node does not know is "not yet", never "no": a storage node only
+    /// delivers a purchase it saw committed, so an inbox that cannot find it follows a node
+    /// that is behind, which heals. Storage nodes give up on a `404` after a few tries (it means
+    /// no inbox is there), so answering one here would lose a delivery to a lagging node.
     pub fn status(&self) -> u16 {
         match self {
             Self::MissingHeader { .. } | Self::BadHeader { .. } | Self::BodyBroken { .. } => 400,
-            Self::PurchaseNotFound { .. } | Self::OfferNotFound { .. } => 404,
             Self::BodyTooSlow { .. } => 408,
             Self::BodyTooLong { .. } => 413,
             Self::OtherContract { .. }
             | Self::NotDataSale { .. }
             | Self::Mismatch { .. }
             | Self::Verification { .. } => 422,
-            Self::ChainUnavailable { .. } => 503,
+            Self::ChainUnavailable { .. }
+            | Self::PurchaseNotFound { .. }
+            | Self::OfferNotFound { .. } => 503,
             Self::Storage { .. }
             | Self::Config { .. }
             | Self::Template { .. }
