@@ -225,19 +225,26 @@ mod tests {
         assert_eq!(drained, Drained::All);
     }
 
-    #[tokio::test]
-    async fn a_client_trickling_its_headers_is_disconnected() {
+    /// A connection to a server whose header read timeout is 300 ms, on which `sent` was
+    /// written; the server runs until the test ends.
+    async fn impatient_client(sent: &[u8]) -> TcpStream {
         let options = ServeOptions {
             header_read_timeout: Duration::from_millis(300),
             ..ServeOptions::default()
         };
-        let (addr, _stop, _server) = start(ok(), options).await;
-        // Slowloris: a request line, then a header byte every 100 ms, never the blank line.
+        let (addr, stop, server) = start(ok(), options).await;
+        // Neither stops the server when dropped: the sender is leaked, the task detached.
+        std::mem::forget(stop);
+        drop(server);
         let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(sent).await.unwrap();
         stream
-            .write_all(b"GET / HTTP/1.1\r\nx-slow: ")
-            .await
-            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_client_trickling_its_headers_is_disconnected() {
+        // Slowloris: a request line, then a header byte every 100 ms, never the blank line.
+        let mut stream = impatient_client(b"GET / HTTP/1.1\r\nx-slow: ").await;
         let trickle = async {
             for _ in 0..100 {
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -252,16 +259,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_idle_kept_alive_connection_is_closed() {
-        let options = ServeOptions {
-            header_read_timeout: Duration::from_millis(300),
-            ..ServeOptions::default()
-        };
-        let (addr, _stop, _server) = start(ok(), options).await;
-        let mut stream = TcpStream::connect(addr).await.unwrap();
-        stream
-            .write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
-            .await
-            .unwrap();
+        let mut stream = impatient_client(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").await;
         let closed = closed_within(&mut stream, Duration::from_secs(5)).await;
         assert!(closed.is_some(), "an idle connection stayed open for 5 s");
     }
