@@ -25,6 +25,13 @@ pub struct HomeArgs {
 }
 
 impl HomeArgs {
+    /// The home directory `home` (`None`: `$CONSIGN_HOME`'s or `$HOME/.consign`), with the
+    /// other settings of this group at their defaults: what a command that takes its own `--home`
+    /// (`consign dev`) uses to find the same places.
+    pub fn new(home: Option<PathBuf>) -> Self {
+        Self { home }
+    }
+
     /// The home directory: `--home`, else `$CONSIGN_HOME`, else `$HOME/.consign` (as
     /// `consign dev` chooses it).
     ///
@@ -490,9 +497,7 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let args = |node: Option<&str>| NodeArgs {
             node: node.map(str::to_owned),
-            home: HomeArgs {
-                home: Some(home.path().to_owned()),
-            },
+            home: HomeArgs::new(Some(home.path().to_owned())),
         };
         assert_eq!(
             args(None).node_url().unwrap(),

@@ -182,10 +182,7 @@ fn now() -> Timestamp {
 /// the node fails.
 pub fn run(args: &DevArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
     let output = session.output;
-    let home = HomeArgs {
-        home: args.home.clone(),
-    }
-    .dir()?;
+    let home = HomeArgs::new(args.home.clone()).dir()?;
     std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
     let url_file = home.join("api.url");
     // A file left by a node that was killed must not send clients to a dead address.
