@@ -13,7 +13,10 @@ use crate::DeliveryInstruction;
 ///
 /// In a contract built for `wasm32` this calls the host import `env.consign_deliver` with a
 /// pointer to a Region holding the instruction's JSON. Natively (in unit tests) it records the
-/// instruction instead; [`testing::take_delivered`](crate::testing::take_delivered) returns it.
+/// instruction instead, for the call in progress: run the entry point through
+/// [`testing::call`](crate::testing::call), which keeps the call's instructions when it returns
+/// `Ok` and drops them when it returns `Err`, as the chain does;
+/// [`testing::take_delivered`](crate::testing::take_delivered) returns those kept.
 ///
 /// # Errors
 ///

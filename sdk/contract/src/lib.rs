@@ -6,8 +6,12 @@
 //! by a [`DeliveryInstruction`].
 //!
 //! A contract that never calls [`deliver`] imports nothing beyond the CosmWasm interface, so it
-//! runs on any CosmWasm chain. In native unit tests `deliver` records the instruction instead;
-//! read it back with [`testing::take_delivered`].
+//! runs on any CosmWasm chain. In native unit tests `deliver` records the instruction instead:
+//! run each entry point through [`testing::call`], which keeps a call's instructions only when it
+//! returns `Ok` (the chain drops those of a failed call), and read them back with
+//! [`testing::take_delivered`]. To test a contract beside others (cw20, a router, …) in one
+//! cw-multi-test `App`, with its deliveries in each execution's response, use the
+//! `consign-multitest` crate.
 //!
 //! # A complete small contract
 //!
@@ -87,16 +91,17 @@
 //!     u64::from_be_bytes(bytes.try_into().unwrap_or_default())
 //! }
 //!
-//! // Its unit test, as with any CosmWasm contract, plus the instructions it emitted.
+//! // Its unit test, as with any CosmWasm contract, plus the instructions it emitted: each call
+//! // runs through `call`, which keeps its instructions only if it returns Ok, as the chain does.
 //! use consign_sdk::cosmwasm_std::coins;
-//! use consign_sdk::testing::{message_info, mock_dependencies, mock_env, take_delivered};
+//! use consign_sdk::testing::{call, message_info, mock_dependencies, mock_env, take_delivered};
 //!
 //! let mut deps = mock_dependencies();
 //! let seller = deps.api.addr_make("seller");
 //! let buyer = deps.api.addr_make("buyer");
 //! let digest = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 //! let init = InstantiateMsg { price: Coin::new(100u128, "ucsn"), content_sha256: digest.into(), size: 1024 };
-//! instantiate(deps.as_mut(), mock_env(), message_info(&seller, &[]), init)?;
+//! call(|| instantiate(deps.as_mut(), mock_env(), message_info(&seller, &[]), init))?;
 //!
 //! let recipient = DeliveryAddress {
 //!     endpoint: "https://buyer.example/inbox".into(),
@@ -105,11 +110,11 @@
 //! let buy = || ExecuteMsg::Buy { recipient: recipient.clone() };
 //!
 //! // Wrong funds: refused, and nothing delivered.
-//! assert!(execute(deps.as_mut(), mock_env(), message_info(&buyer, &coins(99, "ucsn")), buy()).is_err());
+//! assert!(call(|| execute(deps.as_mut(), mock_env(), message_info(&buyer, &coins(99, "ucsn")), buy())).is_err());
 //! assert!(take_delivered().is_empty());
 //!
 //! // The right price: exactly one instruction, to the buyer's address.
-//! execute(deps.as_mut(), mock_env(), message_info(&buyer, &coins(100, "ucsn")), buy())?;
+//! call(|| execute(deps.as_mut(), mock_env(), message_info(&buyer, &coins(100, "ucsn")), buy()))?;
 //! let delivered = take_delivered();
 //! assert_eq!(delivered.len(), 1);
 //! assert_eq!(delivered[0].buyer, buyer.as_str());
@@ -118,7 +123,7 @@
 //!
 //! // An invalid address fails the call with a message that says why.
 //! let bad = ExecuteMsg::Buy { recipient: DeliveryAddress { endpoint: "ftp://x".into(), key: recipient.key.clone() } };
-//! let err = execute(deps.as_mut(), mock_env(), message_info(&buyer, &coins(100, "ucsn")), bad).unwrap_err();
+//! let err = call(|| execute(deps.as_mut(), mock_env(), message_info(&buyer, &coins(100, "ucsn")), bad)).unwrap_err();
 //! assert!(err.to_string().contains("http"), "{err}");
 //! assert!(take_delivered().is_empty());
 //! # Ok::<(), StdError>(())

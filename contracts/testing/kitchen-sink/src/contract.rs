@@ -340,7 +340,7 @@ fn outcome<T, E: ToString>(result: Result<T, E>) -> ContractResult<T> {
 mod tests {
     use super::*;
     use consign_sdk::testing::{
-        message_info, mock_dependencies, mock_env, take_delivered, MockApi,
+        call, message_info, mock_dependencies, mock_env, take_delivered, MockApi,
     };
     use consign_sdk::DeliveryAddress;
 
@@ -378,7 +378,7 @@ mod tests {
 
     fn exec(deps: DepsMut<'_>, msg: ExecuteMsg) -> StdResult<Response> {
         let sender = MockApi::default().addr_make("anyone");
-        execute(deps, mock_env(), message_info(&sender, &[]), msg)
+        call(|| execute(deps, mock_env(), message_info(&sender, &[]), msg))
     }
 
     #[test]
@@ -454,6 +454,19 @@ mod tests {
         assert_eq!(res.attributes[1].key, "delivered");
         assert_eq!(res.attributes[1].value, "9");
         assert_eq!(take_delivered(), [i]);
+    }
+
+    #[test]
+    fn a_delivery_followed_by_an_error_is_dropped_as_on_the_chain() {
+        let mut deps = setup();
+        let i = instruction(&deps.api, 9);
+        let err = exec(
+            deps.as_mut(),
+            ExecuteMsg::DeliverThenFail { instruction: i },
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("failing after deliver"), "{err}");
+        assert!(take_delivered().is_empty());
     }
 
     #[test]
