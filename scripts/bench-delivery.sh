@@ -12,8 +12,9 @@ cd "$ROOT"
 
 bash scripts/build-contracts.sh >&2
 cargo build --release --locked --bins -p consign -p consign-storage >&2
-export CONSIGN_BIN="$ROOT/target/release/consign"
-export CONSIGN_STORAGE_BIN="$ROOT/target/release/consign-storage"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export CONSIGN_BIN="$TARGET_DIR/release/consign"
+export CONSIGN_STORAGE_BIN="$TARGET_DIR/release/consign-storage"
 # Fewer log lines on the hot path; the figures are what matter here.
 export RUST_LOG=warn
 cargo bench --locked -p consign-tests --bench delivery -- "$@"

@@ -69,6 +69,13 @@ pub fn status_ok(url: &str) -> bool {
     })
 }
 
+/// The workspace's target directory: `$CARGO_TARGET_DIR` if set, else `target/`.
+pub(crate) fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
 /// A binary of this workspace: `$<ENV>` if set, else `target/debug/<name>`.
 ///
 /// # Panics
@@ -77,10 +84,7 @@ pub fn workspace_bin(name: &str, env: &str) -> PathBuf {
     if let Some(bin) = std::env::var_os(env) {
         return PathBuf::from(bin);
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let bin = target.join("debug").join(name);
+    let bin = target_dir().join("debug").join(name);
     assert!(
         bin.exists(),
         "{} is missing: build it with `cargo build --workspace --bins` (scripts/test.sh does)",

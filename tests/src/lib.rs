@@ -13,12 +13,15 @@ use std::process::{Command, Output, Stdio};
 use anyhow::{Context, Result};
 
 mod daemon;
+pub mod inbox;
 mod market;
 mod proxy;
 mod receiver;
+pub mod soak;
 mod storage;
 
 pub use daemon::{status_ok, workspace_bin, Daemon};
+pub use inbox::Inbox;
 pub use market::{buy, Bought, Seller, Sold};
 pub use proxy::TcpProxy;
 pub use receiver::{Received, Receiver, ReceiverBehaviour};
@@ -51,7 +54,7 @@ pub fn consign_bin() -> PathBuf {
 pub fn contract(name: &str) -> PathBuf {
     let dir = std::env::var_os("CONSIGN_CONTRACTS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/contracts"));
+        .unwrap_or_else(|| daemon::target_dir().join("contracts"));
     let path = dir.join(format!("{name}.wasm"));
     assert!(
         path.exists(),
@@ -65,6 +68,7 @@ pub fn contract(name: &str) -> PathBuf {
 pub struct DevNode {
     daemon: Daemon,
     home: PathBuf,
+    args: Vec<String>,
     /// The API's base URL, e.g. `http://127.0.0.1:41234`.
     pub url: String,
 }
@@ -79,30 +83,82 @@ impl DevNode {
         Self::start_with(home, &[])
     }
 
-    /// As [`DevNode::start`], with extra arguments (a later `--api` wins over the default).
+    /// As [`DevNode::start`], with extra arguments (not `--api`: it listens on a free port).
     ///
     /// # Errors
     /// As [`DevNode::start`].
     pub fn start_with(home: &Path, extra: &[&str]) -> Result<Self> {
+        let mut args: Vec<String> = ["--api", "127.0.0.1:0", "--block-time", "0"]
+            .iter()
+            .chain(extra)
+            .map(|s| (*s).to_owned())
+            .collect();
+        let daemon = Self::spawn(home, &args)?;
+        // A restart listens where this one does, so whoever follows the node finds it again.
+        let url = daemon.url().to_owned();
+        args[1] = url.trim_start_matches("http://").to_owned();
+        Ok(Self {
+            url,
+            daemon,
+            home: home.to_path_buf(),
+            args,
+        })
+    }
+
+    fn spawn(home: &Path, args: &[String]) -> Result<Daemon> {
         std::fs::create_dir_all(home)?;
         let mut command = Command::new(consign_bin());
         command
             .args(["dev", "--home"])
             .arg(home)
-            .args(["--api", "127.0.0.1:0", "--block-time", "0"])
-            .args(extra)
+            .args(args)
             .env("RUST_LOG", "info");
-        let daemon = daemon::spawn(
+        daemon::spawn(
             "consign dev",
             command,
             &home.join("api.url"),
             &home.join("dev.log"),
-        )?;
-        Ok(Self {
-            url: daemon.url().to_owned(),
-            daemon,
-            home: home.to_path_buf(),
-        })
+        )
+    }
+
+    /// Starts it again from its home, with the same flags and on the same address, after
+    /// [`DevNode::kill9`] or [`DevNode::stop`]: the chain goes on from its last committed block.
+    ///
+    /// # Errors
+    /// As [`DevNode::start`]; also when another process took the port meanwhile.
+    pub fn restart(&mut self) -> Result<()> {
+        self.daemon = Self::spawn(&self.home, &self.args)?;
+        anyhow::ensure!(
+            self.daemon.url() == self.url,
+            "restarted on {} instead of {}",
+            self.daemon.url(),
+            self.url
+        );
+        Ok(())
+    }
+
+    /// Whether its process is running (not killed or stopped).
+    pub fn is_running(&self) -> bool {
+        self.daemon.pid().is_some()
+    }
+
+    /// `consign keys age NAME` in its home: the age recipient (`age1…`) of the buyer's key
+    /// `NAME`, made on first use; `consign inbox --age-key NAME` decrypts with it.
+    ///
+    /// # Errors
+    /// When the command fails.
+    pub fn age_key(&self, name: &str) -> Result<String> {
+        let out = Command::new(consign_bin())
+            .args(["keys", "age", name, "--home"])
+            .arg(&self.home)
+            .stdin(Stdio::null())
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "consign keys age {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8(out.stdout)?.trim().to_owned())
     }
 
     /// The node's log so far.

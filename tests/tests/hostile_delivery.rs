@@ -24,8 +24,6 @@ use consign_tests::{
 
 // Not a test target of its own: the `consign inbox` process helper of tests/tests/inbox.rs.
 #[allow(dead_code)]
-#[path = "inbox/process.rs"]
-mod process;
 
 /// How long a tarpit may hold a slot before the test calls it stuck: the node under test
 /// allows 2s to answer and a 2s rate window, so every cut comes well within this.
@@ -205,7 +203,7 @@ fn tarpits_lose_their_slots_in_seconds_and_a_real_delivery_goes_through() {
     let identity = AgeIdentity::generate();
     let identity_file = dir.join("buyer.agekey");
     identity.save_new(&identity_file).unwrap();
-    let inbox = process::Inbox::start(
+    let inbox = consign_tests::Inbox::start(
         &world.node,
         &dir,
         "127.0.0.1:0",

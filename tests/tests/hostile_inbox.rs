@@ -18,18 +18,15 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use consign_client::storage::delivery_headers as h;
+use consign_tests::inbox::{Inbox, TIMEOUT};
 use consign_tests::{buy, consign_bin, ok_json, sample_data, TcpProxy, ADMIN_TOKEN};
 use serde_json::Value;
 
-// Not test targets of their own: cargo only builds `tests/*.rs` and `tests/*/main.rs`.
-#[allow(dead_code)]
-#[path = "inbox/process.rs"]
-mod process;
+// Not a test target of its own: cargo only builds `tests/*.rs` and `tests/*/main.rs`.
 #[allow(dead_code)]
 #[path = "inbox/world.rs"]
 mod world;
 
-use process::{Inbox, TIMEOUT};
 use world::{free_port, post, World};
 
 /// A stranger's delivery request: the purchase's (public) headers, then a body that comes a

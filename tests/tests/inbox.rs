@@ -10,16 +10,14 @@ use std::time::{Duration, Instant};
 
 use consign_client::seal::AgeIdentity;
 use consign_client::storage::DeliveryState;
+use consign_tests::inbox::{Inbox, TIMEOUT};
 use consign_tests::{buy, consign_bin, ok_json, ok_stdout, sample_data, ADMIN_TOKEN};
 use sha2::{Digest, Sha256};
 
-// Not test targets of their own: cargo only builds `tests/*.rs` and `tests/*/main.rs`.
-#[path = "inbox/process.rs"]
-mod process;
+// Not a test target of its own: cargo only builds `tests/*.rs` and `tests/*/main.rs`.
 #[path = "inbox/world.rs"]
 mod world;
 
-use process::{Inbox, TIMEOUT};
 use world::{free_port, post, sealed, World};
 
 #[test]

@@ -4,16 +4,13 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::Command;
 
 use consign_client::seal::seal;
 use consign_client::storage::delivery_headers as h;
-use consign_tests::{
-    consign_bin, deploy_data_sale, ok_json, ok_stdout, DevNode, Seller, Sold, StorageNode,
-};
+use consign_tests::{deploy_data_sale, ok_json, DevNode, Seller, Sold, StorageNode};
 use serde_json::Value;
 
-use super::process::TIMEOUT;
+use consign_tests::inbox::TIMEOUT;
 
 /// A chain with the data-sale contract, a storage node allowed to deliver to loopback, and an
 /// offer of `plaintext` whose seller has gone for good.
@@ -84,12 +81,7 @@ impl World {
 
     /// `consign keys age NAME` in the chain's home: the recipient it prints.
     pub(crate) fn age_key(&self, name: &str) -> String {
-        let out = Command::new(consign_bin())
-            .args(["keys", "age", name, "--home"])
-            .arg(self.node.home())
-            .output()
-            .unwrap();
-        ok_stdout(&out).trim().to_owned()
+        self.node.age_key(name).unwrap()
     }
 }
 

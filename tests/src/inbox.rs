@@ -6,24 +6,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use consign_tests::{consign_bin, DevNode};
+use crate::{consign_bin, DevNode};
 use serde_json::Value;
 
-/// Generous bound for anything that takes well under a second on loopback.
-pub(crate) const TIMEOUT: Duration = Duration::from_secs(60);
+/// Generous bound for anything that takes well under a second on loopback: how long the helpers
+/// here wait for the inbox's URL or an event.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A running `consign --output json inbox`: its events (stdout) and log (stderr) in files.
-pub(crate) struct Inbox {
+pub struct Inbox {
     child: Option<Child>,
-    pub(crate) url: String,
-    pub(crate) out: PathBuf,
+    /// Its base URL, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub url: String,
+    /// The directory it saves deliveries to (`--out`).
+    pub out: PathBuf,
     events: PathBuf,
     log: PathBuf,
 }
 
 impl Inbox {
     /// Starts it on `listen`, saving to `<dir>/out`, with `extra` flags; waits for its URL.
-    pub(crate) fn start(node: &DevNode, dir: &Path, listen: &str, extra: &[&str]) -> Self {
+    pub fn start(node: &DevNode, dir: &Path, listen: &str, extra: &[&str]) -> Self {
         std::fs::create_dir_all(dir).unwrap();
         let url_file = dir.join("inbox.url");
         let events = dir.join("events.jsonl");
@@ -79,12 +82,13 @@ impl Inbox {
         }
     }
 
-    pub(crate) fn log(&self) -> String {
+    /// Its log (stderr) so far.
+    pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Every event printed so far.
-    pub(crate) fn events(&self) -> Vec<Value> {
+    pub fn events(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.events)
             .unwrap_or_default()
             .lines()
@@ -94,12 +98,12 @@ impl Inbox {
     }
 
     /// Waits for an event of `kind` for `purchase_id`, and returns the first.
-    pub(crate) fn wait_for(&self, kind: &str, purchase_id: u64) -> Value {
+    pub fn wait_for(&self, kind: &str, purchase_id: u64) -> Value {
         self.wait_for_count(kind, purchase_id, 1).remove(0)
     }
 
     /// Waits until `n` events of `kind` for `purchase_id` are printed; fails if more are.
-    pub(crate) fn wait_for_count(&self, kind: &str, purchase_id: u64, n: usize) -> Vec<Value> {
+    pub fn wait_for_count(&self, kind: &str, purchase_id: u64, n: usize) -> Vec<Value> {
         let deadline = Instant::now() + TIMEOUT;
         loop {
             let found: Vec<Value> = self
@@ -123,7 +127,7 @@ impl Inbox {
     }
 
     /// The files saved in the output directory (the state directory left out).
-    pub(crate) fn saved_files(&self) -> Vec<String> {
+    pub fn saved_files(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(&self.out)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -134,7 +138,7 @@ impl Inbox {
     }
 
     /// Waits for the process to exit by itself; `None` if it had already when it started.
-    pub(crate) fn wait_exit(&mut self) -> Option<ExitStatus> {
+    pub fn wait_exit(&mut self) -> Option<ExitStatus> {
         let child = self.child.as_mut()?;
         let deadline = Instant::now() + TIMEOUT;
         loop {
@@ -152,7 +156,7 @@ impl Inbox {
     }
 
     /// Stops it with SIGTERM; it must exit 0.
-    pub(crate) fn stop(&mut self) {
+    pub fn stop(&mut self) {
         let pid = self.child.as_ref().unwrap().id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         let status = self.wait_exit().expect("the inbox runs");
