@@ -16,6 +16,7 @@ pub mod args;
 pub mod broadcast;
 pub mod market;
 pub mod output;
+pub mod prompt;
 
 pub mod buy;
 pub mod check;
@@ -68,6 +69,12 @@ pub struct Cli {
     #[arg(long, short, global = true, action = ArgAction::Count)]
     pub verbose: u8,
 
+    /// The home directory: the keyrings, and `consign dev`'s chain and API URL. Accepted before
+    /// or after any subcommand, as in wasmd; commands that use neither ignore it [default:
+    /// $HOME/.consign]
+    #[arg(long, global = true, value_name = "DIR", env = "CONSIGN_HOME")]
+    pub home: Option<std::path::PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -85,7 +92,7 @@ pub enum Command {
     /// Run a local single-node chain with funded dev accounts, serving the node API.
     #[command(long_about = dev::LONG_ABOUT, after_help = dev::EXAMPLES)]
     Dev(dev::DevArgs),
-    /// Manage the local keyring: add, list and show account keys.
+    /// Manage account keys: add or recover, list, show, delete, export, import.
     #[command(long_about = keys::LONG_ABOUT, after_help = keys::EXAMPLES)]
     Keys(keys::KeysArgs),
     /// Sign and broadcast transactions: bank sends, contract uploads and calls.
@@ -181,6 +188,41 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn home_is_accepted_before_or_after_any_subcommand() {
+        let home = |args: &[&str]| -> Option<std::path::PathBuf> {
+            let cli = Cli::try_parse_from(args).unwrap();
+            match cli.command {
+                Command::Keys(keys) => keys.home.home,
+                Command::Dev(dev) => dev.home,
+                _ => cli.home,
+            }
+        };
+        let some = |p: &str| Some(std::path::PathBuf::from(p));
+        assert_eq!(
+            home(&["consign", "--home", "/a", "keys", "list"]),
+            some("/a")
+        );
+        assert_eq!(
+            home(&["consign", "keys", "--home", "/b", "list"]),
+            some("/b")
+        );
+        assert_eq!(
+            home(&["consign", "keys", "list", "--home", "/c"]),
+            some("/c")
+        );
+        assert_eq!(home(&["consign", "--home", "/d", "dev"]), some("/d"));
+        assert_eq!(home(&["consign", "dev", "--home", "/e"]), some("/e"));
+        assert_eq!(
+            home(&["consign", "--home", "/f", "keys", "age", "bob"]),
+            some("/f")
+        );
+        assert_eq!(
+            home(&["consign", "check", "a.wasm", "--home", "/g"]),
+            some("/g")
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::KeyError;
+use crate::{KeyError, KeyringBackend};
 
 /// A key file or keyring operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -47,10 +47,12 @@ pub enum KeyringError {
         path: PathBuf,
     },
     /// No key in the keyring has this name or address.
-    #[error("no key named or with address `{name_or_address}` in the keyring at {}; list the keys there, or add one", dir.display())]
+    #[error("no key named or with address `{name_or_address}` in the {backend} keyring at {}; see its keys with `consign keys list --keyring-backend {backend}` (each backend keeps its own keys; `consign dev`'s are in `test`)", dir.display())]
     KeyNotFound {
         /// The name or address looked up.
         name_or_address: String,
+        /// The keyring's backend.
+        backend: KeyringBackend,
         /// The keyring directory.
         dir: PathBuf,
     },
@@ -59,5 +61,47 @@ pub enum KeyringError {
     InvalidKeyName {
         /// The name given.
         name: String,
+    },
+    /// A mnemonic is not a valid BIP-39 English mnemonic.
+    #[error("invalid mnemonic: {reason}")]
+    InvalidMnemonic {
+        /// What is wrong with it (never the words themselves).
+        reason: String,
+    },
+    /// An HD derivation path that is not a BIP-32 path.
+    #[error("invalid HD path `{path}`: expected a BIP-32 path such as `m/44'/118'/0'/0/0` (the Cosmos SDK's, used by wasmd and Keplr)")]
+    InvalidHdPath {
+        /// The path given.
+        path: String,
+    },
+    /// BIP-32 derivation along a path gave no valid key (probability about 2^-127).
+    #[error("no valid key at HD path `{path}` for this mnemonic; use the next address index")]
+    DerivationFailed {
+        /// The path.
+        path: String,
+    },
+    /// The passphrase does not open an encrypted key (a `file` keyring's, or an exported one).
+    #[error("wrong passphrase: it does not decrypt {what}; try again (the passphrase is the one chosen when {when})")]
+    WrongPassphrase {
+        /// What could not be decrypted: `the key file …`, `the exported key`.
+        what: String,
+        /// When that passphrase was chosen.
+        when: &'static str,
+    },
+    /// No passphrase could be had for a `file` keyring.
+    #[error("the file keyring at {} needs its passphrase: {reason}", dir.display())]
+    NoPassphrase {
+        /// The keyring directory.
+        dir: PathBuf,
+        /// Why none could be had, and how to give one.
+        reason: String,
+    },
+    /// An encrypted key could not be written or read for a reason other than its passphrase.
+    #[error("cannot {action}: {reason}")]
+    Encryption {
+        /// `encrypt the key`, `decrypt …`.
+        action: String,
+        /// age's explanation.
+        reason: String,
     },
 }

@@ -3,7 +3,8 @@
 //! (addresses, keys, the signed transaction, the wire types) are `consign-types`, re-exported
 //! here whole so a tool depends on one crate.
 //!
-//! - [`KeyFile`] and [`Keyring`]: keys on disk.
+//! - [`KeyFile`] and [`Keyring`]: keys on disk, in a `test` (plaintext) or `file`
+//!   (passphrase-encrypted) keyring; [`Mnemonic`]: BIP-39 mnemonics derived as wasmd and Keplr do.
 //! - [`NodeClient`]: an async client of the node's HTTP API, one method per route, and
 //!   [`NodeClient::sign_and_broadcast`].
 //! - [`StorageClient`]: an async client of a storage node: uploads streamed from disk with
@@ -29,6 +30,7 @@ mod error;
 mod http;
 pub mod inbox;
 mod keys;
+mod mnemonic;
 mod node;
 pub mod seal;
 mod storage_client;
@@ -36,9 +38,15 @@ mod storage_client;
 // Every format, re-exported so tools depend on one crate.
 pub use consign_types::*;
 
+/// Passphrases (the `file` keyring's, an exported key's) are held as age's `SecretString`.
+pub use age::secrecy::{ExposeSecret, SecretString};
 pub use error::KeyringError;
 pub use inbox::{Inbox, InboxConfig, InboxError, InboxEvent};
-pub use keys::{KeyFile, KeyInfo, Keyring};
+pub use keys::{
+    decrypt_secret_key, encrypt_secret_key, KeyFile, KeyInfo, Keyring, KeyringBackend,
+    PassphraseRequest, PassphraseSource, ARMOR_BEGIN,
+};
+pub use mnemonic::{Mnemonic, COSMOS_HD_PATH};
 pub use node::{min_fee, BlockId, Broadcast, BroadcastMode, ClientError, NodeClient};
 pub use seal::{AgeIdentity, OpenReport, SealError};
 pub use storage_client::{StorageClient, StorageClientError};

@@ -8,20 +8,47 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use consign_client::{
-    validate_address, Binary, BroadcastMode, Coin, GasPrice, Keyring, NodeClient, SecretKey,
+    validate_address, Binary, BroadcastMode, Coin, GasPrice, Keyring, KeyringBackend, NodeClient,
+    SecretKey,
 };
 
 /// The home directory's default, under `$HOME`.
 const DEFAULT_HOME_DIR: &str = ".consign";
 
-/// `--home`: where the keyring (`<home>/keys`) and `consign dev`'s files (`<home>/api.url`, …)
-/// live.
+/// `--home` and `--keyring-backend`: where the keyrings (`<home>/keys`, `<home>/keyring-file`)
+/// and `consign dev`'s files (`<home>/api.url`, …) live, and which keyring to use.
 #[derive(Debug, Clone, Args)]
 pub struct HomeArgs {
-    /// The home directory: the keyring is `<home>/keys`, and `consign dev` writes its API URL to
-    /// `<home>/api.url` [default: $HOME/.consign]
+    /// The home directory: the keyrings are `<home>/keys` (test) and `<home>/keyring-file`
+    /// (file), and `consign dev` writes its API URL to `<home>/api.url` [default: $HOME/.consign]
     #[arg(long, global = true, value_name = "DIR", env = "CONSIGN_HOME")]
     pub home: Option<PathBuf>,
+
+    /// Which keyring holds the keys, as wasmd's --keyring-backend. Each keeps its own keys.
+    #[arg(long, global = true, value_enum, value_name = "BACKEND", default_value_t = KeyringBackendArg::Test, env = "CONSIGN_KEYRING_BACKEND")]
+    pub keyring_backend: KeyringBackendArg,
+}
+
+/// `--keyring-backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyringBackendArg {
+    /// Secret keys in plaintext files readable by their owner only, in <home>/keys: for
+    /// development chains (`consign dev` puts its dev keys here).
+    Test,
+    /// Secret keys encrypted with a passphrase (age, scrypt) in <home>/keyring-file, for real
+    /// keys; the passphrase is asked on the terminal, or read from $CONSIGN_KEYRING_PASSPHRASE
+    /// (or a line of standard input) in scripts.
+    File,
+}
+
+impl KeyringBackendArg {
+    /// The keyring backend it names.
+    pub fn backend(self) -> KeyringBackend {
+        match self {
+            Self::Test => KeyringBackend::Test,
+            Self::File => KeyringBackend::File,
+        }
+    }
 }
 
 impl HomeArgs {
@@ -29,7 +56,10 @@ impl HomeArgs {
     /// other settings of this group at their defaults: what a command that takes its own `--home`
     /// (`consign dev`) uses to find the same places.
     pub fn new(home: Option<PathBuf>) -> Self {
-        Self { home }
+        Self {
+            home,
+            keyring_backend: KeyringBackendArg::Test,
+        }
     }
 
     /// The home directory: `--home`, else `$CONSIGN_HOME`, else `$HOME/.consign` (as
@@ -48,13 +78,20 @@ impl HomeArgs {
         Ok(PathBuf::from(home).join(DEFAULT_HOME_DIR))
     }
 
-    /// The keyring in `<home>/keys`.
+    /// The keyring `--keyring-backend` names: `<home>/keys` (test) or `<home>/keyring-file`
+    /// (file, asking for its passphrase as [`super::prompt::keyring_passphrase`] does, only
+    /// when a secret key is read or written).
     ///
     /// # Errors
     ///
     /// As [`HomeArgs::dir`].
     pub fn keyring(&self) -> anyhow::Result<Keyring> {
-        Ok(Keyring::new(self.dir()?.join("keys")))
+        let backend = self.keyring_backend.backend();
+        let dir = self.dir()?.join(backend.dir_name());
+        Ok(match backend {
+            KeyringBackend::File => Keyring::file(dir, super::prompt::keyring_passphrase),
+            _ => Keyring::new(dir),
+        })
     }
 
     /// The secret key `from` (a name in the keyring, or its address) signs with.
