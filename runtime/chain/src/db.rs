@@ -36,8 +36,12 @@ pub(crate) struct Db {
 
 impl Db {
     pub(crate) fn open(path: &Path) -> Result<Self, ChainError> {
-        let db = Database::create(path)
-            .map_err(|e| ChainError::Db(format!("opening {}: {e}", path.display())))?;
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => ChainError::Locked {
+                path: path.to_path_buf(),
+            },
+            e => ChainError::Db(format!("opening {}: {e}", path.display())),
+        })?;
         let txn = db.begin_write().map_err(ChainError::db)?;
         {
             txn.open_table(STATE).map_err(ChainError::db)?;
@@ -157,5 +161,22 @@ impl Db {
             out.push(v.value().to_vec());
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_open_elsewhere_is_reported_as_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chain.redb");
+        let _first = Db::open(&path).unwrap();
+        match Db::open(&path) {
+            Err(ChainError::Locked { path: locked }) => assert_eq!(locked, path),
+            Err(other) => panic!("expected Locked, got {other}"),
+            Ok(_) => panic!("the database opened twice"),
+        }
     }
 }

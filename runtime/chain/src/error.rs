@@ -182,6 +182,12 @@ pub enum ChainError {
     /// The database failed.
     #[error("database error: {0}")]
     Db(String),
+    /// Another process has the database open (redb locks the file while it is open).
+    #[error("{} is in use by another process (its database is locked)", path.display())]
+    Locked {
+        /// The database file.
+        path: std::path::PathBuf,
+    },
     /// A stored record could not be read.
     #[error("corrupted state: {0}")]
     Corrupt(String),

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use consign_chain::{App, AppConfig, Genesis, GenesisAccount};
+use consign_chain::{App, AppConfig, ChainError, Genesis, GenesisAccount};
 use consign_client::{coins, GasPrice, Keyring, SecretKey, Timestamp, NATIVE_DENOM};
 use serde::Serialize;
 
-use super::args::HomeArgs;
+use super::args::{HomeArgs, API_URL_FILE};
 use super::{OutputFormat, Session, EXIT_OK};
 use crate::server::{self, Node, NodeConfig};
 
@@ -184,31 +184,23 @@ pub fn run(args: &DevArgs, session: &Session, out: &mut impl Write) -> anyhow::R
     let output = session.output;
     let home = HomeArgs::new(args.home.clone()).dir()?;
     std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
-    let url_file = home.join("api.url");
-    // A file left by a node that was killed must not send clients to a dead address.
-    match std::fs::remove_file(&url_file) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e).with_context(|| format!("removing {}", url_file.display())),
-    }
 
+    // The dev keys are derived from their names, so the genesis needs no keyring.
     let names = dev_names(args.accounts);
-    let keyring = Keyring::new(home.join("keys"));
-    let mut accounts = Vec::with_capacity(names.len());
-    for name in &names {
-        let key = SecretKey::from_seed(name);
-        let path = keyring.path_of(name)?;
-        if !path.exists() {
-            keyring
-                .import(name, key.clone())
-                .with_context(|| format!("adding the dev key {name} to the keyring"))?;
-        }
-        accounts.push(DevAccount {
-            name: name.clone(),
-            address: key.address(),
-        });
-    }
+    let accounts: Vec<(DevAccount, SecretKey)> = names
+        .iter()
+        .map(|name| {
+            let key = SecretKey::from_seed(name);
+            let account = DevAccount {
+                name: name.clone(),
+                address: key.address(),
+            };
+            (account, key)
+        })
+        .collect();
 
+    // Opening the chain takes its database's lock, and nothing in the home is touched before:
+    // a second `consign dev` on this home must stop here, leaving the running node's api.url.
     let new_chain = !App::db_path(&home).exists();
     let chain_id = args
         .chain_id
@@ -219,7 +211,7 @@ pub fn run(args: &DevArgs, session: &Session, out: &mut impl Write) -> anyhow::R
         genesis_time: now(),
         accounts: accounts
             .iter()
-            .map(|a| GenesisAccount {
+            .map(|(a, _)| GenesisAccount {
                 address: a.address.clone(),
                 coins: coins(DEV_FUNDS, NATIVE_DENOM),
             })
@@ -229,8 +221,18 @@ pub fn run(args: &DevArgs, session: &Session, out: &mut impl Write) -> anyhow::R
         min_gas_price: args.min_gas_price.clone(),
         ..AppConfig::new(&home)
     };
-    let app = App::open(app_config, genesis.as_ref())
-        .with_context(|| format!("opening the chain in {}", home.display()))?;
+    let app = App::open(app_config, genesis.as_ref()).map_err(|error| match error {
+        ChainError::Locked { path } => anyhow::anyhow!(
+            "another `consign dev` is already running with home {home} (its database {db} is \
+             locked); use that node (`consign status --home {home}`), stop it first, or start \
+             this one with another --home",
+            home = home.display(),
+            db = path.display(),
+        ),
+        error => {
+            anyhow::Error::new(error).context(format!("opening the chain in {}", home.display()))
+        }
+    })?;
     if !new_chain {
         if let Some(asked) = &args.chain_id {
             if asked != app.chain_id() {
@@ -243,6 +245,26 @@ pub fn run(args: &DevArgs, session: &Session, out: &mut impl Write) -> anyhow::R
             }
         }
     }
+
+    let url_file = home.join(API_URL_FILE);
+    // A file left by a node that was killed must not send clients to a dead address.
+    match std::fs::remove_file(&url_file) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("removing {}", url_file.display())),
+    }
+
+    let keyring = Keyring::new(home.join("keys"));
+    for (account, key) in &accounts {
+        let name = &account.name;
+        let path = keyring.path_of(name)?;
+        if !path.exists() {
+            keyring
+                .import(name, key.clone())
+                .with_context(|| format!("adding the dev key {name} to the keyring"))?;
+        }
+    }
+    let accounts: Vec<DevAccount> = accounts.into_iter().map(|(account, _)| account).collect();
 
     session.block_on(async {
         // Before anyone can learn the address: a signal from then on must shut down cleanly.
