@@ -136,17 +136,14 @@ pub const AGE_DIR: &str = "age";
 /// The extension of age identity files made by `consign keys age`.
 pub const AGE_EXTENSION: &str = "agekey";
 
-/// The node URL used when neither `--node`, `$CONSIGN_NODE` nor `<home>/api.url` gives one.
-pub const DEFAULT_NODE: &str = "http://127.0.0.1:26657";
-
 /// The file in the home directory where `consign dev` writes its API URL.
 pub const API_URL_FILE: &str = "api.url";
 
 /// `--node` and `--home`: which node to talk to, and where the keyring is.
 #[derive(Debug, Clone, Args)]
 pub struct NodeArgs {
-    /// The node's API URL [default: the URL in <home>/api.url, written by `consign dev`, else
-    /// http://127.0.0.1:26657]
+    /// The node's API URL [default: the URL in <home>/api.url, written by a running
+    /// `consign dev --home <home>`]
     #[arg(long, global = true, value_name = "URL", env = "CONSIGN_NODE")]
     pub node: Option<String>,
 
@@ -157,24 +154,39 @@ pub struct NodeArgs {
 
 impl NodeArgs {
     /// The node URL and where it came from: `--node`/`$CONSIGN_NODE`, else the first line of
-    /// `<home>/api.url`, else [`DEFAULT_NODE`].
+    /// `<home>/api.url`. There is no fallback address: a command that guessed one would talk
+    /// to whatever listens there, or say the node is not running when it runs with another home.
     ///
     /// # Errors
     ///
-    /// If `<home>/api.url` exists but cannot be read.
+    /// If no URL is given and `<home>/api.url` does not exist (the message names the home and
+    /// says how to start a node there or pass `--node`), is empty, or cannot be read.
     pub fn node_url(&self) -> anyhow::Result<(String, Option<PathBuf>)> {
         if let Some(node) = &self.node {
             return Ok((node.clone(), None));
         }
-        let file = self.home.dir()?.join(API_URL_FILE);
+        let home = self.home.dir()?;
+        let file = home.join(API_URL_FILE);
         match std::fs::read_to_string(&file) {
             Ok(text) => {
                 let url = text.lines().next().unwrap_or("").trim().to_owned();
+                anyhow::ensure!(
+                    !url.is_empty(),
+                    "{} is empty: it should hold the URL of the `consign dev` running with home \
+                     {}; restart that node, or pass --node URL",
+                    file.display(),
+                    home.display()
+                );
                 Ok((url, Some(file)))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Ok((DEFAULT_NODE.to_owned(), None))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(anyhow::anyhow!(
+                "no node to talk to: no --node was given, CONSIGN_NODE is not set, and no node \
+                 is running with home {home} ({file} does not exist). Start one with \
+                 `consign dev --home {home}` (it writes that file while it runs), or pass \
+                 --node URL (or set CONSIGN_NODE) for a node elsewhere",
+                home = home.display(),
+                file = file.display(),
+            )),
             Err(e) => Err(e).with_context(|| format!("cannot read {}", file.display())),
         }
     }
@@ -183,7 +195,7 @@ impl NodeArgs {
     ///
     /// # Errors
     ///
-    /// If the URL is not an `http(s)://` URL, or `<home>/api.url` cannot be read.
+    /// As [`NodeArgs::node_url`], and if the URL is not an `http(s)://` URL.
     pub fn client(&self) -> anyhow::Result<NodeClient> {
         let (url, file) = self.node_url()?;
         tracing::debug!(target: "cli::node", url, from_file = ?file, "node URL");
@@ -530,15 +542,21 @@ mod tests {
     }
 
     #[test]
-    fn node_url_prefers_flag_then_api_url_file_then_default() {
+    fn node_url_prefers_flag_then_api_url_file_and_never_guesses() {
         let home = tempfile::tempdir().unwrap();
         let args = |node: Option<&str>| NodeArgs {
             node: node.map(str::to_owned),
             home: HomeArgs::new(Some(home.path().to_owned())),
         };
-        assert_eq!(
-            args(None).node_url().unwrap(),
-            (DEFAULT_NODE.to_owned(), None)
+        let error = args(None).node_url().unwrap_err().to_string();
+        let shown = home.path().display().to_string();
+        assert!(
+            error.contains(&format!("no node is running with home {shown}")),
+            "{error}"
+        );
+        assert!(
+            error.contains(&format!("consign dev --home {shown}")),
+            "{error}"
         );
         let file = home.path().join(API_URL_FILE);
         std::fs::write(&file, "http://127.0.0.1:40001\n").unwrap();
@@ -552,3 +570,7 @@ mod tests {
         );
     }
 }
+        assert!(error.contains("--node URL"), "{error}");
+        std::fs::write(&file, "\n").unwrap();
+        let error = args(None).node_url().unwrap_err().to_string();
+        assert!(error.contains("is empty"), "{error}");
