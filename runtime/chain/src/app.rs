@@ -459,7 +459,7 @@ impl App {
                 block: block_info.clone(),
                 tx: Some((index, checked.hash.as_bytes().to_vec())),
             });
-            let (result, deliveries) = self.deliver_tx(&checked, height, index);
+            let (result, deliveries) = deliver_tx(&self.core, &checked, height, index, false);
             for (contract, instruction) in deliveries {
                 pending_deliveries.push((results.len(), contract, instruction));
             }
@@ -567,100 +567,6 @@ impl App {
         })
     }
 
-    /// Runs one transaction in its own layer; returns its result and, when it succeeded, the
-    /// delivery instructions it emitted.
-    fn deliver_tx(
-        &mut self,
-        checked: &CheckedTx,
-        height: u64,
-        index: u32,
-    ) -> (TxResult, Vec<(String, consign_sdk::DeliveryInstruction)>) {
-        let body = &checked.tx.body;
-        // The sequence is used up and the fee paid even when the transaction fails: both are
-        // written below the layer its messages run in.
-        let fee_paid = {
-            let mut layers = lock(&self.core.layers);
-            let mut account =
-                state::read_json::<AccountRecord>(&layers, &state::account_key(&body.sender))
-                    .ok()
-                    .flatten()
-                    .unwrap_or_default();
-            account.sequence += 1;
-            account.public_key = Some(checked.tx.public_key);
-            state::write_json(&mut layers, &state::account_key(&body.sender), &account);
-            // The block's checks made sure the sender can pay; should it not, the messages do
-            // not run.
-            let paid =
-                crate::bank::transfer(&mut layers, &body.sender, &fees::fee_collector(), &body.fee);
-            layers.push();
-            paid
-        };
-        let mut executor = Executor {
-            core: &self.core,
-            gas: GasMeter::new(body.gas_limit),
-            height,
-        };
-        let mut outcome = Outcome::default();
-        let result = fee_paid
-            .and_then(|_| executor.gas.consume(gas::intrinsic(checked.bytes.len())))
-            .and_then(|()| {
-                for msg in &body.messages {
-                    let one = run_msg(&mut executor, &body.sender, msg)?;
-                    outcome.events.extend(one.events);
-                    outcome.data = one.data.or(outcome.data.take());
-                    outcome.code_id = one.code_id.or(outcome.code_id);
-                    outcome.contract_address =
-                        one.contract_address.or(outcome.contract_address.take());
-                }
-                Ok(())
-            });
-        let gas_used = executor.gas.used();
-        let mut layers = lock(&self.core.layers);
-        let (code, log, deliveries) = match result {
-            Ok(()) => {
-                let tx_layer_deliveries = layers.top_deliveries();
-                layers.commit_top();
-                (0, String::new(), tx_layer_deliveries)
-            }
-            Err(e) => {
-                layers.discard_top();
-                outcome = Outcome::default();
-                (e.code(), e.to_string(), Vec::new())
-            }
-        };
-        drop(layers);
-        let mut events = vec![crate::events::event(
-            "tx",
-            [
-                crate::events::attr("sender", &body.sender),
-                crate::events::attr("sequence", body.sequence.to_string()),
-                crate::events::attr("fee", fees::coins_text(&body.fee)),
-                crate::events::attr("fee_payer", &body.sender),
-            ],
-        )];
-        events.extend(outcome.events);
-        if code != 0 {
-            tracing::debug!(target: "runtime::chain", tx = %checked.hash, code, %log, "transaction failed");
-        }
-        (
-            TxResult {
-                txhash: checked.hash,
-                height,
-                index,
-                code,
-                log,
-                gas_wanted: body.gas_limit,
-                gas_used,
-                events,
-                data: outcome.data,
-                code_id: outcome.code_id,
-                contract_address: outcome.contract_address,
-                deliveries: Vec::new(),
-            },
-            deliveries,
-        )
-    }
-
     /// An account's sequence and key.
     pub fn account(&self, address: &str) -> Account {
         self.view.account(address)
@@ -755,6 +661,102 @@ impl App {
     pub fn db_path(home: &Path) -> PathBuf {
         home.join("chain.redb")
     }
+}
+
+/// Runs one transaction in its own layer; returns its result and, when it succeeded, the
+/// delivery instructions it emitted. A `simulation` stores no uploaded code in the VM (see
+/// [`Executor::simulation`]).
+pub(crate) fn deliver_tx(
+    core: &Core,
+    checked: &CheckedTx,
+    height: u64,
+    index: u32,
+    simulation: bool,
+) -> (TxResult, Vec<(String, consign_sdk::DeliveryInstruction)>) {
+    let body = &checked.tx.body;
+    // The sequence is used up and the fee paid even when the transaction fails: both are
+    // written below the layer its messages run in.
+    let fee_paid = {
+        let mut layers = lock(&core.layers);
+        let mut account =
+            state::read_json::<AccountRecord>(&layers, &state::account_key(&body.sender))
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+        account.sequence += 1;
+        account.public_key = Some(checked.tx.public_key);
+        state::write_json(&mut layers, &state::account_key(&body.sender), &account);
+        // The block's checks made sure the sender can pay; should it not, the messages do
+        // not run.
+        let paid =
+            crate::bank::transfer(&mut layers, &body.sender, &fees::fee_collector(), &body.fee);
+        layers.push();
+        paid
+    };
+    let mut executor = Executor {
+        core,
+        gas: GasMeter::new(body.gas_limit),
+        height,
+        simulation,
+    };
+    let mut outcome = Outcome::default();
+    let result = fee_paid
+        .and_then(|_| executor.gas.consume(gas::intrinsic(checked.bytes.len())))
+        .and_then(|()| {
+            for msg in &body.messages {
+                let one = run_msg(&mut executor, &body.sender, msg)?;
+                outcome.events.extend(one.events);
+                outcome.data = one.data.or(outcome.data.take());
+                outcome.code_id = one.code_id.or(outcome.code_id);
+                outcome.contract_address = one.contract_address.or(outcome.contract_address.take());
+            }
+            Ok(())
+        });
+    let gas_used = executor.gas.used();
+    let mut layers = lock(&core.layers);
+    let (code, log, deliveries) = match result {
+        Ok(()) => {
+            let tx_layer_deliveries = layers.top_deliveries();
+            layers.commit_top();
+            (0, String::new(), tx_layer_deliveries)
+        }
+        Err(e) => {
+            layers.discard_top();
+            outcome = Outcome::default();
+            (e.code(), e.to_string(), Vec::new())
+        }
+    };
+    drop(layers);
+    let mut events = vec![crate::events::event(
+        "tx",
+        [
+            crate::events::attr("sender", &body.sender),
+            crate::events::attr("sequence", body.sequence.to_string()),
+            crate::events::attr("fee", fees::coins_text(&body.fee)),
+            crate::events::attr("fee_payer", &body.sender),
+        ],
+    )];
+    events.extend(outcome.events);
+    if code != 0 {
+        tracing::debug!(target: "runtime::chain", tx = %checked.hash, code, %log, "transaction failed");
+    }
+    (
+        TxResult {
+            txhash: checked.hash,
+            height,
+            index,
+            code,
+            log,
+            gas_wanted: body.gas_limit,
+            gas_used,
+            events,
+            data: outcome.data,
+            code_id: outcome.code_id,
+            contract_address: outcome.contract_address,
+            deliveries: Vec::new(),
+        },
+        deliveries,
+    )
 }
 
 /// Runs one of a transaction's messages.

@@ -82,8 +82,14 @@ pub(crate) fn supply_key(denom: &str) -> Vec<u8> {
 pub(crate) const CODE_SEQ_KEY: &[u8] = b"wasm/seq/code";
 pub(crate) const INSTANCE_SEQ_KEY: &[u8] = b"wasm/seq/instance";
 
+/// Where code records start: `wasm/code/<id>`.
+pub(crate) const CODE_PREFIX: &[u8] = b"wasm/code/";
+
+/// Where contract records start: `wasm/contract/<address>`.
+pub(crate) const CONTRACT_PREFIX: &[u8] = b"wasm/contract/";
+
 pub(crate) fn code_key(id: u64) -> Vec<u8> {
-    [&b"wasm/code/"[..], &id.to_be_bytes()].concat()
+    [CODE_PREFIX, &id.to_be_bytes()].concat()
 }
 
 pub(crate) fn code_bytes_key(id: u64) -> Vec<u8> {
@@ -91,7 +97,7 @@ pub(crate) fn code_bytes_key(id: u64) -> Vec<u8> {
 }
 
 pub(crate) fn contract_key(address: &str) -> Vec<u8> {
-    [b"wasm/contract/", address.as_bytes()].concat()
+    [CONTRACT_PREFIX, address.as_bytes()].concat()
 }
 
 /// The prefix of a contract's own storage: length-prefixed, so no contract's prefix is a prefix

@@ -23,7 +23,9 @@ use crate::store::{lock, Layers};
 /// the block in progress.
 pub struct View {
     /// Reads the committed map through layers of its own (no pending layer is ever pushed).
-    core: Arc<Core>,
+    pub(crate) core: Arc<Core>,
+    /// The committed map itself, for simulations, which run in layers of their own over it.
+    pub(crate) state: Arc<BTreeMap<Vec<u8>, Vec<u8>>>,
     db: Arc<Db>,
     pub(crate) head: Head,
 }
@@ -117,7 +119,7 @@ pub(crate) fn check_body(
 impl View {
     pub(crate) fn new(parts: ViewParts) -> Self {
         let layers = Arc::new(Mutex::new(Layers::default()));
-        lock(&layers).reset(parts.state);
+        lock(&layers).reset(parts.state.clone());
         let core = Core::new(
             parts.vm,
             layers,
@@ -130,6 +132,7 @@ impl View {
         );
         Self {
             core,
+            state: parts.state,
             db: parts.db,
             head: parts.head,
         }

@@ -49,6 +49,9 @@ pub(crate) struct Executor<'a> {
     pub(crate) core: &'a Core,
     pub(crate) gas: GasMeter,
     pub(crate) height: u64,
+    /// A simulation (`View::simulate`): uploads are checked and charged as in a block but not
+    /// compiled or saved in the VM's code store, so a simulation leaves nothing on disk.
+    pub(crate) simulation: bool,
 }
 
 impl Executor<'_> {
@@ -93,11 +96,21 @@ impl Executor<'_> {
     pub(crate) fn store_code(&mut self, sender: &str, wasm: &[u8]) -> Result<Outcome, ExecError> {
         self.gas
             .consume(gas::STORE_CODE_PER_BYTE.saturating_mul(wasm.len() as u64))?;
-        let checksum = self
-            .core
-            .vm
-            .save_wasm(wasm)
-            .map_err(|e| ExecError::Invalid(e.to_string()))?;
+        let checksum = if self.simulation {
+            let report = self.core.vm.check(wasm);
+            if !report.is_ok() {
+                let rejected = consign_vm::VmError::Rejected {
+                    problems: report.problems,
+                };
+                return Err(ExecError::Invalid(rejected.to_string()));
+            }
+            report.checksum
+        } else {
+            self.core
+                .vm
+                .save_wasm(wasm)
+                .map_err(|e| ExecError::Invalid(e.to_string()))?
+        };
         let mut layers = lock(&self.core.layers);
         let code_id = state::next_seq(&mut layers, state::CODE_SEQ_KEY)
             .map_err(|e| ExecError::Invalid(e.to_string()))?;

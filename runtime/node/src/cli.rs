@@ -15,6 +15,7 @@ use clap::{ArgAction, Parser, Subcommand};
 pub mod args;
 pub mod broadcast;
 pub mod market;
+pub mod offline;
 pub mod output;
 pub mod prompt;
 

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use anyhow::{Context, Result};
 use clap::Parser;
 use consign::cli::args::BroadcastModeArg;
-use consign::cli::broadcast::DEFAULT_GAS;
+use consign::cli::broadcast::{Gas, DEFAULT_GAS, DEFAULT_GAS_ADJUSTMENT};
 use consign::cli::query::{BankQuery, ContractStateQuery, QueryCommand, WasmQuery};
 use consign::cli::tx::{BankTx, TxCommand, WasmTx};
 use consign::cli::{Cli, Command as Sub, OutputFormat};
@@ -64,7 +64,7 @@ fn bank_send_takes_from_positionally_and_the_common_options() {
     .unwrap();
     assert_eq!(cli.output, OutputFormat::Json);
     let (args, command) = tx_command(cli);
-    assert_eq!(args.options.gas, Some(300_000));
+    assert_eq!(args.options.gas, Some(Gas::Limit(300_000)));
     assert_eq!(args.options.broadcast_mode, BroadcastModeArg::Sync);
     assert_eq!(args.node.node.as_deref(), Some("http://127.0.0.1:9"));
     assert_eq!(args.node.home.home.as_deref(), Some(Path::new("/tmp/h")));
@@ -88,6 +88,111 @@ fn tx_defaults_are_commit_and_two_million_gas() {
     assert_eq!(args.options.broadcast_mode, BroadcastModeArg::Commit);
     assert_eq!(args.options.timeout, std::time::Duration::from_secs(30));
     assert_eq!(args.options.chain_id, None);
+}
+
+#[test]
+fn wasmd_flags_and_aliases_parse() {
+    let contract = addr("contract");
+    let cli = parse(&[
+        "tx",
+        "wasm",
+        "exec",
+        &contract,
+        "{}",
+        "--from",
+        "alice",
+        "--gas",
+        "auto",
+        "--gas-adjustment",
+        "1.5",
+        "-y",
+        "--sequence",
+        "4",
+    ])
+    .unwrap();
+    let (args, command) = tx_command(cli);
+    assert!(matches!(command, TxCommand::Wasm(WasmTx::Execute { .. })));
+    assert_eq!(args.options.gas, Some(Gas::Auto));
+    assert_eq!(args.options.gas_adjustment, 1.5);
+    assert_eq!(args.options.sequence, Some(4));
+    assert!(args.options.yes);
+    let (args, _) =
+        tx_command(parse(&["tx", "wasm", "execute", &contract, "{}", "--from", "a"]).unwrap());
+    assert_eq!(args.options.gas_adjustment, DEFAULT_GAS_ADJUSTMENT);
+    assert!(!args.options.yes && !args.offline.dry_run && !args.offline.generate_only);
+    for (alias, expected) in [
+        ("upload", "store"),
+        ("st", "store"),
+        ("inst", "instantiate"),
+        ("init", "instantiate"),
+        ("e", "execute"),
+    ] {
+        let args: Vec<&str> = match expected {
+            "store" => vec!["tx", "wasm", alias, "c.wasm", "--from", "a"],
+            "instantiate" => vec![
+                "tx",
+                "wasm",
+                alias,
+                "1",
+                "{}",
+                "--label",
+                "l",
+                "--no-admin",
+                "--from",
+                "a",
+            ],
+            _ => vec![
+                "tx",
+                "wasm",
+                alias,
+                &contract,
+                "{}",
+                "--from",
+                "a",
+                "--dry-run",
+            ],
+        };
+        let (tx, command) = tx_command(parse(&args).unwrap());
+        let name = match command {
+            TxCommand::Wasm(WasmTx::Store { .. }) => "store",
+            TxCommand::Wasm(WasmTx::Instantiate { .. }) => "instantiate",
+            TxCommand::Wasm(WasmTx::Execute { .. }) => "execute",
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(name, expected, "{alias}");
+        assert_eq!(tx.offline.dry_run, expected == "execute");
+    }
+    let error = parse(&[
+        "tx", "wasm", "execute", &contract, "{}", "--from", "a", "--gas", "lots",
+    ])
+    .unwrap_err();
+    assert!(error.to_string().contains("`auto`"), "{error}");
+    let error = parse(&[
+        "tx",
+        "bank",
+        "send",
+        "a",
+        &contract,
+        "1ucsn",
+        "--dry-run",
+        "--generate-only",
+    ])
+    .unwrap_err();
+    assert!(error.to_string().contains("cannot be used with"), "{error}");
+    assert!(matches!(
+        query_command(parse(&["q", "wasm", "lco", "--limit", "5"]).unwrap()),
+        QueryCommand::Wasm(WasmQuery::ListCode { .. })
+    ));
+    assert!(matches!(
+        query_command(parse(&["q", "wasm", "list-contracts", "1"]).unwrap()),
+        QueryCommand::Wasm(WasmQuery::ListContractByCode { code_id: 1, .. })
+    ));
+    assert!(matches!(
+        query_command(
+            parse(&["query", "wasm", "cs", "all", &contract, "--page-key", "00"]).unwrap()
+        ),
+        QueryCommand::Wasm(WasmQuery::ContractState(ContractStateQuery::All { .. }))
+    ));
 }
 
 #[test]

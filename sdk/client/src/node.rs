@@ -15,8 +15,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Account, BalancesResponse, Block, CheckResult, CodeInfo, ContractInfo, DeliveryPage, GasPrice,
-    Msg, NodeStatus, RawQueryResponse, SecretKey, SmartQueryResponse, Tx, TxBody, TxHash, TxResult,
+    Account, BalancesResponse, Block, CheckResult, CodeInfo, CodeList, ContractInfo, ContractList,
+    ContractState, DeliveryPage, GasPrice, Msg, NodeStatus, RawQueryResponse, SecretKey,
+    Simulation, SmartQueryResponse, Tx, TxBody, TxHash, TxResult,
 };
 
 /// How long to wait to open a connection to the node.
@@ -387,6 +388,41 @@ impl NodeClient {
         self.broadcast(&Tx::sign(body, key), mode).await
     }
 
+    /// `POST /txs/simulate`: runs a transaction against the last committed state and commits
+    /// nothing; returns the gas it used and what it would do (a non-zero `code` if it would
+    /// fail while running). The signature may be empty (its public key must still be the
+    /// sender's); its gas limit is ignored: the node runs it with its own largest.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Refused`] if the node's checks refuse it (malformed, wrong signature,
+    /// chain id, sequence, an unknown sender or one unable to pay the fee), and the transport
+    /// errors.
+    pub async fn simulate(&self, tx: &Tx) -> Result<Simulation, ClientError> {
+        self.simulate_bytes(tx.to_bytes()).await
+    }
+
+    /// Like [`NodeClient::simulate`], for a transaction already encoded (or deliberately
+    /// malformed, to test the node's checks).
+    ///
+    /// # Errors
+    ///
+    /// As [`NodeClient::simulate`].
+    pub async fn simulate_bytes(&self, bytes: Vec<u8>) -> Result<Simulation, ClientError> {
+        let url = self.url(&["txs", "simulate"]);
+        let request = self
+            .http
+            .post(url.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(bytes)
+            .timeout(REQUEST_TIMEOUT);
+        let (status, body) = self.send(&url, request).await?;
+        if !status.is_success() {
+            return Err(error_from_response(status, &body, true));
+        }
+        decode(&url, &body)
+    }
+
     /// `GET /txs/{hash}`: a committed transaction's result.
     ///
     /// # Errors
@@ -452,6 +488,83 @@ impl NodeClient {
             return Err(error_from_response(status, &body, false));
         }
         Ok(body)
+    }
+
+    /// `GET /codes?limit=&page_key=`: stored codes in code id order, at most `limit` (the
+    /// node's default, 100, if `None`; at most 1,000), after the page that ended with
+    /// `page_key` (the previous page's `pagination.next_key`).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Api`] for a bad limit or key, and the transport errors.
+    pub async fn codes(
+        &self,
+        limit: Option<u32>,
+        page_key: Option<&str>,
+    ) -> Result<CodeList, ClientError> {
+        self.get_page(&["codes"], limit, page_key).await
+    }
+
+    /// `GET /codes/{id}/contracts?limit=&page_key=`: the addresses of the contracts running
+    /// this code, in address order, paginated as [`NodeClient::codes`].
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Api`] with status 404 if there is no such code, and as
+    /// [`NodeClient::codes`].
+    pub async fn contracts_by_code(
+        &self,
+        code_id: u64,
+        limit: Option<u32>,
+        page_key: Option<&str>,
+    ) -> Result<ContractList, ClientError> {
+        self.get_page(
+            &["codes", &code_id.to_string(), "contracts"],
+            limit,
+            page_key,
+        )
+        .await
+    }
+
+    /// `GET /contracts/{address}/state?limit=&page_key=`: the contract's storage in key order
+    /// (keys hex, values base64), paginated as [`NodeClient::codes`]; a page also stops at
+    /// 4 MiB.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Api`] with status 404 if there is no contract at this address, and as
+    /// [`NodeClient::codes`].
+    pub async fn contract_state(
+        &self,
+        address: &str,
+        limit: Option<u32>,
+        page_key: Option<&str>,
+    ) -> Result<ContractState, ClientError> {
+        self.get_page(&["contracts", address, "state"], limit, page_key)
+            .await
+    }
+
+    async fn get_page<T: DeserializeOwned>(
+        &self,
+        segments: &[&str],
+        limit: Option<u32>,
+        page_key: Option<&str>,
+    ) -> Result<T, ClientError> {
+        let mut url = self.url(segments);
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some(limit) = limit {
+                query.append_pair("limit", &limit.to_string());
+            }
+            if let Some(key) = page_key {
+                query.append_pair("page_key", key);
+            }
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        let request = self.http.get(url.clone()).timeout(REQUEST_TIMEOUT);
+        self.json_response(&url, request).await
     }
 
     /// `GET /contracts/{address}`: a contract's code id, creator, admin, label and height.

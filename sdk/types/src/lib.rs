@@ -46,6 +46,7 @@ mod address;
 mod chain;
 mod error;
 mod keys;
+mod listing;
 pub mod storage;
 mod tx;
 
@@ -60,6 +61,9 @@ pub use chain::{
 };
 pub use error::{AddressError, KeyError, TxError, TxHashError};
 pub use keys::{PublicKey, SecretKey};
+pub use listing::{
+    CodeList, ContractList, ContractState, Pagination, Simulation, StateEntry,
+};
 pub use storage::{
     Registration, RegistrationReceipt, Signed, SignedError, StorageInfo, UploadGrant,
     UploadReceipt, REGISTRATION_DOMAIN, UPLOAD_DOMAIN,

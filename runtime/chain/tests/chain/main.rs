@@ -7,3 +7,4 @@ mod contracts;
 mod deliveries;
 mod durability;
 mod fees;
+mod simulate;

@@ -249,9 +249,27 @@ pub struct MarketArgs {
 #[derive(Debug, Clone, Args)]
 pub struct TxOptions {
     /// The most gas the transaction may use; it fails (reverting everything) if it needs more.
-    /// Default: 2,000,000, plus 25 per byte of uploaded wasm for `store`.
+    /// `auto`: simulate it on the node first and use the gas it used times --gas-adjustment (a
+    /// transaction the simulation says would fail is not broadcast). Default: 2,000,000, plus 25
+    /// per byte of uploaded wasm for `store`.
+    #[arg(long, global = true, value_name = "N|auto", value_parser = super::broadcast::parse_gas)]
+    pub gas: Option<super::broadcast::Gas>,
+
+    /// With `--gas auto`: the factor the simulated gas is multiplied by, for room if the state
+    /// changes before the transaction is committed (the Cosmos SDK's default is 1.0; wasmd's
+    /// guides pass 1.3).
+    #[arg(long, global = true, value_name = "FACTOR", default_value_t = super::broadcast::DEFAULT_GAS_ADJUSTMENT, value_parser = super::broadcast::parse_gas_adjustment)]
+    pub gas_adjustment: f64,
+
+    /// The account sequence to sign with [default: the account's next one, from the node,
+    /// counting its transactions still in the mempool]. Consign has no account numbers.
     #[arg(long, global = true, value_name = "N")]
-    pub gas: Option<u64>,
+    pub sequence: Option<u64>,
+
+    /// Accepted for wasmd scripts (skip the confirmation prompt): Consign never asks before it
+    /// signs and broadcasts, so this changes nothing.
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
 
     /// `commit`: wait until the transaction is in a block and print its result; `sync`: return
     /// once the node has accepted it into its mempool.

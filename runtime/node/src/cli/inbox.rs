@@ -264,7 +264,13 @@ pub fn run(args: &InboxArgs, session: &Session, out: &mut impl Write) -> anyhow:
             client: client.clone(),
             key: key.clone(),
             chain_id: args.market.options.chain_id.clone(),
-            gas: args.market.options.gas,
+            gas: match args.market.options.gas {
+                Some(crate::cli::broadcast::Gas::Auto) => anyhow::bail!(
+                    "the inbox confirms receipts unattended with a fixed gas limit: give --gas N, or leave it out for the default"
+                ),
+                Some(crate::cli::broadcast::Gas::Limit(n)) => Some(n),
+                None => None,
+            },
             mode: args.market.options.mode(),
         }),
         _ => None,

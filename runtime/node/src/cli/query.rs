@@ -25,6 +25,9 @@ pub(super) const EXAMPLES: &str = "\
 Examples:
   consign query bank balances $(consign keys show alice -a)
   consign query wasm contract-state smart $CONTRACT '{\"balance\":{\"address\":\"consign1...\"}}'
+  consign q wasm list-code
+  consign q wasm list-contract-by-code 1
+  consign q wasm contract-state all $CONTRACT --limit 50
   consign query tx 9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08
   consign query deliveries --after 10 --wait 30
   consign --output json query block | jq .header.height";
@@ -122,11 +125,53 @@ pub enum BankQuery {
     },
 }
 
+/// `--limit` and `--page-key`: one page of a list, as wasmd's pagination flags.
+#[derive(Debug, Clone, Args)]
+pub struct PageArgs {
+    /// The most entries to return (the node's default is 100, its maximum 1000).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+    /// Where the page starts: the `next_key` of the previous page's `pagination`.
+    #[arg(long, value_name = "KEY")]
+    pub page_key: Option<String>,
+}
+
 /// `consign query wasm …`.
 #[derive(Debug, Clone, Subcommand)]
 pub enum WasmQuery {
+    /// List the stored codes: id, checksum, creator, size, height.
+    #[command(
+        visible_aliases = ["list-codes", "codes", "lco"],
+        long_about = "List the stored codes in code id order, as wasmd's list-code: \
+                      {\"code_infos\": [{code_id, checksum, creator, size, height}], \
+                      \"pagination\": {\"next_key\"}}. A page holds --limit codes (100 by \
+                      default); pass its next_key as --page-key for the next one.",
+        after_help = "Examples:\n  consign query wasm list-code\n  consign query wasm list-code --limit 10 --page-key 10"
+    )]
+    ListCode {
+        /// Which page.
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// List the contracts running a code.
+    #[command(
+        visible_aliases = ["list-contracts-by-code", "list-contracts", "contracts", "lca"],
+        long_about = "List the addresses of the contracts whose current code is CODE_ID, in \
+                      address order, as wasmd's list-contract-by-code: {\"contracts\": [...], \
+                      \"pagination\": {\"next_key\"}}. A page may hold fewer than --limit and \
+                      still have a next_key (the node looks at 10,000 contracts a page).",
+        after_help = "Examples:\n  consign query wasm list-contract-by-code 1\n  consign query wasm list-contract-by-code 1 --limit 10"
+    )]
+    ListContractByCode {
+        /// The code id.
+        code_id: u64,
+        /// Which page.
+        #[command(flatten)]
+        page: PageArgs,
+    },
     /// Show a stored code's checksum, creator, size and height; optionally download it.
     #[command(
+        visible_aliases = ["source-code", "source"],
         long_about = "Show a stored code: code id, checksum (SHA-256 of the wasm), creator, size \
                       and the height it was stored at. With --download FILE, also write the \
                       wasm to FILE.",
@@ -141,6 +186,7 @@ pub enum WasmQuery {
     },
     /// Show a contract's code id, creator, admin, label and creation height.
     #[command(
+        visible_aliases = ["meta", "c"],
         long_about = "Show a contract instance: its address, current code id, creator, admin (if \
                       any), label and the height it was created at.",
         after_help = "Examples:\n  consign query wasm contract consign14hj2tavq8fpesdwxxcu44rty3hh90vhujrvcmstl4zr3txmfvw9sjmftvu"
@@ -150,14 +196,30 @@ pub enum WasmQuery {
         #[arg(value_parser = parse_address)]
         address: String,
     },
-    /// Query a contract's state: with its own query messages, or a raw storage key.
-    #[command(subcommand)]
+    /// Query a contract's state: with its own query messages, a raw storage key, or all of it.
+    #[command(subcommand, visible_aliases = ["state", "cs", "s"])]
     ContractState(ContractStateQuery),
 }
 
 /// `consign query wasm contract-state …`.
 #[derive(Debug, Clone, Subcommand)]
 pub enum ContractStateQuery {
+    /// Print a contract's whole storage, a page at a time.
+    #[command(
+        long_about = "Print the contract's storage in key order, as wasmd's contract-state all: \
+                      {\"models\": [{\"key\": <hex>, \"value\": <base64>}], \"pagination\": \
+                      {\"next_key\"}}. A page holds --limit entries (100 by default) and at most \
+                      4 MiB; pass its next_key as --page-key for the next one.",
+        after_help = "Examples:\n  consign query wasm contract-state all $CW20\n  consign --output json query wasm contract-state all $CW20 | jq -r '.models[].key'"
+    )]
+    All {
+        /// The contract's address.
+        #[arg(value_parser = parse_address)]
+        address: String,
+        /// Which page.
+        #[command(flatten)]
+        page: PageArgs,
+    },
     /// Run a contract's query with a JSON message and print its answer.
     #[command(
         long_about = "Run the contract's `query` entry point with QUERY_JSON and print \
@@ -247,6 +309,27 @@ async fn query(
                 );
             }
             print_json(&info, output, out)
+        }
+        QueryCommand::Wasm(WasmQuery::ListCode { page }) => print_json(
+            &node.codes(page.limit, page.page_key.as_deref()).await?,
+            output,
+            out,
+        ),
+        QueryCommand::Wasm(WasmQuery::ListContractByCode { code_id, page }) => print_json(
+            &node
+                .contracts_by_code(*code_id, page.limit, page.page_key.as_deref())
+                .await?,
+            output,
+            out,
+        ),
+        QueryCommand::Wasm(WasmQuery::ContractState(ContractStateQuery::All { address, page })) => {
+            print_json(
+                &node
+                    .contract_state(address, page.limit, page.page_key.as_deref())
+                    .await?,
+                output,
+                out,
+            )
         }
         QueryCommand::Wasm(WasmQuery::Contract { address }) => {
             print_json(&node.contract(address).await?, output, out)

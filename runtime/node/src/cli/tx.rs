@@ -1,5 +1,7 @@
 //! `consign tx bank send` and `consign tx wasm store|instantiate|instantiate2|execute|migrate|…`:
-//! build a transaction, sign it with a key from the keyring, broadcast it and report the result.
+//! build a transaction, sign it with a key from the keyring, broadcast it and report the result
+//! — or, with `--dry-run` and `--generate-only`, and for `consign tx sign|broadcast`, hand it to
+//! [`super::offline`].
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,6 +14,7 @@ use super::args::{
     parse_address, parse_coins, parse_salt, Coins, FromArg, JsonArg, NodeArgs, TxOptions,
 };
 use super::broadcast::sign_and_broadcast;
+use super::offline::{self, BroadcastArgs, OfflineFlags, SignArgs};
 use super::output::{print_result, report};
 use super::Session;
 
@@ -24,8 +27,16 @@ the hash, height, code (0 on success), gas and what it created (code id, contrac
 delivery sequences); `--output json` prints the whole result as one JSON object. The exit status
 is 1 if the node refused the transaction or it failed in the block, with the reason on stderr.
 
-The account sequence is read from the node (counting transactions still in its mempool), and the
-chain id from its status unless --chain-id is given.";
+The account sequence is read from the node (counting transactions still in its mempool) unless
+--sequence is given, and the chain id from its status unless --chain-id is given. `--gas auto`
+simulates the transaction on the node first and signs it with the gas it used times
+--gas-adjustment (default 1.3); a transaction the simulation says would fail is not broadcast.
+
+As wasmd: --dry-run simulates and prints the gas estimate and the result without broadcasting;
+--generate-only prints the unsigned transaction, which `consign tx sign FILE --from KEY` signs
+without the node and `consign tx broadcast FILE` sends; -y/--yes is accepted and changes nothing
+(Consign never asks for confirmation). wasmd's aliases work: `upload` for `store`, `inst` for
+`instantiate`, `exec` for `execute`, and the others listed with each command.";
 
 /// Examples for `consign tx --help`.
 pub(super) const EXAMPLES: &str = "\
@@ -34,7 +45,11 @@ Examples:
   consign tx wasm store cw20_base.wasm --from alice
   consign tx wasm instantiate 1 '{\"name\":\"Token\",\"symbol\":\"TOK\",\"decimals\":6,\"initial_balances\":[]}' --label tok --from alice --no-admin
   consign tx wasm execute $CONTRACT '{\"transfer\":{\"recipient\":\"consign1...\",\"amount\":\"5\"}}' --from alice
-  consign --output json tx wasm store contract.wasm --from alice | jq -r .code_id";
+  consign --output json tx wasm store contract.wasm --from alice | jq -r .code_id
+  consign tx wasm exec $CONTRACT '{\"increment\":{}}' --from alice --gas auto --gas-adjustment 1.5 -y
+  consign tx wasm execute $CONTRACT '{\"increment\":{}}' --from alice --dry-run
+  consign tx bank send alice consign1... 5ucsn --generate-only > unsigned.json
+  consign tx sign unsigned.json --from alice > signed.json && consign tx broadcast signed.json";
 
 /// `consign tx …`.
 #[derive(Debug, Clone, Args)]
@@ -46,6 +61,10 @@ pub struct TxArgs {
     /// How to sign and broadcast.
     #[command(flatten)]
     pub options: TxOptions,
+
+    /// Simulate or generate instead of broadcasting.
+    #[command(flatten)]
+    pub offline: OfflineFlags,
 
     /// What to do.
     #[command(subcommand)]
@@ -61,6 +80,24 @@ pub enum TxCommand {
     /// Contract transactions: store code, instantiate, execute, migrate, change admins.
     #[command(subcommand)]
     Wasm(WasmTx),
+    /// Sign a transaction made with --generate-only, without the node; prints it signed.
+    #[command(
+        long_about = "Sign the unsigned transaction in FILE (as --generate-only prints it; `-` \
+                      reads standard input) with --from, which must be its sender, and print it \
+                      signed as one line of JSON, for `consign tx broadcast`. The node is never \
+                      asked: --chain-id and --sequence, if given, replace the file's. Consign has \
+                      no account numbers, so there is no --account-number.",
+        after_help = "Examples:\n  consign tx bank send alice consign1... 5ucsn --generate-only --chain-id consign-dev --sequence 3 --fees 5000ucsn > unsigned.json\n  consign tx sign unsigned.json --from alice > signed.json\n  consign tx sign unsigned.json --from alice --sequence 4 --output-document signed.json"
+    )]
+    Sign(SignArgs),
+    /// Broadcast a transaction signed with `consign tx sign`.
+    #[command(
+        long_about = "Check the signed transaction in FILE locally (it decodes and carries its \
+                      sender's signature), broadcast its bytes as they are and report the result \
+                      as every transaction command does (`-` reads standard input).",
+        after_help = "Examples:\n  consign tx broadcast signed.json\n  consign tx sign unsigned.json --from alice | consign tx broadcast -"
+    )]
+    Broadcast(BroadcastArgs),
 }
 
 /// `consign tx bank …`.
@@ -91,6 +128,7 @@ pub enum BankTx {
 pub enum WasmTx {
     /// Upload contract code; prints its new code id.
     #[command(
+        visible_aliases = ["upload", "st", "s"],
         long_about = "Upload a contract's wasm. The node runs the same checks as `consign check`; \
                       on success the result carries the new code id (`code_id` in JSON).",
         after_help = "Examples:\n  consign tx wasm store target/contracts/cw20_base.wasm --from alice\n  CODE_ID=$(consign --output json tx wasm store cw20_base.wasm --from alice | jq -r .code_id)"
@@ -105,6 +143,7 @@ pub enum WasmTx {
     },
     /// Create a contract from stored code; prints its address.
     #[command(
+        visible_aliases = ["start", "init", "inst", "i"],
         long_about = "Create a contract instance from CODE_ID, calling its `instantiate` with \
                       MSG_JSON (checked locally first). --label is required. --admin sets who \
                       may migrate it (an address or a key name); without it, or with --no-admin, \
@@ -144,6 +183,7 @@ pub enum WasmTx {
     },
     /// Call a contract's `execute` with a JSON message.
     #[command(
+        visible_aliases = ["run", "call", "exec", "ex", "e"],
         long_about = "Call the contract's `execute` entry point with MSG_JSON (checked locally \
                       first), optionally sending it coins with --amount.",
         after_help = "Examples:\n  consign tx wasm execute $CONTRACT '{\"increment\":{}}' --from alice\n  consign tx wasm execute $CONTRACT '{\"buy\":{}}' --amount 100ucsn --from bob"
@@ -164,6 +204,7 @@ pub enum WasmTx {
     },
     /// Move a contract to new code and call its `migrate`; only its admin may.
     #[command(
+        visible_aliases = ["update", "mig", "m"],
         long_about = "Move the contract to NEW_CODE_ID and call its `migrate` entry point with \
                       MSG_JSON (checked locally first). Only the contract's admin may.",
         after_help = "Examples:\n  consign tx wasm migrate $CONTRACT 2 '{}' --from alice"
@@ -183,6 +224,7 @@ pub enum WasmTx {
     },
     /// Give a contract a new admin; only its current admin may.
     #[command(
+        visible_aliases = ["new-admin", "admin", "set-adm", "sa"],
         long_about = "Make NEW_ADMIN (an address or a key name) the contract's admin, the one \
                       who may migrate it. Only its current admin may.",
         after_help = "Examples:\n  consign tx wasm set-contract-admin $CONTRACT bob --from alice"
@@ -199,6 +241,7 @@ pub enum WasmTx {
     },
     /// Remove a contract's admin, so it can never be migrated; only its admin may.
     #[command(
+        visible_aliases = ["clear-admin", "clr-adm"],
         long_about = "Remove the contract's admin, making it immutable: nobody can migrate it or \
                       set an admin afterwards. Only its current admin may.",
         after_help = "Examples:\n  consign tx wasm clear-contract-admin $CONTRACT --from alice"
@@ -244,8 +287,8 @@ fn resolve_address(keyring: &Keyring, name_or_address: &str) -> anyhow::Result<S
     Ok(key.address())
 }
 
-/// The messages of a command, and who signs them.
-fn build(command: &TxCommand, keyring: &Keyring) -> anyhow::Result<(String, Vec<Msg>)> {
+/// The messages of a bank or wasm command, and who signs them.
+fn build(command: &MsgCommand<'_>, keyring: &Keyring) -> anyhow::Result<(String, Vec<Msg>)> {
     let json = |msg: &JsonArg| Binary::from(msg.as_bytes());
     let funds = |amount: &Option<Coins>| amount.as_ref().map(|c| c.0.clone()).unwrap_or_default();
     let admin = |options: &InstantiateOptions| {
@@ -256,14 +299,14 @@ fn build(command: &TxCommand, keyring: &Keyring) -> anyhow::Result<(String, Vec<
             .transpose()
     };
     Ok(match command {
-        TxCommand::Bank(BankTx::Send { from, to, amount }) => (
+        MsgCommand::Bank(BankTx::Send { from, to, amount }) => (
             from.clone(),
             vec![Msg::BankSend {
                 to: to.clone(),
                 amount: amount.0.clone(),
             }],
         ),
-        TxCommand::Wasm(WasmTx::Store { file, from }) => {
+        MsgCommand::Wasm(WasmTx::Store { file, from }) => {
             let wasm = std::fs::read(file)
                 .with_context(|| format!("cannot read the contract {}", file.display()))?;
             (
@@ -271,7 +314,7 @@ fn build(command: &TxCommand, keyring: &Keyring) -> anyhow::Result<(String, Vec<
                 vec![Msg::StoreCode { wasm: wasm.into() }],
             )
         }
-        TxCommand::Wasm(WasmTx::Instantiate {
+        MsgCommand::Wasm(WasmTx::Instantiate {
             code_id,
             msg,
             options,
@@ -285,7 +328,7 @@ fn build(command: &TxCommand, keyring: &Keyring) -> anyhow::Result<(String, Vec<
                 admin: admin(options)?,
             }],
         ),
-        TxCommand::Wasm(WasmTx::Instantiate2 {
+        MsgCommand::Wasm(WasmTx::Instantiate2 {
             code_id,
             msg,
             salt,
@@ -301,7 +344,7 @@ fn build(command: &TxCommand, keyring: &Keyring) -> anyhow::Result<(String, Vec<
                 salt: salt.clone(),
             }],
         ),
-        TxCommand::Wasm(WasmTx::Execute {
+        MsgCommand::Wasm(WasmTx::Execute {
             contract,
             msg,
             amount,
@@ -314,7 +357,7 @@ fn build(command: &TxCommand, keyring: &Keyring) -> anyhow::Result<(String, Vec<
                 funds: funds(amount),
             }],
         ),
-        TxCommand::Wasm(WasmTx::Migrate {
+        MsgCommand::Wasm(WasmTx::Migrate {
             contract,
             new_code_id,
             msg,
@@ -327,7 +370,7 @@ fn build(command: &TxCommand, keyring: &Keyring) -> anyhow::Result<(String, Vec<
                 msg: json(msg),
             }],
         ),
-        TxCommand::Wasm(WasmTx::SetContractAdmin {
+        MsgCommand::Wasm(WasmTx::SetContractAdmin {
             contract,
             new_admin,
             from,
@@ -338,7 +381,7 @@ fn build(command: &TxCommand, keyring: &Keyring) -> anyhow::Result<(String, Vec<
                 new_admin: resolve_address(keyring, new_admin)?,
             }],
         ),
-        TxCommand::Wasm(WasmTx::ClearContractAdmin { contract, from }) => (
+        MsgCommand::Wasm(WasmTx::ClearContractAdmin { contract, from }) => (
             from.from.clone(),
             vec![Msg::ClearAdmin {
                 contract: contract.clone(),
@@ -356,8 +399,35 @@ fn build(command: &TxCommand, keyring: &Keyring) -> anyhow::Result<(String, Vec<
 /// If the signing key or a file cannot be read, the node cannot be reached or answers with an
 /// error other than a refusal, or `out` cannot be written.
 pub fn run(args: &TxArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
+    let command = match &args.command {
+        TxCommand::Bank(bank) => MsgCommand::Bank(bank),
+        TxCommand::Wasm(wasm) => MsgCommand::Wasm(wasm),
+        TxCommand::Sign(sign) => {
+            return offline::sign(sign, &args.offline, &args.node, &args.options, out)
+        }
+        TxCommand::Broadcast(file) => {
+            return offline::broadcast(file, &args.offline, &args.node, &args.options, session, out)
+        }
+    };
     let keyring = args.node.home.keyring()?;
-    let (from, messages) = build(&args.command, &keyring)?;
+    let (from, messages) = build(&command, &keyring)?;
+    if args.offline.dry_run || args.offline.generate_only {
+        return offline::run(
+            &args.offline,
+            &args.node,
+            &args.options,
+            &from,
+            messages,
+            session,
+            out,
+        );
+    }
     let outcome = sign_and_broadcast(session, &args.node, &args.options, &from, messages)?;
     report(outcome, session.output, out, print_result)
+}
+
+/// The subcommands that build messages.
+enum MsgCommand<'a> {
+    Bank(&'a BankTx),
+    Wasm(&'a WasmTx),
 }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use consign_chain::{App, ChainError, CheckError, CheckedTx, View};
-use consign_client::{Block, NodeStatus, Timestamp, Tx, TxHash, TxResult};
+use consign_client::{Block, NodeStatus, Simulation, Timestamp, Tx, TxHash, TxResult};
 use tokio::sync::{broadcast, oneshot, watch, Notify};
 use tokio::time::Instant;
 
@@ -346,6 +346,41 @@ impl Node {
         self.work.notify_one();
         tracing::trace!(target: NODE_TARGET, tx = %txhash, "accepted into the mempool");
         Ok((txhash, receiver))
+    }
+
+    /// The most gas a simulation may use: what one transaction may ask for, and no more than a
+    /// block holds.
+    pub fn max_simulation_gas(&self) -> u64 {
+        consign_chain::gas::MAX_TX_GAS.min(self.config.max_block_gas)
+    }
+
+    /// Runs a transaction against the last committed state without committing anything
+    /// ([`View::simulate`]), on the blocking pool like a query, with the sender's pending
+    /// transactions counted as admission counts them and the gas bounded by
+    /// [`Node::max_simulation_gas`].
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::Panicked`] if the simulation panicked; the inner error is the check that
+    /// refused the transaction.
+    pub async fn simulate(
+        self: &Arc<Self>,
+        bytes: Vec<u8>,
+    ) -> Result<Result<Simulation, CheckError>, NodeError> {
+        let sender = match Tx::from_bytes(&bytes) {
+            Ok(tx) => tx.body.sender,
+            Err(e) => return Ok(Err(CheckError::Tx(e.to_string()))),
+        };
+        // As in admission: the view and the pending counts read together.
+        let (view, pending) = {
+            let pool = lock(&self.mempool);
+            let view = lock(&self.view).clone();
+            (view, pool.pending_of(&sender))
+        };
+        let gas_cap = self.max_simulation_gas();
+        tokio::task::spawn_blocking(move || view.simulate(&bytes, &pending, gas_cap, now()))
+            .await
+            .map_err(|e| NodeError::Panicked(e.to_string()))
     }
 
     /// Subscribes to committed blocks.

@@ -1,21 +1,55 @@
-//! Read-only routes: `/status`, `/blocks`, `/accounts`, `/codes` and `/contracts`.
+//! Read-only routes: `/status`, `/blocks`, `/accounts`, `/codes` and `/contracts`, with the
+//! paginated lists of codes, of a code's contracts and of a contract's storage.
 
 use std::sync::Arc;
 
 use consign_chain::gas::MAX_TX_GAS;
 use consign_client::{
-    validate_address, BalancesResponse, Binary, CodeInfo, ContractInfo, RawQueryResponse,
-    SmartQueryResponse,
+    validate_address, BalancesResponse, Binary, CodeInfo, CodeList, ContractInfo, ContractList,
+    ContractState, Pagination, RawQueryResponse, SmartQueryResponse, StateEntry,
 };
+use serde::Deserialize;
 use warp::http::header::CONTENT_TYPE;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use super::api::{chain_failure, json, reply, with_node, ApiFailure};
+use super::api::{chain_failure, json, query, reply, with_node, ApiFailure};
 use super::node::Node;
 
 /// The most bytes a smart query message may have.
 const MAX_QUERY_BODY: u64 = 1024 * 1024;
+
+/// A page's size when the request gives no `limit` (wasmd's default).
+const DEFAULT_PAGE: u32 = 100;
+/// The largest `limit` a page may ask for.
+const MAX_PAGE: u32 = 1_000;
+/// The most bytes of keys and values one page of a contract's storage carries (a page always
+/// carries at least one entry).
+const MAX_STATE_PAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// `?limit=N&page_key=K` of the paginated lists.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageParams {
+    #[serde(default)]
+    limit: Option<u32>,
+    #[serde(default)]
+    page_key: Option<String>,
+}
+
+impl PageParams {
+    fn limit(&self) -> Result<usize, ApiFailure> {
+        match self.limit.unwrap_or(DEFAULT_PAGE) {
+            0 => Err(ApiFailure::bad_request(
+                "limit 0 would return nothing; ask for 1 to 1000 entries",
+            )),
+            n if n > MAX_PAGE => Err(ApiFailure::bad_request(format!(
+                "limit {n} is above the maximum of {MAX_PAGE}; read on with the page's next_key as page_key"
+            ))),
+            n => Ok(n as usize),
+        }
+    }
+}
 
 fn address(text: &str) -> Result<String, ApiFailure> {
     validate_address(text).map_err(|e| ApiFailure::bad_request(e.to_string()))?;
@@ -69,8 +103,23 @@ pub(super) fn routes(
         .and_then(|addr, body, node| async move { reply(smart(addr, body, node).await) });
     let raw = warp::path!("contracts" / String / "raw" / String)
         .and(warp::get())
-        .and(with_node(node))
+        .and(with_node(node.clone()))
         .and_then(|addr, key, node| async move { reply(raw(addr, key, node).await) });
+    let codes = warp::path!("codes")
+        .and(warp::get())
+        .and(query::<PageParams>())
+        .and(with_node(node.clone()))
+        .and_then(|page, node| async move { reply(codes(page, node).await) });
+    let code_contracts = warp::path!("codes" / String / "contracts")
+        .and(warp::get())
+        .and(query::<PageParams>())
+        .and(with_node(node.clone()))
+        .and_then(|id, page, node| async move { reply(code_contracts(id, page, node).await) });
+    let state = warp::path!("contracts" / String / "state")
+        .and(warp::get())
+        .and(query::<PageParams>())
+        .and(with_node(node))
+        .and_then(|addr, page, node| async move { reply(contract_state(addr, page, node).await) });
 
     status
         .or(block)
@@ -88,6 +137,12 @@ pub(super) fn routes(
         .or(raw)
         .unify()
         .or(contract)
+        .unify()
+        .or(codes)
+        .unify()
+        .or(code_contracts)
+        .unify()
+        .or(state)
         .unify()
 }
 
@@ -212,5 +267,107 @@ async fn raw(addr: String, key: String, node: Arc<Node>) -> Result<Response, Api
         .map_err(chain_failure)?;
     Ok(json(&RawQueryResponse {
         data: value.map(Binary::from),
+    }))
+}
+
+fn pagination(next: Option<Vec<u8>>, encode: impl Fn(Vec<u8>) -> String) -> Pagination {
+    Pagination {
+        next_key: next.map(encode),
+    }
+}
+
+/// `GET /codes?limit=&page_key=`: stored codes in id order; `page_key` is the last code id of
+/// the previous page.
+async fn codes(page: PageParams, node: Arc<Node>) -> Result<Response, ApiFailure> {
+    let limit = page.limit()?;
+    let after = page
+        .page_key
+        .as_deref()
+        .map(|key| parse_u64(key, "page_key (a code id)"))
+        .transpose()?;
+    let page = node
+        .query(move |view| view.codes(after, limit))
+        .await?
+        .map_err(chain_failure)?;
+    Ok(json(&CodeList {
+        code_infos: page
+            .items
+            .into_iter()
+            .map(|(code_id, record)| CodeInfo {
+                code_id,
+                checksum: record.checksum,
+                creator: record.creator,
+                size: record.size,
+                height: record.height,
+            })
+            .collect(),
+        pagination: pagination(page.next, |key| {
+            let id: [u8; 8] = key.try_into().unwrap_or_default();
+            u64::from_be_bytes(id).to_string()
+        }),
+    }))
+}
+
+/// `GET /codes/{id}/contracts?limit=&page_key=`: the contracts running this code, in address
+/// order; `page_key` is an address.
+async fn code_contracts(
+    id: String,
+    page: PageParams,
+    node: Arc<Node>,
+) -> Result<Response, ApiFailure> {
+    let code_id = parse_u64(&id, "code id")?;
+    let limit = page.limit()?;
+    let after = page.page_key.map(|key| address(&key)).transpose()?;
+    let answer = node
+        .query(move |view| {
+            view.code(code_id)
+                .map(|_| view.contracts_by_code(code_id, after.as_deref(), limit))
+        })
+        .await?
+        .ok_or_else(|| ApiFailure::not_found(format!("no code with id {code_id}")))?
+        .map_err(chain_failure)?;
+    Ok(json(&ContractList {
+        contracts: answer.items,
+        pagination: pagination(answer.next, |key| {
+            String::from_utf8_lossy(&key).into_owned()
+        }),
+    }))
+}
+
+/// `GET /contracts/{address}/state?limit=&page_key=`: the contract's storage in key order,
+/// keys as hex and values as base64; `page_key` is the hex key the previous page ended with.
+async fn contract_state(
+    addr: String,
+    page: PageParams,
+    node: Arc<Node>,
+) -> Result<Response, ApiFailure> {
+    let addr = address(&addr)?;
+    let limit = page.limit()?;
+    let after = page
+        .page_key
+        .map(|key| {
+            hex::decode(&key).map_err(|e| {
+                ApiFailure::bad_request(format!(
+                    "invalid page_key `{key}`: {e}; pass the next_key of the previous page as it was"
+                ))
+            })
+        })
+        .transpose()?;
+    let answer = node
+        .query(move |view| {
+            view.contract_state(&addr, after.as_deref(), limit, MAX_STATE_PAGE_BYTES)
+        })
+        .await?
+        .map_err(chain_failure)?;
+    Ok(json(&ContractState {
+        models: answer
+            .items
+            .into_iter()
+            .map(|(key, value)| StateEntry {
+                key: hex::encode(key),
+                value: Binary::from(value),
+            })
+            .collect(),
+        pagination: pagination(answer.next, hex::encode),
     }))
 }

@@ -1,5 +1,5 @@
-//! Transaction routes: `POST /txs` (broadcast, returning at once or once committed) and
-//! `GET /txs/{hash}`.
+//! Transaction routes: `POST /txs` (broadcast, returning at once or once committed),
+//! `POST /txs/simulate` (run against the committed state, commit nothing) and `GET /txs/{hash}`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,11 +55,17 @@ pub(super) fn routes(
         .and(warp::body::bytes())
         .and(with_node(node.clone()))
         .and_then(|params, body, node| async move { reply(broadcast(params, body, node).await) });
+    let simulate = warp::path!("txs" / "simulate")
+        .and(warp::post())
+        .and(warp::body::content_length_limit(MAX_BODY))
+        .and(warp::body::bytes())
+        .and(with_node(node.clone()))
+        .and_then(|body, node| async move { reply(simulate(body, node).await) });
     let get = warp::path!("txs" / String)
         .and(warp::get())
         .and(with_node(node))
         .and_then(|hash, node| async move { reply(get_tx(hash, node).await) });
-    broadcast.or(get).unify()
+    broadcast.or(simulate).unify().or(get).unify()
 }
 
 fn refused(e: BroadcastError) -> ApiFailure {
@@ -111,6 +117,18 @@ async fn broadcast(
             ),
         )
         .for_tx(txhash, None)),
+    }
+}
+
+/// `POST /txs/simulate`: the body is a transaction, signed or with an empty signature. It runs
+/// against the last committed state with the node's largest gas limit and nothing is kept; the
+/// answer is its gas and result (200, with a non-zero code if it would fail while running), or
+/// the check that refuses it (400, as a broadcast's refusal).
+async fn simulate(body: warp::hyper::body::Bytes, node: Arc<Node>) -> Result<Response, ApiFailure> {
+    let txhash = consign_client::Tx::hash(&body);
+    match node.simulate(body.to_vec()).await? {
+        Ok(simulation) => Ok(json(&simulation)),
+        Err(e) => Err(ApiFailure::bad_request(e.to_string()).for_tx(txhash, Some(e.code()))),
     }
 }
 
