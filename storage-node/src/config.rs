@@ -612,6 +612,62 @@ mod tests {
         assert!(wait.validate().is_err());
     }
 
+    /// The sample configuration shipped for packagers.
+    const SAMPLE: &str = include_str!("../../packaging/consign-storage.toml");
+
+    /// A `# key = value` line of the sample, uncommented.
+    fn uncommented_setting(line: &str) -> Option<&str> {
+        let rest = line.strip_prefix("# ")?;
+        let (key, _) = rest.split_once(" = ")?;
+        (!key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+            .then_some(rest)
+    }
+
+    #[test]
+    fn the_sample_config_loads_and_documents_every_setting_with_its_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("consign-storage.toml");
+        std::fs::write(&path, SAMPLE).unwrap();
+        let shipped = Config::load(&ConfigArgs {
+            config: Some(path.clone()),
+            ..ConfigArgs::default()
+        })
+        .unwrap();
+        let packaged = Config {
+            data_dir: PathBuf::from("/var/lib/consign-storage"),
+            ..Config::default()
+        };
+        assert_eq!(shipped, packaged);
+
+        // Every commented-out setting, uncommented, is a known key showing the default.
+        let all: String = SAMPLE
+            .lines()
+            .map(|line| uncommented_setting(line).unwrap_or(line))
+            .flat_map(|line| [line, "\n"])
+            .collect();
+        std::fs::write(&path, &all).unwrap();
+        let mut every = Config::default();
+        every.apply(Layer::from_file(&path).unwrap());
+        assert_eq!(every, packaged, "a commented value is not the default");
+
+        // And every setting is there: the file's keys are the flags' (bar --config).
+        let keys: std::collections::BTreeSet<String> = toml::from_str::<toml::Table>(&all)
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let settings: std::collections::BTreeSet<String> =
+            <ConfigArgs as clap::Args>::augment_args(clap::Command::new("x"))
+                .get_arguments()
+                .map(|arg| arg.get_id().to_string())
+                .filter(|id| id != "config")
+                .collect();
+        assert_eq!(
+            keys, settings,
+            "packaging/consign-storage.toml lacks or has extra keys"
+        );
+    }
+
     #[test]
     fn an_empty_admin_token_switches_the_admin_api_off() {
         let mut config = Config {

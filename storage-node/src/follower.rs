@@ -7,8 +7,10 @@
 //! The cursor (`follower_cursor` in the `META` table, u64 big-endian: the last sequence fully
 //! handled, 0 before the first; [`cursor`]) advances in the same write transaction as the deliveries it
 //! covers, so a crash never skips an instruction nor records one twice. The feed is gap-free;
-//! the follower checks it and never moves past a sequence it has not handled. When the node is
-//! unreachable it logs a warning and tries again with exponential backoff and jitter.
+//! the follower checks it and never moves past a sequence it has not handled. It starts once the
+//! chain node is known to be on this node's chain; when the node is unreachable it logs a
+//! warning, reports the chain unreachable (the operator's status) and tries again with
+//! exponential backoff and jitter.
 
 use std::time::Duration;
 
@@ -145,6 +147,14 @@ pub async fn run(svc: Services, mut shutdown: watch::Receiver<bool>) {
     let mut backoff = BACKOFF.attempts();
     let mut failing = false;
     let mut cursor = None;
+    // The feed is read only from a node known to be on this node's chain.
+    tokio::select! {
+        () = svc.chain.wait_verified() => {}
+        _ = shutdown.wait_for(|stop| *stop) => {
+            tracing::info!(target: "storage::follower", "stopped");
+            return;
+        }
+    }
     tracing::info!(target: "storage::follower", node = %svc.chain.client().base_url(), "following the delivery feed");
     loop {
         if *shutdown.borrow() {
@@ -195,7 +205,18 @@ async fn step(
     let client = svc.chain.client();
     let page = tokio::select! {
         _ = shutdown.changed() => return Ok(None),
-        page = client.deliveries(cursor, Some(PAGE_SIZE), Some(svc.config.follower_wait)) => page?,
+        page = client.deliveries(cursor, Some(PAGE_SIZE), Some(svc.config.follower_wait)) => page,
+    };
+    // The long poll is the storage node's heartbeat of its chain node.
+    let page = match page {
+        Ok(page) => {
+            svc.chain.mark_reachable();
+            page
+        }
+        Err(error) => {
+            svc.chain.mark_unreachable(&error.to_string());
+            return Err(error.into());
+        }
     };
     let outcome = handle_page(&svc.db, cursor, &page.deliveries)?;
     if outcome.recorded > 0 {

@@ -120,6 +120,19 @@ pub async fn run_with_policy(
     policy: EgressPolicy,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // Nothing is sent before the chain node is known to be on this node's chain: every attempt
+    // re-checks its purchase there.
+    tokio::select! {
+        () = svc.chain.wait_verified() => {}
+        _ = shutdown.wait_for(|stop| *stop) => return,
+    }
+    let chain_id = match svc.chain.verified_chain_id() {
+        Ok(id) => id.to_owned(),
+        Err(error) => {
+            tracing::error!(target: TARGET, error = %format!("{error:#}"), "no chain id; no deliveries will be made");
+            return;
+        }
+    };
     match deliveries::resume_sending(&svc.db, now_ms()) {
         Ok(0) => {}
         Ok(resumed) => tracing::info!(
@@ -148,6 +161,7 @@ pub async fn run_with_policy(
         svc,
         policy,
         client,
+        chain_id,
     });
     let mut tasks = JoinSet::new();
     // The endpoints with a delivery in flight, and which task holds each.
@@ -367,6 +381,8 @@ struct Fulfiller {
     svc: Services,
     policy: EgressPolicy,
     client: reqwest::Client,
+    /// The chain followed (verified before the fulfiller starts), for idempotency keys.
+    chain_id: String,
 }
 
 impl Fulfiller {
@@ -473,11 +489,7 @@ impl Fulfiller {
         let record = &entry.record;
         let instruction = &record.instruction;
         let mut headers = HeaderMap::new();
-        let key = idempotency_key(
-            self.svc.chain.chain_id(),
-            &record.contract,
-            instruction.purchase_id,
-        );
+        let key = idempotency_key(&self.chain_id, &record.contract, instruction.purchase_id);
         for (name, value) in [
             (h::CONTRACT, record.contract.clone()),
             (h::PURCHASE_ID, instruction.purchase_id.to_string()),

@@ -3,9 +3,11 @@
 
 use std::process::ExitCode;
 
-use clap::{ArgAction, Parser, Subcommand};
+use clap::{ArgAction, CommandFactory as _, Parser, Subcommand};
 use consign_storage::config::ConfigArgs;
 use consign_storage::Config;
+use consign_util::clidocs::{self, CompletionsArgs, ManArgs};
+use consign_util::telemetry::{self, LogArgs};
 
 const ABOUT: &str = "The Consign storage node: holds sellers' data and delivers it to buyers";
 
@@ -70,6 +72,18 @@ Examples:
   Check the settings a config file and the environment give:
     consign-storage config --config /etc/consign-storage.toml";
 
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  Bash, for every session:
+    consign-storage completions bash > ~/.local/share/bash-completion/completions/consign-storage
+  Zsh (a directory on $fpath):
+    consign-storage completions zsh > ~/.zfunc/_consign-storage";
+
+const MAN_EXAMPLES: &str = "\
+Examples:
+  For a package, beside the systemd unit in packaging/:
+    consign-storage man --out-dir pkg/usr/share/man/man1";
+
 /// The `consign-storage` command line.
 #[derive(Debug, Parser)]
 #[command(name = "consign-storage", version, about = ABOUT, long_about = LONG_ABOUT)]
@@ -78,6 +92,9 @@ struct Cli {
     /// `RUST_LOG` overrides it, e.g. RUST_LOG=storage::api=debug.
     #[arg(long, short, global = true, action = ArgAction::Count)]
     verbose: u8,
+
+    #[command(flatten)]
+    log: LogArgs,
 
     #[command(subcommand)]
     command: Command,
@@ -91,16 +108,24 @@ enum Command {
     /// Print the settings that `serve` would use with the same flags, as TOML (the admin token
     /// redacted), and exit.
     Config(ConfigArgs),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Write man pages for consign-storage and each of its commands into a directory, and list
+    /// them.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // warp reports every client that goes away mid-request as an error of its own; the API
     // logs what matters under `storage::api`.
-    let _ = consign_util::telemetry::init_tracing(
+    let _ = telemetry::init_tracing(
         "info",
         cli.verbose,
         "warp::server=off,hyper=warn,reqwest=warn",
+        cli.log.log_format,
     );
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -115,6 +140,16 @@ fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Config(args) => {
             print!("{}", Config::load(&args)?.to_toml());
+            Ok(())
+        }
+        Command::Completions(args) => {
+            clidocs::write_completions(Cli::command(), args.shell, &mut std::io::stdout().lock())?;
+            Ok(())
+        }
+        Command::Man(args) => {
+            for page in clidocs::write_man_pages(Cli::command(), &args.out_dir)? {
+                println!("{}", page.display());
+            }
             Ok(())
         }
         Command::Serve(args) => {
@@ -137,5 +172,70 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    /// The systemd unit shipped for packagers.
+    const UNIT: &str = include_str!("../../packaging/consign-storage.service");
+    /// Its environment file.
+    const ENV_FILE: &str = include_str!("../../packaging/consign-storage.env");
+
+    #[test]
+    fn the_systemd_unit_runs_a_command_line_that_parses() {
+        let exec = UNIT
+            .lines()
+            .find_map(|line| line.strip_prefix("ExecStart="))
+            .expect("an ExecStart line");
+        let args: Vec<&str> = exec.split_whitespace().collect();
+        assert!(args[0].ends_with("/consign-storage"), "{exec}");
+        let cli = Cli::try_parse_from(&args).unwrap();
+        let Command::Serve(serve) = cli.command else {
+            panic!("the unit does not run `serve`: {exec}");
+        };
+        // The config it names is in its ConfigurationDirectory, and its data in its
+        // StateDirectory (the sample config's data_dir).
+        let config = serve.config.expect("--config");
+        assert!(config.starts_with("/etc/consign-storage"), "{exec}");
+        assert!(UNIT.contains("ConfigurationDirectory=consign-storage\n"));
+        assert!(UNIT.contains("StateDirectory=consign-storage\n"));
+        assert!(include_str!("../../packaging/consign-storage.toml")
+            .contains("\ndata_dir = \"/var/lib/consign-storage\"\n"));
+        for setting in [
+            "DynamicUser=yes",
+            "NoNewPrivileges=yes",
+            "ProtectSystem=strict",
+            "Restart=on-failure",
+            "EnvironmentFile=-/etc/consign-storage/env",
+        ] {
+            assert!(UNIT.contains(setting), "the unit lacks {setting}");
+        }
+    }
+
+    #[test]
+    fn the_unit_and_its_environment_file_set_only_known_variables() {
+        let command = Cli::command();
+        let mut known: Vec<String> = command
+            .get_arguments()
+            .chain(
+                command
+                    .get_subcommands()
+                    .filter(|sub| sub.get_name() == "serve")
+                    .flat_map(|sub| sub.get_arguments()),
+            )
+            .filter_map(|arg| arg.get_env())
+            .map(|env| env.to_string_lossy().into_owned())
+            .collect();
+        known.sort();
+        let set = UNIT
+            .lines()
+            .filter_map(|line| line.strip_prefix("Environment="))
+            .chain(ENV_FILE.lines().filter(|line| !line.starts_with('#')))
+            .filter_map(|line| line.split_once('=').map(|(name, _)| name.trim()))
+            .filter(|name| !name.is_empty());
+        for name in set {
+            assert!(
+                known.binary_search(&name.to_owned()).is_ok(),
+                "{name} is not a consign-storage variable ({known:?})"
+            );
+        }
     }
 }

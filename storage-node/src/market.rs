@@ -10,47 +10,221 @@
 //! Queries and answers are the contract's interface types ([`consign_market`]), so this crate
 //! links neither the contract nor the chain.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use anyhow::Context as _;
+use consign_client::storage::{ChainLink, ChainState};
 use consign_client::{ClientError, NodeClient};
 use consign_market::{OfferResponse, PurchaseResponse, QueryMsg};
+use tokio::sync::watch;
 
-/// A handle on the chain the node follows. Cheap to clone.
+/// Log target of the link to the chain node.
+pub(crate) const CHAIN_TARGET: &str = "storage::chain";
+
+/// A handle on the chain the node follows. Cheap to clone; clones share what is known of the
+/// chain node (its chain id, whether it answers).
+///
+/// The storage node serves before its chain node answers: a handle made by
+/// [`Chain::unverified`] knows at most the chain id its data directory recorded, and becomes
+/// verified when [`Chain::verify`] finds the node at the URL on that chain (or, for a new data
+/// directory, learns the chain from it). Until then nothing that acts on the chain's word runs:
+/// the follower and the fulfiller wait ([`Chain::wait_verified`]), and registrations and
+/// balance checks are answered "unavailable".
 #[derive(Clone, Debug)]
 pub struct Chain {
     client: NodeClient,
-    chain_id: Arc<str>,
+    link: Arc<Link>,
+}
+
+#[derive(Debug)]
+struct Link {
+    /// Set once: given, recorded in the data directory, or learnt from the node's first answer.
+    chain_id: OnceLock<String>,
+    /// Whether the node at the URL answered with `chain_id` (or the caller vouched for it).
+    verified: watch::Sender<bool>,
+    health: Mutex<ChainLink>,
+}
+
+/// Why [`Chain::verify`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The chain node did not answer (or answered with an error); try again later.
+    #[error("the chain node at {url} does not answer: {error}")]
+    Unreachable {
+        /// The node's URL.
+        url: String,
+        /// Why (in the message, so not also a source: printed once).
+        error: ClientError,
+    },
+    /// The chain node serves another chain than the one this data directory belongs to: a
+    /// configuration error that waiting does not mend.
+    #[error(
+        "the chain node at {url} is on chain {found}, but this storage node's data belongs to \
+         chain {expected}; use the --node-url of chain {expected}, or another --data-dir"
+    )]
+    WrongChain {
+        /// The node's URL.
+        url: String,
+        /// The chain id this node follows.
+        expected: String,
+        /// The chain id the node at the URL reported.
+        found: String,
+    },
 }
 
 impl Chain {
-    /// A handle on the node at `node_url`, serving chain `chain_id`; makes no request.
+    /// A handle on the node at `node_url`, serving chain `chain_id`, taken as verified (the
+    /// caller vouches for the chain id); makes no request.
     ///
     /// # Errors
     ///
     /// If `node_url` is not an `http://` URL.
     pub fn new(node_url: &str, chain_id: impl Into<String>) -> anyhow::Result<Self> {
-        Ok(Self {
-            client: NodeClient::new(node_url)?,
-            chain_id: Arc::from(chain_id.into()),
-        })
+        let chain = Self::unverified(node_url, Some(chain_id.into()))?;
+        chain.link.verified.send_replace(true);
+        Ok(chain)
     }
 
-    /// A handle on the node at `node_url`, asking it (once) for its chain id.
+    /// A handle on the node at `node_url` that has not answered yet; `chain_id` is the chain
+    /// the data directory recorded, if any. Makes no request; see [`Chain::verify`].
     ///
     /// # Errors
     ///
-    /// If the URL is invalid or the node does not answer.
-    pub async fn connect(node_url: &str) -> anyhow::Result<Self> {
-        let client = NodeClient::new(node_url)?;
-        let status = client
-            .status()
-            .await
-            .with_context(|| format!("cannot ask the chain node at {node_url} for its status"))?;
+    /// If `node_url` is not an `http://` URL.
+    pub fn unverified(node_url: &str, chain_id: Option<String>) -> anyhow::Result<Self> {
+        let link = Link {
+            chain_id: OnceLock::new(),
+            verified: watch::Sender::new(false),
+            health: Mutex::new(ChainLink {
+                state: ChainState::Connecting,
+                since: crate::node::unix_now(),
+                last_error: None,
+            }),
+        };
+        if let Some(id) = chain_id {
+            let _ = link.chain_id.set(id);
+        }
         Ok(Self {
-            client,
-            chain_id: Arc::from(status.chain_id),
+            client: NodeClient::new(node_url)?,
+            link: Arc::new(link),
         })
+    }
+
+    /// Asks the node for its status: records it as reachable (or not), and, the first time it
+    /// answers, checks its chain id against the one known (or adopts it when none is) and
+    /// marks the handle verified.
+    ///
+    /// # Errors
+    ///
+    /// [`VerifyError::Unreachable`] when the node does not answer (retry later);
+    /// [`VerifyError::WrongChain`] when it serves another chain (do not retry).
+    pub async fn verify(&self) -> Result<(), VerifyError> {
+        let url = self.client.base_url().to_string();
+        let status = match self.client.status().await {
+            Ok(status) => status,
+            Err(error) => {
+                self.mark_unreachable(&error.to_string());
+                return Err(VerifyError::Unreachable { url, error });
+            }
+        };
+        self.mark_reachable();
+        let expected = self.link.chain_id.get_or_init(|| status.chain_id.clone());
+        if *expected != status.chain_id {
+            return Err(VerifyError::WrongChain {
+                url,
+                expected: expected.clone(),
+                found: status.chain_id,
+            });
+        }
+        self.link.verified.send_replace(true);
+        Ok(())
+    }
+
+    /// Whether the node at the URL is known to serve [`Chain::chain_id`].
+    pub fn is_verified(&self) -> bool {
+        *self.link.verified.borrow()
+    }
+
+    /// Waits until the handle is verified (at once if it is).
+    pub async fn wait_verified(&self) {
+        let mut verified = self.link.verified.subscribe();
+        let _ = verified.wait_for(|verified| *verified).await;
+    }
+
+    /// The chain id once verified, else an error that says the chain node has not answered
+    /// yet and why (for what must not act on an unverified chain; callers add what to do).
+    ///
+    /// # Errors
+    ///
+    /// While the handle is not verified.
+    pub fn verified_chain_id(&self) -> anyhow::Result<&str> {
+        match self.link.chain_id.get() {
+            Some(id) if self.is_verified() => Ok(id),
+            _ => {
+                let health = self.health();
+                let why = health
+                    .last_error
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default();
+                anyhow::bail!(
+                    "the storage node has not reached its chain node at {} yet{why}",
+                    self.client.base_url()
+                )
+            }
+        }
+    }
+
+    /// Records that the chain node answered; logs the recovery if it did not before.
+    pub fn mark_reachable(&self) {
+        let mut health = self
+            .link
+            .health
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if health.state != ChainState::Reachable {
+            if health.state == ChainState::Unreachable {
+                tracing::info!(target: CHAIN_TARGET, node = %self.client.base_url(), "the chain node answers again");
+            } else {
+                tracing::info!(target: CHAIN_TARGET, node = %self.client.base_url(), "the chain node answers");
+            }
+            *health = ChainLink {
+                state: ChainState::Reachable,
+                since: crate::node::unix_now(),
+                last_error: None,
+            };
+        }
+    }
+
+    /// Records that the chain node did not answer, and why; logs it when it answered before
+    /// (or had not been asked).
+    pub fn mark_unreachable(&self, error: &str) {
+        let mut health = self
+            .link
+            .health
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if health.state != ChainState::Unreachable {
+            tracing::warn!(
+                target: CHAIN_TARGET,
+                node = %self.client.base_url(),
+                %error,
+                "the chain node is unreachable: registrations, balance checks, the delivery feed \
+                 and deliveries wait until it answers"
+            );
+            health.state = ChainState::Unreachable;
+            health.since = crate::node::unix_now();
+        }
+        health.last_error = Some(error.to_owned());
+    }
+
+    /// Whether the chain node answers, since when, and why not.
+    pub fn health(&self) -> ChainLink {
+        self.link
+            .health
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The node's client, for the delivery feed and status.
@@ -58,9 +232,10 @@ impl Chain {
         &self.client
     }
 
-    /// The chain id.
-    pub fn chain_id(&self) -> &str {
-        &self.chain_id
+    /// The chain id, if known: given, recorded in the data directory, or learnt from the node.
+    /// Known is not verified: see [`Chain::verified_chain_id`].
+    pub fn chain_id(&self) -> Option<&str> {
+        self.link.chain_id.get().map(String::as_str)
     }
 
     /// Offer `offer_id` of the data-sale contract at `contract`; `None` if there is no

@@ -1,8 +1,9 @@
 //! Starting and stopping the storage node, in the shape of mini-redis's `server::run`:
 //! [`serve`] runs the API, the follower, the fulfiller and the sweep of unregistered blobs until
-//! a shutdown future completes (tests pass their own); [`run`] is the daemon: wait for the chain
-//! node, open the data directory, bind, write `api.url` (and, for the operator's listener,
-//! `metrics.url`), serve until SIGINT or SIGTERM.
+//! a shutdown future completes (tests pass their own), and reaches the chain node in the
+//! background; [`run`] is the daemon: check and open the data directory, bind, write `api.url`
+//! (and, for the operator's listener, `metrics.url`), serve until SIGINT or SIGTERM. It listens
+//! at once, whether or not the chain node answers.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use tokio::sync::watch;
 
 use crate::blobs::sweep::{self, SWEEP_TARGET};
 use crate::config::Config;
-use crate::market::Chain;
+use crate::market::{VerifyError, CHAIN_TARGET};
 use crate::node::{Services, NODE_TARGET};
 use crate::{api, follower, fulfiller};
 
@@ -26,7 +27,9 @@ use crate::{api, follower, fulfiller};
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long the follower and the fulfiller get to stop.
 const TASKS_GRACE: Duration = Duration::from_secs(10);
-/// Waiting for the chain node at start: from 250 ms, doubling, at most 30 s between attempts.
+/// How long the daemon's first request to the chain node may take before it listens anyway.
+const FIRST_CONTACT: Duration = Duration::from_secs(2);
+/// Reaching the chain node at start: from 250 ms, doubling, at most 30 s between attempts.
 const CONNECT_BACKOFF: Backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
 
 /// Serves the API on `listener` and runs the follower and the fulfiller until `shutdown`
@@ -34,9 +37,15 @@ const CONNECT_BACKOFF: Backoff = Backoff::new(Duration::from_millis(250), Durati
 /// (deliveries in flight are abandoned and resumed at the next start), and waits a little for
 /// open requests and for both tasks.
 ///
+/// The API serves at once. When `svc.chain` is not verified yet, a task asks the chain node
+/// for its status with backoff until it answers (the operator's status shows the chain
+/// unreachable meanwhile), then records its chain id; the follower and the fulfiller start
+/// then.
+///
 /// # Errors
 ///
-/// None today; the signature leaves room for a failing part to stop the node.
+/// When the chain node turns out to serve another chain than the data directory's (the node
+/// stops), or the chain id cannot be recorded.
 pub async fn serve(
     listener: TcpListener,
     svc: Services,
@@ -44,14 +53,19 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_tx = Arc::new(stop_tx);
+    let connector = tokio::spawn(reach_chain(svc.clone(), stop_tx.clone()));
     let follower = tokio::spawn(follower::run(svc.clone(), stop_rx.clone()));
     let fulfiller = tokio::spawn(fulfiller::run(svc.clone(), stop_rx.clone()));
-    let sweeper = tokio::spawn(sweeper(svc.clone(), stop_rx));
+    let sweeper = tokio::spawn(sweeper(svc.clone(), stop_rx.clone()));
 
     let stopper = stop_tx.clone();
+    let mut failed = stop_rx;
     let shutdown = async move {
-        shutdown.await;
-        tracing::info!(target: NODE_TARGET, "shutting down");
+        tokio::select! {
+            () = shutdown => tracing::info!(target: NODE_TARGET, "shutting down"),
+            // The connector stops the node when the chain node is on another chain.
+            _ = failed.wait_for(|stop| *stop) => {}
+        }
         let _ = stopper.send(true);
     };
     let options = ServeOptions::with_grace(SHUTDOWN_GRACE);
@@ -63,6 +77,11 @@ pub async fn serve(
         );
     }
     let _ = stop_tx.send(true);
+    let reached = match tokio::time::timeout(TASKS_GRACE, connector).await {
+        Ok(Ok(reached)) => reached,
+        Ok(Err(e)) => Err(anyhow::anyhow!("reaching the chain node failed: {e}")),
+        Err(_) => Ok(()),
+    };
     for (name, task) in [
         ("follower", follower),
         ("fulfiller", fulfiller),
@@ -80,6 +99,57 @@ pub async fn serve(
             ),
         }
     }
+    reached
+}
+
+/// Until `svc.chain` is verified: asks the chain node for its status with backoff, then
+/// records its chain id in the data directory. When the chain node is on another chain (or the
+/// chain id cannot be recorded) it stops the node through `stop` and returns why.
+async fn reach_chain(svc: Services, stop: Arc<watch::Sender<bool>>) -> anyhow::Result<()> {
+    if svc.chain.is_verified() {
+        return Ok(());
+    }
+    let mut stopped = stop.subscribe();
+    let mut attempts = CONNECT_BACKOFF.attempts();
+    loop {
+        match svc.chain.verify().await {
+            Ok(()) => break,
+            Err(error @ VerifyError::WrongChain { .. }) => {
+                tracing::error!(target: CHAIN_TARGET, %error, "stopping");
+                let _ = stop.send(true);
+                return Err(error.into());
+            }
+            Err(error) => {
+                let delay = attempts.next_delay();
+                tracing::debug!(
+                    target: CHAIN_TARGET,
+                    error = %format!("{error:#}"),
+                    retry_in = ?delay,
+                    "waiting for the chain node"
+                );
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    _ = stopped.wait_for(|stop| *stop) => return Ok(()),
+                }
+            }
+        }
+    }
+    let recorder = svc.clone();
+    let recorded = tokio::task::spawn_blocking(move || recorder.record_chain_id())
+        .await
+        .map_err(|e| anyhow::anyhow!("recording the chain id failed: {e}"))
+        .and_then(|recorded| recorded);
+    if let Err(error) = recorded {
+        tracing::error!(target: CHAIN_TARGET, error = %format!("{error:#}"), "stopping");
+        let _ = stop.send(true);
+        return Err(error);
+    }
+    tracing::info!(
+        target: CHAIN_TARGET,
+        chain_id = svc.chain.chain_id().unwrap_or_default(),
+        node = %svc.chain.client().base_url(),
+        "following the chain"
+    );
     Ok(())
 }
 
@@ -94,14 +164,36 @@ pub async fn serve_operator(
     let _ = api_server::serve(api::operator::routes(svc), listener, shutdown, options).await;
 }
 
-/// The daemon: waits for the chain node (retrying with backoff), opens the data directory,
-/// binds `config.listen`, writes `http://ADDR` to `<data_dir>/api.url`, and serves until
-/// SIGINT or SIGTERM.
+/// The daemon: checks and opens the data directory (before anything else: a directory that
+/// cannot be created, written or locked stops it at once), binds `config.listen`, writes
+/// `http://ADDR` to `<data_dir>/api.url`, and serves until SIGINT or SIGTERM. It listens
+/// whether or not the chain node answers, and reaches it in the background ([`serve`]).
 ///
 /// # Errors
 ///
-/// If the data directory cannot be opened or the address cannot be bound.
+/// If the data directory cannot be used, an address cannot be bound, or the chain node is on
+/// another chain than the data directory's.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    let api_url_path = config.api_url_path();
+    let metrics_url_path = config.metrics_url_path();
+    let listen = config.listen;
+    let metrics_listen = config.metrics_listen;
+    let svc = tokio::task::spawn_blocking(move || Services::open_unverified(config))
+        .await
+        .context("opening the data directory")??;
+    // One quick try before listening, so a node whose chain is up serves its chain id from the
+    // first request; past it, `serve` keeps trying in the background.
+    match tokio::time::timeout(FIRST_CONTACT, svc.chain.verify()).await {
+        Ok(Ok(())) => {
+            let recorder = svc.clone();
+            tokio::task::spawn_blocking(move || recorder.record_chain_id())
+                .await
+                .context("recording the chain id")??;
+        }
+        Ok(Err(error @ VerifyError::WrongChain { .. })) => return Err(error.into()),
+        Ok(Err(_)) | Err(_) => {}
+    }
+
     let signal = consign_util::shutdown_signal().context("cannot listen for SIGINT and SIGTERM")?;
     let (signal_tx, signal_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -115,17 +207,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         }
     };
 
-    let chain = tokio::select! {
-        chain = connect(&config.node_url) => chain?,
-        () = stopped() => return Ok(()),
-    };
-    let api_url_path = config.api_url_path();
-    let metrics_url_path = config.metrics_url_path();
-    let listen = config.listen;
-    let metrics_listen = config.metrics_listen;
-    let svc = tokio::task::spawn_blocking(move || Services::open(config, chain))
-        .await
-        .context("opening the data directory")??;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -135,7 +216,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         target: NODE_TARGET,
         api = %format!("http://{addr}"),
         node_id = %svc.node_id,
-        chain_id = %svc.chain.chain_id(),
+        chain_id = svc.chain.chain_id().unwrap_or("(not known yet)"),
+        chain_node = %svc.chain.client().base_url(),
         data_dir = %svc.config.data_dir.display(),
         admin_api = svc.config.admin_token.is_some(),
         allow_private_egress = svc.config.allow_private_egress,
@@ -148,6 +230,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
              use this only for local testing"
         );
     }
+    // The operator's listener stops with the signal, or when `serve` ends on its own (the
+    // chain node is on another chain).
+    let (served_tx, served_rx) = watch::channel(false);
+    let operator_stop = {
+        let stopped = stopped();
+        let mut served = served_rx;
+        async move {
+            tokio::select! {
+                () = stopped => {}
+                _ = served.wait_for(|served| *served) => {}
+            }
+        }
+    };
     let operator = match metrics_listen {
         Some(addr) => {
             let listener = TcpListener::bind(addr)
@@ -163,12 +258,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             Some(tokio::spawn(serve_operator(
                 listener,
                 svc.clone(),
-                stopped(),
+                operator_stop,
             )))
         }
         None => None,
     };
     let result = serve(listener, svc, stopped()).await;
+    let _ = served_tx.send(true);
     if let Some(operator) = operator {
         let _ = tokio::time::timeout(TASKS_GRACE, operator).await;
         let _ = std::fs::remove_file(&metrics_url_path);
@@ -206,32 +302,6 @@ async fn sweeper(svc: Services, mut stop: watch::Receiver<bool>) {
         tokio::select! {
             () = tokio::time::sleep(every) => {}
             _ = stop.wait_for(|stop| *stop) => return,
-        }
-    }
-}
-
-/// Reaches the chain node, retrying with backoff while it does not answer.
-async fn connect(node_url: &str) -> anyhow::Result<Chain> {
-    let mut attempts = CONNECT_BACKOFF.attempts();
-    loop {
-        match Chain::connect(node_url).await {
-            Ok(chain) => return Ok(chain),
-            Err(error) => {
-                if error
-                    .downcast_ref::<consign_client::ClientError>()
-                    .is_some_and(|e| matches!(e, consign_client::ClientError::InvalidUrl { .. }))
-                {
-                    return Err(error);
-                }
-                let delay = attempts.next_delay();
-                tracing::warn!(
-                    target: NODE_TARGET,
-                    error = %format!("{error:#}"),
-                    retry_in = ?delay,
-                    "waiting for the chain node"
-                );
-                tokio::time::sleep(delay).await;
-            }
         }
     }
 }

@@ -218,7 +218,7 @@ async fn upload_round_trip_encrypted_at_rest_and_idempotent() {
     let status = node.client.operator_status(TOKEN).await.unwrap();
     assert_eq!(status.blobs, 2);
     assert_eq!(status.bytes_stored, bytes.len() as u64 + 12);
-    assert_eq!(status.chain_id, CHAIN_ID);
+    assert_eq!(status.chain_id.as_deref(), Some(CHAIN_ID));
     assert_eq!(status.registrations, 0);
     let metrics = node.metrics.metrics_text().await.unwrap();
     for line in [

@@ -21,10 +21,12 @@ pub mod prompt;
 
 pub mod buy;
 pub mod check;
+pub mod completions;
 pub mod demo;
 pub mod dev;
 pub mod inbox;
 pub mod keys;
+pub mod man;
 pub mod offer;
 pub mod purchase;
 pub mod query;
@@ -76,6 +78,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR", env = "CONSIGN_HOME")]
     pub home: Option<std::path::PathBuf>,
 
+    /// How log lines are written.
+    #[command(flatten)]
+    pub log: consign_util::telemetry::LogArgs,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -120,6 +126,12 @@ pub enum Command {
     /// Show the node's status: chain id, latest block, next delivery sequence.
     #[command(long_about = status::LONG_ABOUT, after_help = status::EXAMPLES)]
     Status(status::StatusArgs),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(long_about = completions::LONG_ABOUT, after_help = completions::EXAMPLES)]
+    Completions(consign_util::clidocs::CompletionsArgs),
+    /// Write man pages for consign and each of its commands into a directory.
+    #[command(long_about = man::LONG_ABOUT, after_help = man::EXAMPLES)]
+    Man(consign_util::clidocs::ManArgs),
 }
 
 /// One run of the command line: how results are printed, and the process's one async runtime,
@@ -177,6 +189,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Buy(args) => buy::run(args, s, out)?,
         Command::Inbox(args) => inbox::run(args, s, out)?,
         Command::Purchase(args) => purchase::run(args, s, out)?,
+        Command::Completions(args) => completions::run(args, out)?,
+        Command::Man(args) => man::run(args, s, out)?,
     };
     Ok(ExitCode::from(code))
 }

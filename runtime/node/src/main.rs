@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // warp reports every client that goes away mid-stream (an SSE reader closing) as an error
     // of its own; the API logs what matters under `runtime::api`.
-    if let Err(error) = init_tracing("warn", cli.verbose, "warp::server=off") {
+    if let Err(error) = init_tracing("warn", cli.verbose, "warp::server=off", cli.log.log_format) {
         eprintln!("warning: {error}");
     }
     match consign::cli::run(cli) {

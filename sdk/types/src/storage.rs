@@ -321,8 +321,36 @@ pub struct StorageStatus {
     pub version: String,
     /// The node's id.
     pub node_id: String,
-    /// The chain id of the node it follows.
-    pub chain_id: String,
+    /// The chain id of the node it follows; `null` only before a new node has reached its chain
+    /// node for the first time.
+    pub chain_id: Option<String>,
+}
+
+/// Where the storage node stands with the chain node it follows (the operator's status).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainLink {
+    /// Whether the chain node answers.
+    pub state: ChainState,
+    /// Since when (Unix seconds, the node's clock) it has been in this state.
+    pub since: u64,
+    /// Why the chain node is unreachable (the last error); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// Whether the chain node answers: the storage node serves in every state, but checks
+/// registrations and sellers' balances, follows the delivery feed and delivers only while it
+/// does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ChainState {
+    /// Not asked yet since the storage node started.
+    Connecting,
+    /// It answered the last request.
+    Reachable,
+    /// It did not answer the last request (see `last_error`); asked again with backoff.
+    Unreachable,
 }
 
 /// The node's figures, for its operator only: `GET /v1/admin/status` (admin token) and
@@ -332,8 +360,11 @@ pub struct StorageStatus {
 pub struct OperatorStatus {
     /// The node's id.
     pub node_id: String,
-    /// The chain id of the node it follows.
-    pub chain_id: String,
+    /// The chain id of the node it follows; `null` only before a new node has reached its chain
+    /// node for the first time.
+    pub chain_id: Option<String>,
+    /// Whether the chain node answers, since when, and why not.
+    pub chain: ChainLink,
     /// The software version.
     pub version: String,
     /// Seconds since the process started.

@@ -8,7 +8,8 @@
 //! | [`daemon`] | [`Daemon`](daemon::Daemon): a child process started with its log in a file, ready once it writes its URL, stopped or killed |
 //! | `pace` (feature `tokio`) | `Paced`: a request body read at a minimum rate, cut when a period ends without its bytes |
 //! | `shutdown` (feature `tokio`) | `shutdown_signal()`: a future that completes on SIGINT or SIGTERM |
-//! | `telemetry` (feature `telemetry`) | `init_tracing`: the binaries' log set-up (`-v` count, `RUST_LOG` overrides) |
+//! | `telemetry` (feature `telemetry`) | `init_tracing` and `LogArgs`: the binaries' log set-up (`-v` count, `RUST_LOG` overrides, `--log-format text\|json`, colour only on a terminal without `NO_COLOR`) |
+//! | `clidocs` (feature `clidocs`) | `write_completions`, `write_man_pages`: shell completions and man pages from a clap command |
 //! | `api` (feature `warp`) | `ApiFailure` and `Recovery`: the API's JSON error shape and the one mapping of warp's rejections to it |
 //! | `serve` (feature `warp`) | `serve`: a warp API served until a shutdown, its open requests then given a limited time |
 //!
@@ -35,6 +36,8 @@ pub mod size;
 
 #[cfg(feature = "warp")]
 pub mod api;
+#[cfg(feature = "clidocs")]
+pub mod clidocs;
 #[cfg(feature = "tokio")]
 pub mod pace;
 #[cfg(feature = "warp")]

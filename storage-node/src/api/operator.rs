@@ -82,7 +82,8 @@ pub(super) async fn status(svc: Services) -> Result<Response, ApiFailure> {
     let (uploads, reserved) = svc.uploads.totals();
     Ok(json(&OperatorStatus {
         node_id: svc.node_id.clone(),
-        chain_id: svc.chain.chain_id().to_owned(),
+        chain_id: svc.chain.chain_id().map(str::to_owned),
+        chain: svc.chain.health(),
         version: VERSION.to_owned(),
         uptime_seconds: svc.started.elapsed().as_secs(),
         blobs: figures.stats.blobs,

@@ -5,10 +5,11 @@
 
 use consign_client::storage::StorageStatus;
 use consign_client::StorageInfo;
+use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Rejection};
 
-use super::{json, with_svc};
+use super::{json, with_svc, ApiFailure};
 use crate::node::Services;
 
 /// The software version.
@@ -22,7 +23,10 @@ pub(super) fn routes(
     let info = warp::path!("v1" / "info")
         .and(warp::get())
         .and(with_svc(svc.clone()))
-        .map(|svc: Services| json(&info(&svc)));
+        .map(|svc: Services| match info(&svc) {
+            Ok(info) => json(&info),
+            Err(failure) => failure.to_response(),
+        });
     let status = warp::path!("status")
         .and(warp::get())
         .and(with_svc(svc))
@@ -30,14 +34,22 @@ pub(super) fn routes(
     info.or(status).unify()
 }
 
-fn info(svc: &Services) -> StorageInfo {
-    StorageInfo {
+/// `GET /v1/info`; 503 while a new node has not learnt its chain (a seller signs for it).
+fn info(svc: &Services) -> Result<StorageInfo, ApiFailure> {
+    let chain_id = svc.chain.chain_id().ok_or_else(|| {
+        ApiFailure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this storage node has not reached its chain node yet, so it cannot say which chain \
+             it serves; try again shortly",
+        )
+    })?;
+    Ok(StorageInfo {
         node_id: svc.node_id.clone(),
-        chain_id: svc.chain.chain_id().to_owned(),
+        chain_id: chain_id.to_owned(),
         version: VERSION.to_owned(),
         max_blob_size: svc.config.max_blob_size,
         quota_per_account: svc.config.quota_per_account,
-    }
+    })
 }
 
 /// `GET /status`: liveness and version.
@@ -46,6 +58,6 @@ fn status(svc: &Services) -> StorageStatus {
         service: SERVICE.to_owned(),
         version: VERSION.to_owned(),
         node_id: svc.node_id.clone(),
-        chain_id: svc.chain.chain_id().to_owned(),
+        chain_id: svc.chain.chain_id().map(str::to_owned),
     }
 }

@@ -222,6 +222,12 @@ async fn check_seller(svc: &Services, account: &str) -> Result<(), ApiFailure> {
     if min.amount.is_zero() {
         return Ok(());
     }
+    let chain = svc.chain.verified_chain_id().map_err(|e| {
+        ApiFailure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot check account {account}'s balance: {e:#}; try again shortly"),
+        )
+    })?;
     let balances = svc.chain.client().balances(account).await.map_err(|e| {
         tracing::warn!(target: API_TARGET, %account, error = %e, "cannot check a seller's balance");
         ApiFailure::new(
@@ -242,7 +248,6 @@ async fn check_seller(svc: &Services, account: &str) -> Result<(), ApiFailure> {
              storage node requires of sellers; fund the account (it must exist on-chain) and \
              upload again",
             denom = min.denom,
-            chain = svc.chain.chain_id(),
         )));
     }
     Ok(())

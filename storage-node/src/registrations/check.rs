@@ -158,10 +158,14 @@ pub async fn register(
             ours: svc.node_id.clone(),
         });
     }
-    if reg.chain_id != svc.chain.chain_id() {
+    let ours = svc
+        .chain
+        .verified_chain_id()
+        .map_err(RegistrationError::Chain)?;
+    if reg.chain_id != ours {
         return Err(RegistrationError::WrongChain {
             theirs: reg.chain_id.clone(),
-            ours: svc.chain.chain_id().to_owned(),
+            ours: ours.to_owned(),
         });
     }
     let now = unix_now();
