@@ -576,7 +576,11 @@ mod tests {
             error.contains(&format!("consign dev --home {shown}")),
             "{error}"
         );
+        assert!(error.contains("--node URL"), "{error}");
         let file = home.path().join(API_URL_FILE);
+        std::fs::write(&file, "\n").unwrap();
+        let error = args(None).node_url().unwrap_err().to_string();
+        assert!(error.contains("is empty"), "{error}");
         std::fs::write(&file, "http://127.0.0.1:40001\n").unwrap();
         assert_eq!(
             args(None).node_url().unwrap(),
@@ -588,7 +592,3 @@ mod tests {
         );
     }
 }
-        assert!(error.contains("--node URL"), "{error}");
-        std::fs::write(&file, "\n").unwrap();
-        let error = args(None).node_url().unwrap_err().to_string();
-        assert!(error.contains("is empty"), "{error}");
