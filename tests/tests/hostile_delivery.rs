@@ -22,9 +22,6 @@ use consign_tests::{
     Sold, StorageNode, ADMIN_TOKEN,
 };
 
-// Not a test target of its own: the `consign inbox` process helper of tests/tests/inbox.rs.
-#[allow(dead_code)]
-
 /// How long a tarpit may hold a slot before the test calls it stuck: the node under test
 /// allows 2s to answer and a 2s rate window, so every cut comes well within this.
 const CUT_WITHIN: Duration = Duration::from_secs(20);

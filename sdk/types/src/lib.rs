@@ -61,9 +61,7 @@ pub use chain::{
 };
 pub use error::{AddressError, KeyError, TxError, TxHashError};
 pub use keys::{PublicKey, SecretKey};
-pub use listing::{
-    CodeList, ContractList, ContractState, Pagination, Simulation, StateEntry,
-};
+pub use listing::{CodeList, ContractList, ContractState, Pagination, Simulation, StateEntry};
 pub use storage::{
     Registration, RegistrationReceipt, Signed, SignedError, StorageInfo, UploadGrant,
     UploadReceipt, REGISTRATION_DOMAIN, UPLOAD_DOMAIN,

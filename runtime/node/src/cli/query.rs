@@ -17,8 +17,8 @@ pub(super) const LONG_ABOUT: &str = "\
 Query the chain through a node's HTTP API and print the answer's JSON: pretty-printed by default,
 one compact line with --output json.
 
-The node is --node URL, else $CONSIGN_NODE, else the URL `consign dev` wrote to <home>/api.url,
-else http://127.0.0.1:26657.";
+The node is --node URL, else $CONSIGN_NODE, else the URL `consign dev` wrote to <home>/api.url;
+with none of them the command stops and says which home it looked in.";
 
 /// Examples for `consign query --help`.
 pub(super) const EXAMPLES: &str = "\
