@@ -12,6 +12,7 @@
 //!   what the node's API returns.
 //! - [`storage`]: the storage node's wire formats: signed upload grants and registrations, its
 //!   answers, the headers of a delivery.
+//! - [`ip`]: whether an IP address is public, the rule of the storage node's egress policy.
 //!
 //! # Example
 //!
@@ -45,6 +46,7 @@
 mod address;
 mod chain;
 mod error;
+pub mod ip;
 mod keys;
 mod listing;
 pub mod storage;
