@@ -86,7 +86,11 @@ pub fn adjusted(gas_used: u64, adjustment: f64) -> u64 {
 
 /// The fee `options` ask for: `--fees`, or `--gas-prices` times the gas limit, or else the
 /// least the node accepts (its minimum gas price from its status times the gas limit).
-async fn fee(client: &NodeClient, options: &TxOptions, gas: u64) -> Result<Vec<Coin>, ClientError> {
+pub(super) async fn fee(
+    client: &NodeClient,
+    options: &TxOptions,
+    gas: u64,
+) -> Result<Vec<Coin>, ClientError> {
     if let Some(fees) = &options.fees {
         return Ok(fees.0.clone());
     }

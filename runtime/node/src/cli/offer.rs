@@ -52,10 +52,11 @@ pub enum OfferCommand {
         long_about = "Create an offer whose content is FILE. The file is read once, to compute \
                       its SHA-256 and size, which go into the offer; the file itself goes nowhere \
                       (upload it to a storage node with `consign sell`, which also creates the \
-                      offer). Prints the new offer's id.\n\nPUBLIC on-chain, for anyone to \
-                      read: the price, the SHA-256 and size, --title (required; the file's name \
-                      is never used), --description, --terms, the expiry and the seller's \
-                      address.",
+                      offer). Prints the new offer's id, and warns on stderr that the offer \
+                      cannot be delivered until it is registered with a storage node.\n\n\
+                      PUBLIC on-chain, for anyone to read: the price, the SHA-256 and size, \
+                      --title (required; the file's name is never used), --description, \
+                      --terms, the expiry and the seller's address.",
         after_help = "Examples:\n  consign offer create data.csv --price 5000ucsn --title 'Daily prices' --from alice\n  consign offer create data.csv --price 5000ucsn --title T --terms 'personal use' --expires-in 30d --from alice"
     )]
     Create(CreateOffer),
@@ -144,7 +145,9 @@ pub fn run(args: &OfferArgs, session: &Session, out: &mut impl Write) -> anyhow:
             let outcome = execute(&create.fields.from, msg)?;
             report(outcome, output, out, |result, output, out| {
                 let created = OfferCreated::from_result(result, contract, &sha256, size)?;
-                created.print(output, out)
+                created.print(output, out)?;
+                warn_unregistered(created.offer_id, &create.file, &create.fields.from);
+                Ok(())
             })
         }
         OfferCommand::Show { id } => query(
@@ -174,6 +177,20 @@ pub fn run(args: &OfferArgs, session: &Session, out: &mut impl Write) -> anyhow:
             report(outcome, output, out, print_result)
         }
     }
+}
+
+/// Tells the seller (stderr) that an offer created alone cannot be delivered yet: no storage
+/// node holds its content, so a buyer's payment would wait in escrow for a delivery that never
+/// comes.
+fn warn_unregistered(offer: u64, file: &std::path::Path, from: &str) {
+    eprintln!(
+        "warning: offer {offer} is not registered with a storage node, so it cannot be delivered \
+         until it is: a buyer would pay into escrow and receive nothing. Upload {file} to a \
+         storage node and register the offer there (`consign offer register {offer} {file} \
+         --storage URL --from {from}` once the storage node holds the file); `consign sell` \
+         uploads, creates and registers in one step.",
+        file = file.display()
+    );
 }
 
 /// Carries out `consign offer register`.

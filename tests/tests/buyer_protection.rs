@@ -1,0 +1,255 @@
+//! Buyers are protected by default (issue 12), on a real `consign dev`: `consign buy` refuses
+//! before signing what the contract would refuse (a withdrawn offer, funds that do not cover the
+//! price and the fee), so the buyer's sequence does not move; it warns of a delivery address a
+//! storage node on its default egress policy refuses; `buy` and `purchase show` print the dispute
+//! deadline; and `offer create` alone warns that the offer cannot be delivered until it is
+//! registered with a storage node.
+
+use std::path::Path;
+use std::process::Output;
+
+use consign_client::{Keyring, NodeClient, SecretKey};
+use consign_tests::{
+    deploy_data_sale, ok_json, ok_stdout, runtime, DevNode, RELEASE_WINDOW_SECONDS,
+};
+
+/// A valid age recipient (the example in age's README).
+const AGE_RECIPIENT: &str = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
+/// A public address that is never contacted (no storage node runs in these tests).
+const PUBLIC_ENDPOINT: &str = "https://203.0.114.1:8443/inbox";
+
+fn run(node: &DevNode, args: &[&str]) -> Output {
+    node.consign(args).expect("consign runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn sequence(node: &DevNode, address: &str) -> u64 {
+    let client = NodeClient::new(&node.url).expect("a node URL");
+    runtime()
+        .block_on(client.account(address))
+        .expect("the account")
+        .sequence
+}
+
+/// `offer create` from alice at 100ucsn; returns the command's output (the offer id is in it).
+fn create_offer(node: &DevNode, market: &str, dir: &Path) -> Output {
+    let file = dir.join("prices.csv");
+    std::fs::write(&file, b"day,price\n1,10\n").unwrap();
+    run(
+        node,
+        &[
+            "offer",
+            "create",
+            file.to_str().unwrap(),
+            "--price",
+            "100ucsn",
+            "--title",
+            "Daily prices",
+            "--from",
+            "alice",
+            "--contract",
+            market,
+            "--output",
+            "json",
+        ],
+    )
+}
+
+fn buy(node: &DevNode, market: &str, offer: u64, endpoint: &str, from: &str, json: bool) -> Output {
+    let offer = offer.to_string();
+    let mut args = vec![
+        "buy",
+        &offer,
+        "--deliver-to",
+        endpoint,
+        "--recipient",
+        AGE_RECIPIENT,
+        "--from",
+        from,
+        "--contract",
+        market,
+    ];
+    if json {
+        args.extend(["--output", "json"]);
+    }
+    run(node, &args)
+}
+
+#[test]
+fn buy_refuses_before_signing_what_the_contract_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&dir.path().join("node")).unwrap();
+    let market = deploy_data_sale(&node).unwrap();
+
+    // offer create without a registration warns, on stderr, and says what to do.
+    let created = create_offer(&node, &market, dir.path());
+    let offer = ok_json(&created)["offer_id"].as_u64().unwrap();
+    let warning = stderr(&created);
+    assert!(
+        warning.contains(&format!(
+            "warning: offer {offer} is not registered with a storage node"
+        )),
+        "{warning}"
+    );
+    assert!(warning.contains("cannot be delivered"), "{warning}");
+    assert!(warning.contains("consign sell"), "{warning}");
+    assert!(warning.contains("consign offer register"), "{warning}");
+
+    // A withdrawn offer: refused, nothing signed.
+    ok_json(&run(
+        &node,
+        &[
+            "offer",
+            "withdraw",
+            &offer.to_string(),
+            "--from",
+            "alice",
+            "--contract",
+            &market,
+            "--output",
+            "json",
+        ],
+    ));
+    let bob = SecretKey::from_seed("bob").address();
+    let bob_before = sequence(&node, &bob);
+    let refused = buy(&node, &market, offer, PUBLIC_ENDPOINT, "bob", false);
+    assert!(!refused.status.success(), "bought a withdrawn offer");
+    let text = stderr(&refused);
+    assert!(
+        text.contains(&format!("offer {offer} was withdrawn by its seller")),
+        "{text}"
+    );
+    assert!(text.contains("nothing was signed"), "{text}");
+    assert_eq!(
+        sequence(&node, &bob),
+        bob_before,
+        "a transaction was signed"
+    );
+
+    // Insufficient funds: a buyer holding 50ucsn for a 100ucsn offer; refused, nothing signed.
+    let created = create_offer(&node, &market, dir.path());
+    let offer = ok_json(&created)["offer_id"].as_u64().unwrap();
+    let poor = SecretKey::generate();
+    Keyring::new(node.home().join("keys"))
+        .import("poor", poor.clone())
+        .unwrap();
+    ok_json(&run(
+        &node,
+        &[
+            "tx",
+            "bank",
+            "send",
+            "alice",
+            &poor.address(),
+            "50ucsn",
+            "--output",
+            "json",
+        ],
+    ));
+    let before = sequence(&node, &poor.address());
+    let refused = buy(&node, &market, offer, PUBLIC_ENDPOINT, "poor", false);
+    assert!(!refused.status.success(), "bought without the funds");
+    let text = stderr(&refused);
+    assert!(text.contains("insufficient funds"), "{text}");
+    assert!(text.contains("costs 100ucsn"), "{text}");
+    assert!(text.contains("holds 50ucsn"), "{text}");
+    assert!(text.contains("nothing was signed"), "{text}");
+    assert_eq!(
+        sequence(&node, &poor.address()),
+        before,
+        "a transaction was signed"
+    );
+
+    // An offer that does not exist: refused.
+    let refused = buy(&node, &market, 999, PUBLIC_ENDPOINT, "bob", false);
+    assert!(
+        !refused.status.success(),
+        "bought an offer that does not exist"
+    );
+    let text = stderr(&refused);
+    assert!(text.contains("cannot read offer 999"), "{text}");
+    assert_eq!(
+        sequence(&node, &bob),
+        bob_before,
+        "a transaction was signed"
+    );
+}
+
+#[test]
+fn buy_warns_of_private_endpoints_and_prints_the_dispute_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&dir.path().join("node")).unwrap();
+    let market = deploy_data_sale(&node).unwrap();
+    let offer = ok_json(&create_offer(&node, &market, dir.path()))["offer_id"]
+        .as_u64()
+        .unwrap();
+
+    // A loopback --deliver-to: warned of (with the reason and the storage node's flag), bought
+    // anyway; the deadline is printed in local time.
+    let bought = buy(
+        &node,
+        &market,
+        offer,
+        "http://127.0.0.1:9/inbox",
+        "bob",
+        false,
+    );
+    let stdout = ok_stdout(&bought);
+    let warning = stderr(&bought);
+    assert!(
+        warning.contains("127.0.0.1 is a loopback address"),
+        "{warning}"
+    );
+    assert!(warning.contains("default egress policy"), "{warning}");
+    assert!(warning.contains("--allow-private-egress"), "{warning}");
+    assert!(warning.contains("will fail"), "{warning}");
+    assert!(stdout.contains("dispute deadline: "), "{stdout}");
+    assert!(stdout.contains("consign purchase dispute 1"), "{stdout}");
+
+    // A public address: no warning; JSON carries the deadline in RFC 3339.
+    let bought = buy(&node, &market, offer, PUBLIC_ENDPOINT, "bob", true);
+    assert!(!stderr(&bought).contains("warning"), "{}", stderr(&bought));
+    let json = ok_json(&bought);
+    let id = json["purchase_id"].as_u64().unwrap();
+    assert_eq!(json["release_window_seconds"], RELEASE_WINDOW_SECONDS);
+    let deadline = json["dispute_deadline"].as_str().unwrap().to_owned();
+    assert!(
+        deadline.ends_with('Z') && deadline.contains('T'),
+        "{deadline}"
+    );
+
+    // purchase show: the same deadline, the purchase's time plus the release window.
+    let shown = ok_json(&run(
+        &node,
+        &[
+            "purchase",
+            "show",
+            &id.to_string(),
+            "--contract",
+            &market,
+            "--output",
+            "json",
+        ],
+    ));
+    assert_eq!(shown["dispute_deadline"], deadline.as_str());
+    assert_eq!(shown["state"], "held");
+    // In text, in local time: TZ=UTC makes it checkable.
+    let text = std::process::Command::new(consign_tests::consign_bin())
+        .args(["purchase", "show", &id.to_string(), "--contract", &market])
+        .args(["--node", &node.url, "--home"])
+        .arg(node.home())
+        .env("TZ", "UTC")
+        .output()
+        .unwrap();
+    let text = ok_stdout(&text);
+    let expected = deadline.trim_end_matches('Z').replace('T', " ");
+    let expected = expected.split('.').next().unwrap();
+    assert!(
+        text.contains(&format!("dispute deadline: {expected} UTC")),
+        "{text}"
+    );
+    assert!(text.contains("until then the buyer may dispute"), "{text}");
+}
