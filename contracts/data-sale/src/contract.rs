@@ -145,39 +145,44 @@ pub fn execute(
     not(feature = "library"),
     entry_point(crate = "consign_sdk::cosmwasm_std")
 )]
-pub fn query(deps: Deps<'_>, env: Env, msg: QueryMsg) -> StdResult<Binary> {
+pub fn query(deps: Deps<'_>, env: Env, msg: QueryMsg) -> Result<Binary, ContractError> {
     match msg {
-        QueryMsg::Config {} => to_json_binary(&query_config(deps)?),
-        QueryMsg::Offer { id } => to_json_binary(&query_offer(deps, id)?),
+        QueryMsg::Config {} => Ok(to_json_binary(&query_config(deps)?)?),
+        QueryMsg::Offer { id } => Ok(to_json_binary(&query_offer(deps, id)?)?),
         QueryMsg::Offers {
             seller,
             active_only,
             start_after,
             limit,
-        } => to_json_binary(&query_offers(
+        } => Ok(to_json_binary(&query_offers(
             deps,
             env,
             seller,
             active_only,
             start_after,
             limit,
-        )?),
-        QueryMsg::Purchase { id } => to_json_binary(&query_purchase(deps, id)?),
+        )?)?),
+        QueryMsg::Purchase { id } => Ok(to_json_binary(&query_purchase(deps, id)?)?),
         QueryMsg::PurchasesByBuyer {
             buyer,
             start_after,
             limit,
-        } => to_json_binary(&query_purchases_by_buyer(deps, buyer, start_after, limit)?),
+        } => Ok(to_json_binary(&query_purchases_by_buyer(
+            deps,
+            buyer,
+            start_after,
+            limit,
+        )?)?),
         QueryMsg::PurchasesBySeller {
             seller,
             start_after,
             limit,
-        } => to_json_binary(&query_purchases_by_seller(
+        } => Ok(to_json_binary(&query_purchases_by_seller(
             deps,
             seller,
             start_after,
             limit,
-        )?),
+        )?)?),
     }
 }
 
@@ -486,9 +491,10 @@ pub fn query_config(deps: Deps<'_>) -> StdResult<ConfigResponse> {
     CONFIG.load(deps.storage).map(Into::into)
 }
 
-/// One offer.
-pub fn query_offer(deps: Deps<'_>, id: u64) -> StdResult<OfferResponse> {
-    OFFERS.load(deps.storage, id).map(Into::into)
+/// One offer; [`ContractError::OfferNotFound`] names the id when there is none (a query error
+/// is all a client sees, so it says which offer rather than which storage key).
+pub fn query_offer(deps: Deps<'_>, id: u64) -> Result<OfferResponse, ContractError> {
+    load_offer(deps.storage, id).map(Into::into)
 }
 
 /// A page of offers, optionally one seller's and optionally only those open for purchase now.
@@ -527,9 +533,9 @@ pub fn query_offers(
     Ok(OffersResponse { offers })
 }
 
-/// One purchase.
-pub fn query_purchase(deps: Deps<'_>, id: u64) -> StdResult<PurchaseResponse> {
-    PURCHASES.load(deps.storage, id).map(Into::into)
+/// One purchase; [`ContractError::PurchaseNotFound`] names the id when there is none.
+pub fn query_purchase(deps: Deps<'_>, id: u64) -> Result<PurchaseResponse, ContractError> {
+    load_purchase(deps.storage, id).map(Into::into)
 }
 
 /// A page of a buyer's purchases.
@@ -1846,6 +1852,15 @@ mod tests {
 
         fn q<T: serde::de::DeserializeOwned>(deps: &Deps, env: Env, msg: QueryMsg) -> T {
             from_json(query(deps.as_ref(), env, msg).unwrap()).unwrap()
+        }
+
+        #[test]
+        fn a_missing_offer_or_purchase_is_named_by_its_id() {
+            let (deps, _) = setup();
+            let err = query(deps.as_ref(), mock_env(), QueryMsg::Offer { id: 99 }).unwrap_err();
+            assert_eq!(err.to_string(), "offer 99 does not exist");
+            let err = query(deps.as_ref(), mock_env(), QueryMsg::Purchase { id: 7 }).unwrap_err();
+            assert_eq!(err.to_string(), "purchase 7 does not exist");
         }
 
         #[test]

@@ -85,7 +85,7 @@ pub enum ContractError {
     EmptyUpdate,
 
     /// No offer has this id.
-    #[error("offer {id} not found")]
+    #[error("offer {id} does not exist")]
     OfferNotFound {
         /// The id asked for.
         id: u64,
@@ -149,7 +149,7 @@ pub enum ContractError {
     },
 
     /// No purchase has this id.
-    #[error("purchase {id} not found")]
+    #[error("purchase {id} does not exist")]
     PurchaseNotFound {
         /// The id asked for.
         id: u64,

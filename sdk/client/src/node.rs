@@ -90,6 +90,13 @@ pub enum ClientError {
         /// The `code` field of the error, if it had one.
         code: Option<u32>,
     },
+    /// The contract's `query` failed: its reason in its own words (`offer 42 does not exist`),
+    /// without the node's `query failed:` and cosmwasm-std's `kind: …, error:` wrappers.
+    #[error("{reason}")]
+    QueryFailed {
+        /// The contract's error message.
+        reason: String,
+    },
     /// The node answered successfully, but not with what this route returns.
     #[error("unexpected answer from the node at {url}: {error}; are the node and this client the same version?")]
     Decode {
@@ -109,8 +116,9 @@ impl ClientError {
     /// Whether a smart query's error says the thing asked for does not exist: a 404 (no
     /// contract at the address), or the contract's query failing with a "not found" error (a
     /// 400: contracts load entries with cw-storage-plus, whose error for a missing key is
-    /// `type: …; key: … not found`). Transport errors, server errors and other query errors are
-    /// not "absent", so callers retry them rather than conclude.
+    /// `type: …; key: … not found`; data-sale names the id instead, `offer 42 does not exist`).
+    /// Transport errors, server errors and other query errors are not "absent", so callers
+    /// retry them rather than conclude.
     pub fn is_absent(&self) -> bool {
         match self {
             Self::Api { status: 404, .. } => true,
@@ -118,7 +126,11 @@ impl ClientError {
                 status: 400,
                 message,
                 ..
-            } => message.trim_end().ends_with("not found"),
+            }
+            | Self::QueryFailed { reason: message } => {
+                let message = message.trim_end();
+                message.ends_with("not found") || message.ends_with("does not exist")
+            }
             _ => false,
         }
     }
@@ -132,6 +144,29 @@ impl ClientError {
             Self::Transport { url, reason, error }
         }
     }
+}
+
+/// A 400 `query failed: …` from the smart query route as [`ClientError::QueryFailed`]; any
+/// other error as it is.
+fn query_failed(error: ClientError) -> ClientError {
+    if let ClientError::Api {
+        status: 400,
+        message,
+        ..
+    } = &error
+    {
+        if let Some(reason) = message.strip_prefix("query failed: ") {
+            // cosmwasm-std 3's `StdError` displays as `kind: Other, error: …`.
+            let reason = match reason.split_once(", error: ") {
+                Some((kind, rest)) if kind.starts_with("kind: ") => rest,
+                _ => reason,
+            };
+            return ClientError::QueryFailed {
+                reason: reason.to_owned(),
+            };
+        }
+    }
+    error
 }
 
 fn display_hash(hash: &Option<TxHash>) -> String {
@@ -582,8 +617,9 @@ impl NodeClient {
     ///
     /// # Errors
     ///
-    /// [`ClientError::Api`] with the contract's error if the query fails, [`ClientError::Decode`]
-    /// if the answer is not a `T`, and the transport errors.
+    /// [`ClientError::QueryFailed`] with the contract's error if the query fails,
+    /// [`ClientError::Api`] if the node refuses the request (404: no contract at `address`),
+    /// [`ClientError::Decode`] if the answer is not a `T`, and the transport errors.
     pub async fn smart_query<T: DeserializeOwned>(
         &self,
         address: &str,
@@ -619,7 +655,10 @@ impl NodeClient {
             .header(CONTENT_TYPE, "application/json")
             .body(msg)
             .timeout(REQUEST_TIMEOUT);
-        let answer: SmartQueryResponse = self.json_response(&url, request).await?;
+        let answer: SmartQueryResponse = self
+            .json_response(&url, request)
+            .await
+            .map_err(query_failed)?;
         Ok(answer.data)
     }
 
@@ -865,6 +904,33 @@ mod tests {
         assert!(
             matches!(&error, ClientError::Api { status: 400, message, code: None } if message == "not json")
         );
+    }
+
+    #[test]
+    fn a_query_naming_a_missing_id_is_absent() {
+        let api = |status, message: &str| ClientError::Api {
+            status,
+            message: message.to_owned(),
+            code: None,
+        };
+        assert!(api(400, "query failed: offer 99 does not exist").is_absent());
+        let failed = query_failed(api(400, "query failed: offer 99 does not exist"));
+        assert_eq!(failed.to_string(), "offer 99 does not exist");
+        assert!(failed.is_absent());
+        let failed = query_failed(api(
+            400,
+            "query failed: kind: Other, error: invalid address",
+        ));
+        assert_eq!(failed.to_string(), "invalid address");
+        assert!(!failed.is_absent());
+        let other = query_failed(api(404, "no contract at consign1xyz"));
+        assert_eq!(
+            other.to_string(),
+            "the node answered 404: no contract at consign1xyz"
+        );
+        assert!(api(400, "query failed: type: Offer; key: [00] not found").is_absent());
+        assert!(!api(400, "query failed: unknown variant `offr`").is_absent());
+        assert!(!api(502, "offer 99 does not exist").is_absent());
     }
 
     #[tokio::test]

@@ -45,7 +45,8 @@ fn query_error(
             status: 400..=499,
             message,
             ..
-        } => InboxError::NotDataSale {
+        }
+        | ClientError::QueryFailed { reason: message } => InboxError::NotDataSale {
             contract: contract.to_owned(),
             reason: message,
         },
