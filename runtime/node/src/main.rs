@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         // `consign … | head`: the reader went away; nothing more to say.
         Err(error) if is_broken_pipe(&error) => ExitCode::from(consign::cli::EXIT_USAGE),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", consign::cli::output::error_message(&error));
             ExitCode::from(consign::cli::EXIT_USAGE)
         }
     }

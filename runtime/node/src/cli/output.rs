@@ -60,7 +60,10 @@ pub fn report<W: Write>(
             Ok(EXIT_OK)
         }
         Ok(Broadcast::Committed(result)) => {
-            print_result(&result, output, out)?;
+            // The reason goes to stderr once; scripts reading `--output json` get the result.
+            if output == OutputFormat::Json {
+                print_result(&result, output, out)?;
+            }
             eprintln!(
                 "error: transaction {} failed in block {} (code {}): {}",
                 result.txhash, result.height, result.code, result.log
@@ -139,6 +142,24 @@ pub fn print_result(
     Ok(())
 }
 
+/// An error and its causes on one line, `outer: cause: root`, each text once: a cause already
+/// contained in what is written (a thiserror message that embeds its `#[source]`, an io error's
+/// own text repeated by the layer above) is not written again.
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if cause.is_empty() || message.contains(&cause) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&cause);
+    }
+    message
+}
+
 /// Coins as the command line writes them: `100ucsn,5foo`.
 pub fn coins_to_string(coins: &[Coin]) -> String {
     coins
@@ -146,4 +167,24 @@ pub fn coins_to_string(coins: &[Coin]) -> String {
         .map(|c| format!("{}{}", c.amount, c.denom))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_is_written_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let text = io.to_string();
+        let error = anyhow::Error::new(io)
+            .context(format!("wrapped: {text}"))
+            .context("cannot read offer.bin");
+        assert_eq!(
+            error_message(&error),
+            format!("cannot read offer.bin: wrapped: {text}")
+        );
+        let error = anyhow::anyhow!("root").context("middle").context("top");
+        assert_eq!(error_message(&error), "top: middle: root");
+    }
 }
