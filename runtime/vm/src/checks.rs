@@ -637,6 +637,14 @@ mod tests {
     fn invalid_wasm() {
         let messages = assert_rules(&check(b"hello"), &["invalid-wasm"]);
         assert!(messages[0].contains("\\0asm"), "{}", messages[0]);
+        assert!(
+            messages[0].contains("but with 68 65 6c 6c"),
+            "{}",
+            messages[0]
+        );
+        assert!(!messages[0].contains('\n'), "{}", messages[0]);
+        let messages = assert_rules(&check(b""), &["invalid-wasm"]);
+        assert!(messages[0].contains("it is empty"), "{}", messages[0]);
 
         let messages = assert_rules(&check(&[0x1f, 0x8b, 8, 0]), &["invalid-wasm"]);
         assert!(messages[0].contains("gzip"), "{}", messages[0]);

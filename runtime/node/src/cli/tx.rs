@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use consign_client::{validate_address, Binary, Keyring, Msg};
+use consign_vm::checks::{check_wasm, CheckConfig};
 
 use super::args::{
     parse_address, parse_coins, parse_salt, Coins, FromArg, JsonArg, NodeArgs, TxOptions,
@@ -309,6 +310,7 @@ fn build(command: &MsgCommand<'_>, keyring: &Keyring) -> anyhow::Result<(String,
         MsgCommand::Wasm(WasmTx::Store { file, from }) => {
             let wasm = std::fs::read(file)
                 .with_context(|| format!("cannot read the contract {}", file.display()))?;
+            refuse_what_the_node_refuses(file, &wasm)?;
             (
                 from.from.clone(),
                 vec![Msg::StoreCode { wasm: wasm.into() }],
@@ -430,4 +432,28 @@ pub fn run(args: &TxArgs, session: &Session, out: &mut impl Write) -> anyhow::Re
 enum MsgCommand<'a> {
     Bank(&'a BankTx),
     Wasm(&'a WasmTx),
+}
+
+/// Runs the node's upload checks on a contract before it is signed (the node runs the same
+/// `check_wasm` with the same default configuration), so a file the block would refuse costs
+/// no fee and is reported at once, with every problem.
+///
+/// # Errors
+///
+/// If the contract breaks a rule: each problem on its own line.
+fn refuse_what_the_node_refuses(file: &std::path::Path, wasm: &[u8]) -> anyhow::Result<()> {
+    let report = check_wasm(wasm, &CheckConfig::default());
+    if report.is_ok() {
+        return Ok(());
+    }
+    let problems: Vec<String> = report
+        .problems
+        .iter()
+        .map(|problem| format!("  - [{}] {problem}", problem.rule()))
+        .collect();
+    anyhow::bail!(
+        "{} breaks the node's upload checks, so nothing was signed or sent:\n{}",
+        file.display(),
+        problems.join("\n")
+    )
 }

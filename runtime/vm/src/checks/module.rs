@@ -171,11 +171,27 @@ fn invalid_wasm(wasm: &[u8], error: &BinaryReaderError) -> CheckError {
     let message = if wasm.starts_with(&[0x1f, 0x8b]) {
         "the file is gzip-compressed; decompress it first".to_owned()
     } else if !wasm.starts_with(b"\0asm") {
-        format!("the file does not start with the wasm magic bytes \\0asm ({error})")
+        // wasmparser's own message lists both headers as multi-line Debug arrays.
+        let start: Vec<String> = wasm.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        format!(
+            "the file does not start with the wasm magic bytes 00 61 73 6d (\\0asm) but with {}; \
+             is it a compiled contract (target/wasm32-unknown-unknown/…/*.wasm)?",
+            if start.is_empty() {
+                "nothing (it is empty)".to_owned()
+            } else {
+                start.join(" ")
+            }
+        )
     } else {
-        error.to_string()
+        one_line(&error.to_string())
     };
     CheckError::InvalidWasm { message }
+}
+
+/// A validator message on one line: any Debug-formatted value in it spread over lines is
+/// joined, each run of whitespace becoming one space.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// One import.
