@@ -138,6 +138,16 @@ impl SealError {
 
 /// Parses an age X25519 recipient (`age1…`).
 fn parse_recipient(recipient: &str) -> Result<age::x25519::Recipient, SealError> {
+    let prefix = recipient.trim_start().get(..SECRET_KEY_PREFIX.len());
+    if prefix.is_some_and(|p| p.eq_ignore_ascii_case(SECRET_KEY_PREFIX)) {
+        // A secret key given by mistake is never repeated: errors end up in logs.
+        return Err(SealError::InvalidRecipient {
+            recipient: format!("{SECRET_KEY_PREFIX}…"),
+            reason: "this is a secret key, which must stay private; pass its public recipient \
+                     age1… instead (`age-keygen -y KEYFILE` prints it)"
+                .to_owned(),
+        });
+    }
     age::x25519::Recipient::from_str(recipient.trim()).map_err(|reason| {
         SealError::InvalidRecipient {
             recipient: recipient.to_owned(),
@@ -838,6 +848,14 @@ mod tests {
             assert!(validate_recipient(bad).is_err());
         }
         validate_recipient(&AgeIdentity::generate().recipient()).unwrap();
+        let file = AgeIdentity::generate().to_keygen_file();
+        let secret = file
+            .lines()
+            .find(|line| line.starts_with(SECRET_KEY_PREFIX))
+            .unwrap();
+        let err = validate_recipient(secret).unwrap_err().to_string();
+        assert!(err.contains("secret key"), "{err}");
+        assert!(!err.contains(&secret[SECRET_KEY_PREFIX.len()..]), "{err}");
     }
 
     #[test]

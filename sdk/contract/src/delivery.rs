@@ -194,7 +194,14 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
         .then(|| &s[prefix.len()..])
 }
 
+/// The prefix of an age secret key, which is never echoed back.
+const AGE_SECRET_KEY_PREFIX: &str = "AGE-SECRET-KEY-";
+
 fn validate_age_recipient(key: &str) -> Result<(), DeliveryError> {
+    let prefix = key.trim_start().get(..AGE_SECRET_KEY_PREFIX.len());
+    if prefix.is_some_and(|p| p.eq_ignore_ascii_case(AGE_SECRET_KEY_PREFIX)) {
+        return Err(DeliveryError::SecretKeyAsRecipient);
+    }
     let invalid = |reason: String| DeliveryError::InvalidRecipientKey {
         key: key.to_owned(),
         reason,
@@ -450,7 +457,6 @@ mod tests {
             wrong_hrp,
             bech32m,
             bad_checksum,
-            "AGE-SECRET-KEY-1QQQ".to_owned(),
         ] {
             let err = with_key(&bad).unwrap_err();
             assert!(
@@ -463,6 +469,12 @@ mod tests {
                 )),
                 "{err}"
             );
+        }
+        for secret in ["AGE-SECRET-KEY-1QQQSECRET", " age-secret-key-1qqqsecret"] {
+            let err = with_key(secret).unwrap_err();
+            assert_eq!(err, DeliveryError::SecretKeyAsRecipient);
+            assert!(!err.to_string().contains("QQQSECRET"), "{err}");
+            assert!(!err.to_string().contains("qqqsecret"), "{err}");
         }
         assert!(with_key(&age_key(&[7; 31]))
             .unwrap_err()

@@ -47,6 +47,10 @@ pub enum DeliveryError {
         /// The rejected endpoint.
         endpoint: String,
     },
+    /// `recipient.key` is an age secret key (`AGE-SECRET-KEY-1…`). The key is not kept in the
+    /// error: the message ends up in logs and in the chain's transaction log, which are public.
+    #[error("recipient key is an age secret key (AGE-SECRET-KEY-1…), which must stay private and is not repeated here; pass its public recipient age1… instead (`age-keygen -y KEYFILE` prints it)")]
+    SecretKeyAsRecipient,
     /// `recipient.key` is not an age X25519 recipient (`age1…`).
     #[error("recipient key {key:?} is not an age X25519 recipient: {reason}")]
     InvalidRecipientKey {
