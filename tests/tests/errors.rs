@@ -1,0 +1,212 @@
+//! Errors a person can act on, from the command line against a real `consign dev`: ids that do
+//! not exist named as such (not as a storage key), each cause printed once, a failed
+//! transaction's reason once on stderr (its JSON on stdout with `--output json`), and a secret
+//! key given as a recipient never echoed back.
+
+use std::process::{Command, Output, Stdio};
+
+use consign_client::{AgeIdentity, SecretKey};
+use consign_tests::{consign_bin, deploy_data_sale, DevNode};
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn ids_that_do_not_exist_are_named_and_a_failed_transaction_says_why_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&dir.path().join("node")).unwrap();
+    let market = deploy_data_sale(&node).unwrap();
+
+    let shown = node
+        .consign(&["offer", "show", "99", "--contract", &market])
+        .unwrap();
+    assert!(!shown.status.success());
+    assert_eq!(stderr(&shown), "error: offer 99 does not exist\n");
+    assert_eq!(stdout(&shown), "");
+
+    let shown = node
+        .consign(&["purchase", "show", "99", "--contract", &market])
+        .unwrap();
+    assert!(!shown.status.success());
+    let text = stderr(&shown);
+    assert!(text.contains("purchase 99 does not exist"), "{text}");
+    for old in ["key: [", "not found", "the node answered 400", "kind: "] {
+        assert!(!text.contains(old), "{old:?} in {text}");
+    }
+
+    // A transaction the contract refuses: the reason once, on stderr; nothing on stdout.
+    let confirmed = node
+        .consign(&[
+            "purchase",
+            "confirm",
+            "99",
+            "--from",
+            "bob",
+            "--contract",
+            &market,
+        ])
+        .unwrap();
+    assert_eq!(confirmed.status.code(), Some(1), "{}", stderr(&confirmed));
+    let text = stderr(&confirmed);
+    assert_eq!(
+        text.matches("purchase 99 does not exist").count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with("error: transaction "), "{text}");
+    assert_eq!(stdout(&confirmed), "");
+
+    // With --output json the result is on stdout for scripts, and the reason still once on
+    // stderr.
+    let confirmed = node
+        .consign(&[
+            "purchase",
+            "confirm",
+            "99",
+            "--from",
+            "bob",
+            "--contract",
+            &market,
+            "--output",
+            "json",
+        ])
+        .unwrap();
+    assert_eq!(confirmed.status.code(), Some(1));
+    let result: serde_json::Value = serde_json::from_str(stdout(&confirmed).trim()).unwrap();
+    assert_ne!(result["code"], 0);
+    assert!(
+        result["log"]
+            .as_str()
+            .unwrap()
+            .contains("purchase 99 does not exist"),
+        "{result}"
+    );
+    let text = stderr(&confirmed);
+    assert_eq!(
+        text.matches("purchase 99 does not exist").count(),
+        1,
+        "{text}"
+    );
+}
+
+#[test]
+fn an_io_error_s_cause_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.key");
+    let address = SecretKey::from_seed("errors").address();
+    // The identity is read before the node is needed: nothing listens on port 9.
+    let output = Command::new(consign_bin())
+        .arg("inbox")
+        .arg("--identity")
+        .arg(&missing)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .args(["--contract", &address, "--buyer", &address])
+        .args(["--node", "http://127.0.0.1:9", "--home"])
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    let cause = std::io::Error::from_raw_os_error(2).to_string();
+    assert_eq!(
+        text,
+        format!(
+            "error: cannot use --identity: cannot read the age identity file {}: {cause}\n",
+            missing.display()
+        )
+    );
+}
+
+#[test]
+fn a_secret_key_given_as_recipient_is_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&dir.path().join("node")).unwrap();
+    let market = deploy_data_sale(&node).unwrap();
+    let file = AgeIdentity::generate().to_keygen_file();
+    let secret = file
+        .lines()
+        .find(|line| line.starts_with("AGE-SECRET-KEY-1"))
+        .unwrap();
+    let bought = node
+        .consign(&[
+            "buy",
+            "1",
+            "--deliver-to",
+            "http://127.0.0.1:9/",
+            "--recipient",
+            secret,
+            "--amount",
+            "100ucsn",
+            "--from",
+            "bob",
+            "--contract",
+            &market,
+        ])
+        .unwrap();
+    assert!(!bought.status.success());
+    let text = format!("{}{}", stderr(&bought), stdout(&bought));
+    let body = &secret["AGE-SECRET-KEY-1".len()..];
+    assert!(!text.contains(body), "the secret key was echoed: {text}");
+    assert!(!text.contains(&body.to_lowercase()), "{text}");
+    assert!(text.contains("secret key"), "{text}");
+    assert!(text.contains("age1"), "{text}");
+}
+
+#[test]
+fn a_file_the_node_would_refuse_is_not_broadcast_and_its_problem_reads_on_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&dir.path().join("node")).unwrap();
+    let not_wasm = dir.path().join("notes.wasm");
+    std::fs::write(&not_wasm, "hello").unwrap();
+    let alice = SecretKey::from_seed("alice").address();
+    let sequence = || {
+        let out = node
+            .consign(&["query", "account", &alice, "--output", "json"])
+            .unwrap();
+        let account: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        account["sequence"].as_u64().unwrap()
+    };
+    let before = sequence();
+    let problem = "[invalid-wasm] not a valid wasm module: the file does not start with the wasm \
+                   magic bytes 00 61 73 6d (\\0asm) but with 68 65 6c 6c";
+
+    let stored = node
+        .consign(&[
+            "tx",
+            "wasm",
+            "store",
+            not_wasm.to_str().unwrap(),
+            "--from",
+            "alice",
+        ])
+        .unwrap();
+    assert_eq!(stored.status.code(), Some(2));
+    let text = stderr(&stored);
+    assert!(
+        text.starts_with(&format!(
+            "error: {} breaks the node's upload checks, so nothing was signed or sent:\n  - {problem}",
+            not_wasm.display()
+        )),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(!text.contains("expected=["), "{text}");
+    assert_eq!(sequence(), before, "a transaction was sent");
+
+    let checked = Command::new(consign_bin())
+        .arg("check")
+        .arg(&not_wasm)
+        .output()
+        .unwrap();
+    let text = stdout(&checked);
+    assert!(text.contains(problem), "{text}");
+    assert_eq!(text.lines().count(), 2, "{text}");
+}
