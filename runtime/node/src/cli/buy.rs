@@ -33,7 +33,7 @@ the delivery instruction the contract emitted, and the dispute deadline in local
 with --output json): the data should arrive before it, and until then you can dispute
 (`consign purchase dispute`); after it the seller may claim the payment.
 
-Checked before anything is signed, and refused (exit 1, nothing broadcast, the sequence unused):
+Checked before anything is signed; a failed check is an error and nothing is broadcast:
   - the offer exists, is active (not withdrawn) and has not expired;
   - your balance covers the price plus the fee (the fee is counted from --fees, --gas-prices or
     the node's minimum gas price times the gas limit; with --gas auto, only --fees is counted);
