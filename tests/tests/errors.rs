@@ -210,3 +210,52 @@ fn a_file_the_node_would_refuse_is_not_broadcast_and_its_problem_reads_on_one_li
     assert!(text.contains(problem), "{text}");
     assert_eq!(text.lines().count(), 2, "{text}");
 }
+
+#[test]
+fn one_of_two_flags_errors_name_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let address = SecretKey::from_seed("errors").address();
+    let run = |args: &[&str]| {
+        let output = Command::new(consign_bin())
+            .args(args)
+            .args([
+                "--contract",
+                &address,
+                "--node",
+                "http://127.0.0.1:9",
+                "--home",
+            ])
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        stderr(&output)
+    };
+    let text = run(&["purchase", "resolve", "1", "--from", "carol"]);
+    assert!(text.contains("<--release|--refund>"), "{text}");
+    let text = run(&[
+        "purchase",
+        "resolve",
+        "1",
+        "--from",
+        "carol",
+        "--release",
+        "--refund",
+    ]);
+    assert!(
+        text.contains("--release") && text.contains("--refund"),
+        "{text}"
+    );
+    let text = run(&["purchase", "list"]);
+    assert!(
+        text.contains("<--buyer <ADDRESS>|--seller <ADDRESS>>"),
+        "{text}"
+    );
+    let out = dir.path().join("out");
+    let text = run(&["inbox", "--out", out.to_str().unwrap(), "--buyer", &address]);
+    assert!(
+        text.contains("<--identity <FILE>|--age-key <NAME>>"),
+        "{text}"
+    );
+}

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{ArgGroup, Args};
 use consign_client::inbox::{response, Accepted, NameTemplate};
 use consign_client::{AgeIdentity, Inbox, InboxConfig, SecretKey};
 use consign_util::serve::{serve, Drained, ServeOptions};
@@ -124,6 +124,7 @@ Examples:
 
 /// `consign inbox`.
 #[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("age_identity").required(true).args(["identity", "age_key"])))]
 pub struct InboxArgs {
     /// Which node, contract and keyring, and how transactions are signed and broadcast.
     #[command(flatten)]
@@ -140,12 +141,7 @@ pub struct InboxArgs {
     pub listen: String,
 
     /// The age identity file to decrypt with (made by `consign keys age` or `age-keygen`).
-    #[arg(
-        long,
-        value_name = "FILE",
-        required_unless_present = "age_key",
-        conflicts_with = "age_key"
-    )]
+    #[arg(long, value_name = "FILE")]
     pub identity: Option<PathBuf>,
 
     /// The age identity <home>/age/NAME.agekey, made by `consign keys age NAME`.

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::{bail, Context as _};
-use clap::{Args, Subcommand};
+use clap::{ArgGroup, Args, Subcommand};
 use consign_client::{NodeClient, Timestamp};
 use consign_market::{ConfigResponse, Escrow, ExecuteMsg, PurchaseResponse, QueryMsg};
 use serde::Serialize;
@@ -56,9 +56,10 @@ pub enum PurchaseCommand {
         id: u64,
     },
     /// List a buyer's purchases or a seller's sales.
+    #[command(group(ArgGroup::new("party").required(true).args(["buyer", "seller"])))]
     List {
         /// This buyer's purchases.
-        #[arg(long, value_name = "ADDRESS", value_parser = parse_address, conflicts_with = "seller", required_unless_present = "seller")]
+        #[arg(long, value_name = "ADDRESS", value_parser = parse_address)]
         buyer: Option<String>,
         /// This seller's sales.
         #[arg(long, value_name = "ADDRESS", value_parser = parse_address)]
@@ -98,11 +99,12 @@ pub enum PurchaseCommand {
         from: String,
     },
     /// The arbiter settles a dispute: --release pays the seller, --refund repays the buyer.
+    #[command(group(ArgGroup::new("outcome").required(true).args(["release", "refund"])))]
     Resolve {
         /// The purchase's id.
         id: u64,
         /// Pay the seller.
-        #[arg(long, conflicts_with = "refund", required_unless_present = "refund")]
+        #[arg(long)]
         release: bool,
         /// Refund the buyer.
         #[arg(long)]
