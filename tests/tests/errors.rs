@@ -259,3 +259,57 @@ fn one_of_two_flags_errors_name_both() {
         "{text}"
     );
 }
+
+#[test]
+fn https_against_the_plain_http_node_and_a_wrong_service_url_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&dir.path().join("node")).unwrap();
+    let https = node.url.replacen("http://", "https://", 1);
+    let output = Command::new(consign_bin())
+        .args(["status", "--node", &https, "--home"])
+        .arg(node.home())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    assert!(
+        text.contains(
+            "the server answered in plain HTTP, not TLS: use an http:// URL instead of https://"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("InvalidContentType"), "{text}");
+    assert!(!text.contains("is `consign dev` running?"), "{text}");
+
+    // The chain node's address given as a storage node's: the answer says which server it is,
+    // not where its routes are described in this repository.
+    let data = dir.path().join("data.txt");
+    std::fs::write(&data, "some data").unwrap();
+    let market = deploy_data_sale(&node).unwrap();
+    let sold = node
+        .consign(&[
+            "sell",
+            data.to_str().unwrap(),
+            "--title",
+            "t",
+            "--price",
+            "1ucsn",
+            "--from",
+            "alice",
+            "--contract",
+            &market,
+            "--storage",
+            &node.url,
+        ])
+        .unwrap();
+    assert!(!sold.status.success());
+    let text = stderr(&sold);
+    assert!(
+        text.contains("no such route on this Consign chain node (`consign dev`)"),
+        "{text}"
+    );
+    assert!(text.contains("check its URL"), "{text}");
+    assert!(!text.contains("openapi.yaml"), "{text}");
+    assert!(!text.contains("runtime/node"), "{text}");
+}

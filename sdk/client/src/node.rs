@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::http::root_cause;
+use crate::http::{answered_in_plain_http, root_cause};
 
 use cosmwasm_std::Coin;
 use reqwest::header::CONTENT_TYPE;
@@ -138,7 +138,7 @@ impl ClientError {
     fn transport(url: &Url, error: reqwest::Error) -> Self {
         let url = url.to_string();
         let reason = root_cause(&error);
-        if error.is_connect() {
+        if error.is_connect() && !answered_in_plain_http(&error) {
             Self::Unreachable { url, reason, error }
         } else {
             Self::Transport { url, reason, error }

@@ -66,11 +66,18 @@ pub(super) fn chain_failure(error: consign_chain::ChainError) -> ApiFailure {
     }
 }
 
-/// What this API says for warp's own rejections: where its routes are described.
+/// What this API says for warp's own rejections: which server this is and where its routes
+/// start, so a client pointed at the wrong service (a storage node's URL given the chain node's
+/// address) can tell. (Not a path in the source tree: users have no checkout.)
 fn recovery() -> Recovery {
     Recovery {
-        not_found: "no such route; the routes are listed in runtime/node/openapi.yaml (for example GET /status)".into(),
-        method_not_allowed: "this route does not take that HTTP method; see runtime/node/openapi.yaml".into(),
+        not_found: "no such route on this Consign chain node (`consign dev`): its API has \
+                    /status, /accounts, /blocks, /txs, /codes, /contracts, /deliveries and \
+                    /events; if you meant a storage node (`consign-storage`), check its URL"
+            .into(),
+        method_not_allowed: "this route of the Consign chain node (`consign dev`) does not take \
+                             that HTTP method"
+            .into(),
         payload_too_large: format!(
             "the request body is larger than the limit of {} bytes",
             super::txs::MAX_BODY

@@ -1,6 +1,6 @@
 //! [`StorageClientError`]: what can go wrong talking to a storage node.
 
-use crate::http::root_cause;
+use crate::http::{answered_in_plain_http, root_cause};
 use std::path::PathBuf;
 
 use reqwest::Url;
@@ -80,7 +80,7 @@ impl StorageClientError {
     pub(super) fn transport(url: &Url, error: reqwest::Error) -> Self {
         let url = url.to_string();
         let reason = root_cause(&error);
-        if error.is_connect() {
+        if error.is_connect() && !answered_in_plain_http(&error) {
             Self::Unreachable { url, reason, error }
         } else {
             Self::Transport { url, reason, error }
