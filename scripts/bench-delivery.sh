@@ -10,11 +10,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-bash scripts/build-contracts.sh >&2
-cargo build --release --locked --bins -p consign -p consign-storage >&2
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-export CONSIGN_BIN="$TARGET_DIR/release/consign"
-export CONSIGN_STORAGE_BIN="$TARGET_DIR/release/consign-storage"
+source scripts/release-bins.sh
 # Fewer log lines on the hot path; the figures are what matter here.
 export RUST_LOG=warn
 cargo bench --locked -p consign-tests --bench delivery -- "$@"

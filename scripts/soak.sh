@@ -11,9 +11,5 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-bash scripts/build-contracts.sh >&2
-cargo build --release --locked --bins -p consign -p consign-storage >&2
-TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-export CONSIGN_BIN="$TARGET_DIR/release/consign"
-export CONSIGN_STORAGE_BIN="$TARGET_DIR/release/consign-storage"
+source scripts/release-bins.sh
 cargo run --release --locked -p consign-tests --example soak -- "$@"
