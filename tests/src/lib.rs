@@ -189,13 +189,22 @@ impl DevNode {
     /// # Errors
     /// When the binary cannot be run.
     pub fn consign(&self, args: &[&str]) -> Result<Output> {
-        Ok(Command::new(consign_bin())
-            .args(args)
-            .args(["--node", &self.url, "--home"])
-            .arg(&self.home)
-            .stdin(Stdio::null())
-            .output()?)
+        consign_at(&self.url, &self.home, args)
     }
+}
+
+/// Runs `consign ARGS --node URL --home HOME` with nothing on its standard input: a command
+/// against any node URL (a [`DevNode`]'s, or one where nothing listens) from any home.
+///
+/// # Errors
+/// When the binary cannot be run.
+pub fn consign_at(url: &str, home: &Path, args: &[&str]) -> Result<Output> {
+    Ok(Command::new(consign_bin())
+        .args(args)
+        .args(["--node", url, "--home"])
+        .arg(home)
+        .stdin(Stdio::null())
+        .output()?)
 }
 
 /// Stdout of a command that must succeed, as text.
@@ -251,6 +260,7 @@ pub fn deploy_data_sale(node: &DevNode) -> Result<String> {
     let init = serde_json::to_string(&consign_market::InstantiateMsg {
         arbiter,
         release_window_seconds: RELEASE_WINDOW_SECONDS,
+        arbitration_window_seconds: None,
     })?;
     let made = node.consign(&[
         "tx",

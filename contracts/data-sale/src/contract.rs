@@ -1,6 +1,6 @@
 //! Entry points: each matches the message and hands off to a handler.
 
-use consign_market::{OFFER_ID, PURCHASE_ID};
+use consign_market::{validate_extension, OFFER_ID, PURCHASE_ID};
 #[cfg(not(feature = "library"))]
 use consign_sdk::cosmwasm_std::entry_point;
 use consign_sdk::cosmwasm_std::{
@@ -20,8 +20,8 @@ use crate::state::{
     PURCHASES, PURCHASES_BY_BUYER, PURCHASES_BY_SELLER, PURCHASE_COUNT,
 };
 
-/// The longest release window accepted: ten years.
-pub const MAX_RELEASE_WINDOW_SECONDS: u64 = 10 * 366 * 24 * 60 * 60;
+/// The longest release or arbitration window accepted: ten years.
+pub const MAX_WINDOW_SECONDS: u64 = 10 * 366 * 24 * 60 * 60;
 /// The longest title, in bytes.
 pub const MAX_TITLE_LEN: usize = 256;
 /// The longest description, terms or dispute reason, in bytes.
@@ -40,17 +40,27 @@ pub fn instantiate(
 ) -> Result<Response, ContractError> {
     no_funds(&info)?;
     let arbiter = deps.api.addr_validate(&msg.arbiter)?;
-    if msg.release_window_seconds > MAX_RELEASE_WINDOW_SECONDS {
-        return Err(ContractError::ReleaseWindowTooLong {
-            got: msg.release_window_seconds,
-            max: MAX_RELEASE_WINDOW_SECONDS,
-        });
+    let arbitration_window_seconds = msg
+        .arbitration_window_seconds
+        .unwrap_or(msg.release_window_seconds);
+    for (field, got) in [
+        ("release_window_seconds", msg.release_window_seconds),
+        ("arbitration_window_seconds", arbitration_window_seconds),
+    ] {
+        if got > MAX_WINDOW_SECONDS {
+            return Err(ContractError::WindowTooLong {
+                field,
+                got,
+                max: MAX_WINDOW_SECONDS,
+            });
+        }
     }
     CONFIG.save(
         deps.storage,
         &Config {
             arbiter: arbiter.clone(),
             release_window_seconds: msg.release_window_seconds,
+            arbitration_window_seconds,
         },
     )?;
     OFFER_COUNT.save(deps.storage, &0)?;
@@ -61,6 +71,10 @@ pub fn instantiate(
         .add_attribute(
             "release_window_seconds",
             msg.release_window_seconds.to_string(),
+        )
+        .add_attribute(
+            "arbitration_window_seconds",
+            arbitration_window_seconds.to_string(),
         ))
 }
 
@@ -84,6 +98,7 @@ pub fn execute(
             description,
             terms,
             expires,
+            extension,
         } => execute_create_offer(
             deps,
             env,
@@ -96,6 +111,7 @@ pub fn execute(
                 description,
                 terms,
                 expires,
+                extension,
             },
         ),
         ExecuteMsg::UpdateOffer {
@@ -133,6 +149,9 @@ pub fn execute(
             purchase_id,
             reason,
         } => execute_dispute(deps, env, info, purchase_id, reason),
+        ExecuteMsg::ClaimRefund { purchase_id } => {
+            execute_claim_refund(deps, env, info, purchase_id)
+        }
         ExecuteMsg::Resolve {
             purchase_id,
             release,
@@ -208,6 +227,9 @@ pub fn execute_create_offer(
     if let Some(expires) = offer.expires {
         validate_expiry(expires, env.block.time)?;
     }
+    if let Some(extension) = &offer.extension {
+        validate_extension(extension).map_err(ContractError::InvalidExtension)?;
+    }
 
     let id = OFFER_COUNT.load(deps.storage)? + 1;
     OFFER_COUNT.save(deps.storage, &id)?;
@@ -227,6 +249,7 @@ pub fn execute_create_offer(
             expires: offer.expires,
             status: OfferStatus::Active,
             created: env.block.time,
+            extension: offer.extension,
         },
     )?;
     OFFERS_BY_SELLER.save(deps.storage, (&seller, id), &())?;
@@ -353,6 +376,7 @@ pub fn execute_purchase(
         created: env.block.time,
         state: Escrow::Held,
         dispute_reason: None,
+        disputed: None,
         settled: None,
     };
     PURCHASES.save(deps.storage, id, &purchase)?;
@@ -449,9 +473,40 @@ pub fn execute_dispute(
     validate_text("reason", &reason)?;
     purchase.state = Escrow::Disputed;
     purchase.dispute_reason = Some(reason);
+    purchase.disputed = Some(env.block.time);
     PURCHASES.save(deps.storage, purchase_id, &purchase)?;
     Ok(Response::new()
         .add_attribute("action", "dispute")
+        .add_attribute(PURCHASE_ID, purchase_id.to_string()))
+}
+
+/// The buyer takes back the payment of a dispute the arbiter left unresolved for the whole
+/// arbitration window: an absent arbiter cannot keep the buyer's money in escrow for ever.
+pub fn execute_claim_refund(
+    deps: DepsMut<'_>,
+    env: Env,
+    info: MessageInfo,
+    purchase_id: u64,
+) -> Result<Response, ContractError> {
+    no_funds(&info)?;
+    let config = CONFIG.load(deps.storage)?;
+    let mut purchase = load_purchase(deps.storage, purchase_id)?;
+    only_buyer(&info, &purchase)?;
+    expect_state(&purchase, Escrow::Disputed)?;
+    // Every disputed purchase has its time: set with the state, above.
+    let disputed = purchase.disputed.unwrap_or(purchase.created);
+    let ends = disputed.plus_seconds(config.arbitration_window_seconds);
+    if env.block.time < ends {
+        return Err(ContractError::ArbitrationWindowOpen {
+            id: purchase_id,
+            ends: ends.to_string(),
+        });
+    }
+    let payout = settle(&mut purchase, Escrow::Refunded, env.block.time);
+    PURCHASES.save(deps.storage, purchase_id, &purchase)?;
+    Ok(Response::new()
+        .add_message(payout)
+        .add_attribute("action", "claim_refund")
         .add_attribute(PURCHASE_ID, purchase_id.to_string()))
 }
 
@@ -767,6 +822,7 @@ mod tests {
     const AGE: &str = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p";
     const ENDPOINT: &str = "https://buyer.example/inbox";
     const WINDOW: u64 = 3600;
+    const ARBITRATION: u64 = 600;
 
     struct Who {
         seller: Addr,
@@ -792,6 +848,7 @@ mod tests {
             InstantiateMsg {
                 arbiter: who.arbiter.to_string(),
                 release_window_seconds: WINDOW,
+                arbitration_window_seconds: Some(ARBITRATION),
             },
         )
         .unwrap();
@@ -817,6 +874,7 @@ mod tests {
             description: "Hourly readings".to_owned(),
             terms: "Research use only".to_owned(),
             expires: None,
+            extension: None,
         }
     }
 
@@ -898,6 +956,7 @@ mod tests {
                 ConfigResponse {
                     arbiter: who.arbiter,
                     release_window_seconds: WINDOW,
+                    arbitration_window_seconds: ARBITRATION,
                 }
             );
         }
@@ -913,6 +972,7 @@ mod tests {
                 InstantiateMsg {
                     arbiter: "not an address".to_owned(),
                     release_window_seconds: 1,
+                    arbitration_window_seconds: None,
                 },
             )
             .unwrap_err();
@@ -923,15 +983,36 @@ mod tests {
                 message_info(&creator, &[]),
                 InstantiateMsg {
                     arbiter: creator.to_string(),
-                    release_window_seconds: MAX_RELEASE_WINDOW_SECONDS + 1,
+                    release_window_seconds: MAX_WINDOW_SECONDS + 1,
+                    arbitration_window_seconds: None,
                 },
             )
             .unwrap_err();
             assert_eq!(
                 err,
-                ContractError::ReleaseWindowTooLong {
-                    got: MAX_RELEASE_WINDOW_SECONDS + 1,
-                    max: MAX_RELEASE_WINDOW_SECONDS
+                ContractError::WindowTooLong {
+                    field: "release_window_seconds",
+                    got: MAX_WINDOW_SECONDS + 1,
+                    max: MAX_WINDOW_SECONDS
+                }
+            );
+            let err = instantiate(
+                deps.as_mut(),
+                mock_env(),
+                message_info(&creator, &[]),
+                InstantiateMsg {
+                    arbiter: creator.to_string(),
+                    release_window_seconds: 60,
+                    arbitration_window_seconds: Some(MAX_WINDOW_SECONDS + 1),
+                },
+            )
+            .unwrap_err();
+            assert_eq!(
+                err,
+                ContractError::WindowTooLong {
+                    field: "arbitration_window_seconds",
+                    got: MAX_WINDOW_SECONDS + 1,
+                    max: MAX_WINDOW_SECONDS
                 }
             );
         }
@@ -965,9 +1046,22 @@ mod tests {
                     expires: None,
                     status: OfferStatus::Active,
                     created: mock_env().block.time,
+                    extension: None,
                 }
             );
             assert!(take_delivered().is_empty());
+        }
+
+        #[test]
+        fn keeps_a_published_extension() {
+            let (mut deps, who) = setup();
+            let mut msg = new_offer();
+            if let ExecuteMsg::CreateOffer { extension, .. } = &mut msg {
+                *extension = Some("tar.gz".to_owned());
+            }
+            exec(&mut deps, mock_env(), &who.seller, &[], msg).unwrap();
+            let offer = query_offer(deps.as_ref(), 1).unwrap();
+            assert_eq!(offer.extension.as_deref(), Some("tar.gz"));
         }
 
         #[test]
@@ -1092,6 +1186,16 @@ mod tests {
                         expires: mock_env().block.time.to_string(),
                         now: mock_env().block.time.to_string(),
                     },
+                ),
+                (
+                    with(&|m| {
+                        if let ExecuteMsg::CreateOffer { extension, .. } = m {
+                            *extension = Some("../../etc/passwd".to_owned())
+                        }
+                    }),
+                    ContractError::InvalidExtension(
+                        validate_extension("../../etc/passwd").unwrap_err(),
+                    ),
                 ),
             ];
             for (msg, expected) in cases {
@@ -1318,6 +1422,7 @@ mod tests {
                     created: mock_env().block.time,
                     state: Escrow::Held,
                     dispute_reason: None,
+                    disputed: None,
                     settled: None,
                 }
             );
@@ -1797,6 +1902,85 @@ mod tests {
             )
             .unwrap_err();
             assert!(matches!(err, ContractError::WrongEscrowState { .. }));
+        }
+
+        #[test]
+        fn an_unresolved_dispute_is_refunded_to_the_buyer_after_the_arbitration_window() {
+            let (mut deps, who) = setup();
+            // Disputed at env_at(1): the arbiter has until env_at(1 + ARBITRATION).
+            let pid = disputed(&mut deps, &who);
+            let p = query_purchase(deps.as_ref(), pid).unwrap();
+            assert_eq!(p.disputed, Some(env_at(1).block.time));
+            let claim = ExecuteMsg::ClaimRefund { purchase_id: pid };
+            let err = exec(
+                &mut deps,
+                env_at(ARBITRATION),
+                &who.buyer,
+                &[],
+                claim.clone(),
+            )
+            .unwrap_err();
+            assert_eq!(
+                err,
+                ContractError::ArbitrationWindowOpen {
+                    id: pid,
+                    ends: env_at(1 + ARBITRATION).block.time.to_string()
+                }
+            );
+            for sender in [&who.seller, &who.arbiter, &who.other] {
+                let err = exec(
+                    &mut deps,
+                    env_at(1 + ARBITRATION),
+                    sender,
+                    &[],
+                    claim.clone(),
+                )
+                .unwrap_err();
+                assert!(matches!(err, ContractError::NotBuyer { .. }), "{err}");
+            }
+            let res = exec(
+                &mut deps,
+                env_at(1 + ARBITRATION),
+                &who.buyer,
+                &[],
+                claim.clone(),
+            )
+            .unwrap();
+            assert_pays(&res, &who.buyer, sorted_price());
+            assert_eq!(purchase_state(&deps, pid), Escrow::Refunded);
+            // Once: neither a second claim nor a late resolution pays again.
+            let err = exec(&mut deps, env_at(2 + ARBITRATION), &who.buyer, &[], claim).unwrap_err();
+            assert!(matches!(err, ContractError::WrongEscrowState { .. }));
+            let late = ExecuteMsg::Resolve {
+                purchase_id: pid,
+                release: true,
+            };
+            let err =
+                exec(&mut deps, env_at(2 + ARBITRATION), &who.arbiter, &[], late).unwrap_err();
+            assert!(matches!(err, ContractError::WrongEscrowState { .. }));
+        }
+
+        #[test]
+        fn a_held_purchase_cannot_be_refunded_by_its_buyer() {
+            let (mut deps, who) = setup();
+            let offer_id = create(&mut deps, &who);
+            let pid = buy(&mut deps, &who, offer_id);
+            let err = exec(
+                &mut deps,
+                env_at(WINDOW + ARBITRATION),
+                &who.buyer,
+                &[],
+                ExecuteMsg::ClaimRefund { purchase_id: pid },
+            )
+            .unwrap_err();
+            assert_eq!(
+                err,
+                ContractError::WrongEscrowState {
+                    id: pid,
+                    state: Escrow::Held,
+                    expected: Escrow::Disputed
+                }
+            );
         }
 
         #[test]

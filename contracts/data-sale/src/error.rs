@@ -18,9 +18,11 @@ pub enum ContractError {
     #[error("invalid delivery address: {0}")]
     InvalidRecipient(#[from] DeliveryError),
 
-    /// The release window is too long.
-    #[error("release_window_seconds is {got}; at most {max} is allowed")]
-    ReleaseWindowTooLong {
+    /// A window (`release_window_seconds` or `arbitration_window_seconds`) is too long.
+    #[error("{field} is {got}; at most {max} is allowed")]
+    WindowTooLong {
+        /// Which window.
+        field: &'static str,
         /// The window given.
         got: u64,
         /// The limit.
@@ -189,6 +191,21 @@ pub enum ContractError {
     /// The dispute gives no reason.
     #[error("a dispute must give a reason")]
     EmptyReason,
+
+    /// The buyer claimed a refund while the arbiter may still resolve the dispute.
+    #[error(
+        "the arbiter may resolve purchase {id} until {ends}; a refund cannot be claimed before"
+    )]
+    ArbitrationWindowOpen {
+        /// The purchase.
+        id: u64,
+        /// When the arbitration window ends.
+        ends: String,
+    },
+
+    /// The offer's extension is not one.
+    #[error("invalid extension: {0}")]
+    InvalidExtension(String),
 }
 
 impl PartialEq for ContractError {

@@ -21,6 +21,9 @@ pub struct Config {
     pub arbiter: Addr,
     /// How long after a purchase the buyer may dispute; after it, the seller may claim.
     pub release_window_seconds: u64,
+    /// How long after a dispute the arbiter has to resolve it; after it, the buyer may claim a
+    /// refund.
+    pub arbitration_window_seconds: u64,
 }
 
 /// A seller's public offer. It names no storage location, by design.
@@ -48,6 +51,8 @@ pub struct Offer {
     pub status: OfferStatus,
     /// Block time of creation.
     pub created: Timestamp,
+    /// The data's file name extension, if the seller published one.
+    pub extension: Option<String>,
 }
 
 impl Offer {
@@ -83,6 +88,8 @@ pub struct Purchase {
     pub state: Escrow,
     /// The buyer's reason, once disputed.
     pub dispute_reason: Option<String>,
+    /// Block time of the dispute, once disputed; the arbitration window starts here.
+    pub disputed: Option<Timestamp>,
     /// Block time at which the escrow was released or refunded.
     pub settled: Option<Timestamp>,
 }
@@ -112,10 +119,12 @@ impl From<Config> for ConfigResponse {
         let Config {
             arbiter,
             release_window_seconds,
+            arbitration_window_seconds,
         } = config;
         ConfigResponse {
             arbiter,
             release_window_seconds,
+            arbitration_window_seconds,
         }
     }
 }
@@ -134,6 +143,7 @@ impl From<Offer> for OfferResponse {
             expires,
             status,
             created,
+            extension,
         } = offer;
         OfferResponse {
             id,
@@ -147,6 +157,7 @@ impl From<Offer> for OfferResponse {
             expires,
             status,
             created,
+            extension,
         }
     }
 }
@@ -163,6 +174,7 @@ impl From<Purchase> for PurchaseResponse {
             created,
             state,
             dispute_reason,
+            disputed,
             settled,
         } = purchase;
         PurchaseResponse {
@@ -175,6 +187,7 @@ impl From<Purchase> for PurchaseResponse {
             created,
             state,
             dispute_reason,
+            disputed,
             settled,
         }
     }

@@ -62,6 +62,7 @@ fn market() -> Market {
             &InstantiateMsg {
                 arbiter: arbiter.to_string(),
                 release_window_seconds: 3600,
+                arbitration_window_seconds: None,
             },
             &[],
             "data-sale",

@@ -45,6 +45,7 @@
 //! ```
 
 mod events;
+mod extension;
 mod msg;
 mod query;
 mod status;
@@ -55,6 +56,7 @@ pub use events::{
     contract_attribute, contract_attribute_u64, created_offer_id, created_purchase_id,
     AttributeError, OFFER_ID, PURCHASE_ID,
 };
+pub use extension::{validate_extension, MAX_EXTENSION_LEN};
 pub use msg::{ExecuteMsg, InstantiateMsg, NewOffer, OfferChanges};
 pub use query::{
     ConfigResponse, OfferResponse, OffersResponse, PurchaseResponse, PurchasesResponse, QueryMsg,

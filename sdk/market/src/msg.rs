@@ -12,6 +12,11 @@ pub struct InstantiateMsg {
     /// How long after a purchase the buyer may dispute it; once it has passed, the seller may
     /// claim the payment. At most ten years.
     pub release_window_seconds: u64,
+    /// How long the arbiter has to resolve a dispute; once it has passed unresolved, the buyer
+    /// may take the payment back with `claim_refund`. At most ten years; the release window's
+    /// length when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arbitration_window_seconds: Option<u64>,
 }
 
 /// Transactions. Only `Purchase` takes funds.
@@ -35,6 +40,11 @@ pub enum ExecuteMsg {
         /// Block time from which the offer can no longer be purchased; must be in the future.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expires: Option<Timestamp>,
+        /// The data's file name extension (`csv`, `tar.gz`), if the seller chooses to publish
+        /// it: buyers' inboxes name saved files with it. Public, like the whole offer; see
+        /// [`validate_extension`](crate::validate_extension) for what is accepted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extension: Option<String>,
     },
     /// The offer's seller: changes the given fields of an active (not withdrawn) offer. Existing
     /// purchases keep the price they paid. An expiry can be moved (to a future time) but not
@@ -90,6 +100,12 @@ pub enum ExecuteMsg {
         /// Why (non-empty, at most 8192 bytes).
         reason: String,
     },
+    /// The purchase's buyer: takes back the payment of a purchase they disputed, once the
+    /// arbitration window has passed without the arbiter resolving it.
+    ClaimRefund {
+        /// The purchase.
+        purchase_id: u64,
+    },
     /// The arbiter: settles a disputed purchase, paying the seller (`release: true`) or refunding
     /// the buyer (`release: false`).
     Resolve {
@@ -118,6 +134,8 @@ pub struct NewOffer {
     pub terms: String,
     /// Block time from which the offer can no longer be purchased; must be in the future.
     pub expires: Option<Timestamp>,
+    /// The data's file name extension, public (see [`crate::validate_extension`]).
+    pub extension: Option<String>,
 }
 
 impl NewOffer {
@@ -137,6 +155,7 @@ impl NewOffer {
             description: String::new(),
             terms: String::new(),
             expires: None,
+            extension: None,
         }
     }
 }
@@ -166,6 +185,7 @@ impl From<NewOffer> for ExecuteMsg {
             description: offer.description,
             terms: offer.terms,
             expires: offer.expires,
+            extension: offer.extension,
         }
     }
 }
@@ -228,6 +248,12 @@ impl ExecuteMsg {
             purchase_id,
             reason: reason.into(),
         }
+    }
+
+    /// `claim_refund` (by the buyer, without funds, once the arbitration window of a dispute has
+    /// passed unresolved).
+    pub fn claim_refund(purchase_id: u64) -> Self {
+        ExecuteMsg::ClaimRefund { purchase_id }
     }
 
     /// `resolve` (by the arbiter, without funds): pay the seller (`release: true`) or refund the

@@ -148,6 +148,9 @@ pub struct ConfigResponse {
     pub arbiter: Addr,
     /// How long after a purchase the buyer may dispute; after it, the seller may claim.
     pub release_window_seconds: u64,
+    /// How long after a dispute the arbiter has to resolve it; after it, the buyer may claim a
+    /// refund.
+    pub arbitration_window_seconds: u64,
 }
 
 /// A seller's public offer. It names no storage location, by design.
@@ -176,6 +179,9 @@ pub struct OfferResponse {
     pub status: OfferStatus,
     /// Block time of creation.
     pub created: Timestamp,
+    /// The data's file name extension, if the seller published one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<String>,
 }
 
 /// A buyer's purchase of an offer, with its escrow.
@@ -200,6 +206,9 @@ pub struct PurchaseResponse {
     pub state: Escrow,
     /// The buyer's reason, once disputed.
     pub dispute_reason: Option<String>,
+    /// Block time of the dispute, once disputed; the arbitration window starts here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disputed: Option<Timestamp>,
     /// Block time at which the escrow was released or refunded.
     pub settled: Option<Timestamp>,
 }

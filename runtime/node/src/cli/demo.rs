@@ -237,6 +237,7 @@ pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::
     let init = serde_json::to_string(&InstantiateMsg {
         arbiter: SecretKey::from_seed("carol").address(),
         release_window_seconds: 86_400,
+        arbitration_window_seconds: None,
     })?;
     let made = cli.json(
         &chain_home,

@@ -40,9 +40,21 @@ pub struct OfferFields {
     /// Stop selling after this long (`30d`, `12h`), counted from the latest block's time.
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub expires_in: Option<Duration>,
+    /// Publish the data's file name extension (`csv`, `tar.gz`, no dot) so buyers' inboxes save
+    /// it as such (PUBLIC; never taken from the file by itself). Without it, saved files get the
+    /// title's extension, if any.
+    #[arg(long, value_name = "EXT", value_parser = parse_extension)]
+    pub extension: Option<String>,
     /// The seller's key: its name in the keyring, or its address.
     #[arg(long, value_name = "KEY")]
     pub from: String,
+}
+
+/// `--extension`: the contract's own rule, checked before anything is signed.
+fn parse_extension(text: &str) -> Result<String, String> {
+    let extension = text.strip_prefix('.').unwrap_or(text);
+    consign_market::validate_extension(extension)?;
+    Ok(extension.to_owned())
 }
 
 impl OfferFields {
@@ -74,6 +86,7 @@ impl OfferFields {
         let mut offer = NewOffer {
             description: self.description.clone(),
             terms: self.terms.clone(),
+            extension: self.extension.clone(),
             ..NewOffer::new(self.price.0.clone(), sha256, size, self.title()?)
         };
         if let Some(after) = self.expires_in {

@@ -38,14 +38,16 @@ If step 3 fails (the storage node was unreachable, say), the offer exists: retry
 
 WHAT BECOMES PUBLIC
   Anyone can read, on-chain: the price, the file's SHA-256 and size, --title, --description,
-  --terms, the expiry and the seller's address (the --from key's). --title is required and the
-  file's name is never used: write a title you are happy to publish. Not public: the file's
-  content and name, and which storage node holds it.";
+  --terms, the expiry, --extension if given, and the seller's address (the --from key's).
+  --title is required and the file's name is never used: write a title you are happy to
+  publish. Buyers' inboxes name saved files with --extension (`--extension csv`: `…-7.csv`); the
+  file's own extension is published only if you pass it. Not public: the file's content and
+  name, and which storage node holds it.";
 
 /// Examples for `consign sell --help`.
 pub(super) const EXAMPLES: &str = "\
 Examples:
-  consign sell weather.csv --storage http://127.0.0.1:7070 --price 5000ucsn --title 'Weather 2026' --from alice --contract $MARKET
+  consign sell weather.csv --storage http://127.0.0.1:7070 --price 5000ucsn --title 'Weather 2026' --extension csv --from alice --contract $MARKET
   consign --output json sell data.bin --storage $STORAGE --price 100ucsn --title 'Survey data' --from alice | jq .offer_id";
 
 /// `consign sell`.
@@ -83,6 +85,16 @@ pub fn run(args: &SellArgs, session: &Session, out: &mut impl Write) -> anyhow::
     let contract = args.market.contract.address()?;
     // Before the upload: an offer without a title is refused, not uploaded for nothing.
     args.fields.title()?;
+    if args.fields.extension.is_none() {
+        if let Some(ext) = args.file.extension().and_then(|e| e.to_str()) {
+            if consign_market::validate_extension(ext).is_ok() {
+                eprintln!(
+                    "note: buyers will save this data without an extension; pass --extension \
+                     {ext} to publish it in the offer"
+                );
+            }
+        }
+    }
     let key = args.market.node.home.signing_key(&args.fields.from)?;
     let storage = StorageClient::new(&args.storage)?;
 

@@ -19,6 +19,10 @@ pub struct Delivery {
     pub offer_id: u64,
     /// The offer's title.
     pub title: String,
+    /// The file name extension the seller published in the offer, if any (checked by the
+    /// contract's rule: letters and digits, single dots between parts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extension: Option<String>,
     /// The buyer's address, as on-chain.
     pub buyer: String,
     /// SHA-256 of the plaintext, lowercase hex, from the offer.
@@ -97,6 +101,10 @@ pub(super) async fn verify(
         purchase_id: id,
         offer_id: purchase.offer_id,
         title: offer.title,
+        // The contract checks it; a node answering something else is not trusted with a name.
+        extension: offer
+            .extension
+            .filter(|ext| consign_market::validate_extension(ext).is_ok()),
         buyer: purchase.buyer.into_string(),
         sha256: offer.content_sha256.to_ascii_lowercase(),
         size: offer.size,

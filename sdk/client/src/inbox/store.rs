@@ -60,7 +60,7 @@ pub struct SavedRecord {
 /// | placeholder | value |
 /// |---|---|
 /// | `{title}` | the offer's title, made safe (spaces and other characters become `_`), or `purchase` if empty |
-/// | `{stem}`, `{ext}` | the title split before its extension: `Weather 2026.csv` gives `Weather_2026` and `.csv` (`{ext}` is empty without one) |
+/// | `{stem}`, `{ext}` | with an extension published in the offer (`csv`), the title without it and `.csv`; otherwise the title split before its own extension: `Weather 2026.csv` gives `Weather_2026` and `.csv` (`{ext}` is empty without one) |
 /// | `{purchase}`, `{offer}` | the purchase and offer ids |
 /// | `{sha256}` | the content's SHA-256 |
 /// | `{contract}` | the contract's address |
@@ -133,7 +133,20 @@ impl NameTemplate {
         } else {
             title
         };
-        let (stem, ext) = split_extension(&title);
+        let published = delivery.extension.as_deref().map(|ext| format!(".{ext}"));
+        let (stem, ext) = match &published {
+            // `Weather.csv` with extension `csv` keeps one `.csv`, not `Weather.csv-7.csv`.
+            Some(ext) => {
+                let (stem, own) = split_extension(&title);
+                let stem = if own.eq_ignore_ascii_case(ext) {
+                    stem
+                } else {
+                    &title
+                };
+                (stem, ext.as_str())
+            }
+            None => split_extension(&title),
+        };
         let name = self
             .0
             .replace("{title}", &title)
@@ -370,6 +383,7 @@ mod tests {
             purchase_id: 7,
             offer_id: 3,
             title: title.into(),
+            extension: None,
             buyer: "consign1buyer".into(),
             sha256: "ab".repeat(32),
             size: 1,
@@ -391,6 +405,22 @@ mod tests {
         assert_eq!(t.render(&delivery("données météo")), "données_météo-7");
         let long = "x".repeat(500);
         assert!(t.render(&delivery(&long)).len() <= MAX_NAME_LEN);
+    }
+
+    #[test]
+    fn a_published_extension_names_the_file() {
+        let t = NameTemplate::default();
+        let with = |title: &str, ext: &str| Delivery {
+            extension: Some(ext.into()),
+            ..delivery(title)
+        };
+        assert_eq!(t.render(&with("Daily prices", "csv")), "Daily_prices-7.csv");
+        assert_eq!(
+            t.render(&with("Weather 2026.csv", "csv")),
+            "Weather_2026-7.csv"
+        );
+        assert_eq!(t.render(&with("Backup v2", "tar.gz")), "Backup_v2-7.tar.gz");
+        assert_eq!(t.render(&with("", "json")), "purchase-7.json");
     }
 
     #[test]
