@@ -3,13 +3,13 @@
 //! a buyer who purchases with a delivery address.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use consign_client::{Keyring, SecretKey};
 
-use crate::{consign_bin, ok_json, DevNode, StorageNode};
+use crate::{consign_at, ok_json, DevNode, StorageNode};
 
 /// A seller: a fresh key in its own home directory (so deleting the directory deletes the key),
 /// funded by the dev account `alice`.
@@ -73,12 +73,34 @@ impl Seller {
     /// # Errors
     /// When the binary cannot be run.
     pub fn consign(&self, node: &DevNode, args: &[&str]) -> Result<Output> {
-        Ok(Command::new(consign_bin())
-            .args(args)
-            .args(["--node", &node.url, "--home"])
-            .arg(&self.home)
-            .stdin(Stdio::null())
-            .output()?)
+        consign_at(&node.url, &self.home, args)
+    }
+
+    /// Runs `consign offer create FILE` as the seller, at 100ucsn in `market`, and registers it
+    /// nowhere; returns the command's output: its JSON (`offer_id`, `content_sha256`, …) on
+    /// stdout, any warning on stderr.
+    ///
+    /// # Errors
+    /// When the binary cannot be run (a failed command is in the output).
+    pub fn create_offer(&self, node: &DevNode, market: &str, file: &Path) -> Result<Output> {
+        self.consign(
+            node,
+            &[
+                "offer",
+                "create",
+                file.to_str().context("a UTF-8 path")?,
+                "--price",
+                "100ucsn",
+                "--title",
+                "test data",
+                "--from",
+                "seller",
+                "--contract",
+                market,
+                "--output",
+                "json",
+            ],
+        )
     }
 
     /// Uploads `file` to `storage`, creates the offer at 100ucsn in `market`, and registers it
@@ -100,24 +122,7 @@ impl Seller {
         let receipt = runtime
             .block_on(client.upload_file(file, &self.key, |_, _| {}))
             .context("upload")?;
-        let created = ok_json(&self.consign(
-            node,
-            &[
-                "offer",
-                "create",
-                file.to_str().context("a UTF-8 path")?,
-                "--price",
-                "100ucsn",
-                "--title",
-                "test data",
-                "--from",
-                "seller",
-                "--contract",
-                market,
-                "--output",
-                "json",
-            ],
-        )?);
+        let created = ok_json(&self.create_offer(node, market, file)?);
         let offer_id = created["offer_id"].as_u64().context("offer_id")?;
         anyhow::ensure!(created["content_sha256"] == receipt.sha256.as_str());
         let chain_id = runtime

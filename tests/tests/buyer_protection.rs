@@ -10,7 +10,8 @@ use std::process::Output;
 
 use consign_client::{Keyring, NodeClient, SecretKey};
 use consign_tests::{
-    deploy_data_sale, ok_json, ok_stdout, runtime, DevNode, RELEASE_WINDOW_SECONDS,
+    consign_bin, deploy_data_sale, ok_json, ok_stdout, runtime, DevNode, Seller,
+    RELEASE_WINDOW_SECONDS,
 };
 
 /// A valid age recipient (the example in age's README).
@@ -34,28 +35,19 @@ fn sequence(node: &DevNode, address: &str) -> u64 {
         .sequence
 }
 
-/// `offer create` from alice at 100ucsn; returns the command's output (the offer id is in it).
-fn create_offer(node: &DevNode, market: &str, dir: &Path) -> Output {
-    let file = dir.join("prices.csv");
+/// A seller (its own key, funded by alice) for `node`'s market.
+fn seller(node: &DevNode, dir: &Path) -> Seller {
+    Seller::new(node, &dir.join("seller")).expect("a funded seller")
+}
+
+/// The seller's `offer create` of a small file at 100ucsn, registered nowhere; returns the
+/// command's output (the offer id is in it, any warning on stderr).
+fn create_offer(node: &DevNode, seller: &Seller, market: &str) -> Output {
+    let file = seller.home.join("prices.csv");
     std::fs::write(&file, b"day,price\n1,10\n").unwrap();
-    run(
-        node,
-        &[
-            "offer",
-            "create",
-            file.to_str().unwrap(),
-            "--price",
-            "100ucsn",
-            "--title",
-            "Daily prices",
-            "--from",
-            "alice",
-            "--contract",
-            market,
-            "--output",
-            "json",
-        ],
-    )
+    seller
+        .create_offer(node, market, &file)
+        .expect("consign runs")
 }
 
 fn buy(node: &DevNode, market: &str, offer: u64, endpoint: &str, from: &str, json: bool) -> Output {
@@ -83,9 +75,10 @@ fn buy_refuses_before_signing_what_the_contract_would_refuse() {
     let dir = tempfile::tempdir().unwrap();
     let node = DevNode::start(&dir.path().join("node")).unwrap();
     let market = deploy_data_sale(&node).unwrap();
+    let seller = seller(&node, dir.path());
 
     // offer create without a registration warns, on stderr, and says what to do.
-    let created = create_offer(&node, &market, dir.path());
+    let created = create_offer(&node, &seller, &market);
     let offer = ok_json(&created)["offer_id"].as_u64().unwrap();
     let warning = stderr(&created);
     assert!(
@@ -99,20 +92,24 @@ fn buy_refuses_before_signing_what_the_contract_would_refuse() {
     assert!(warning.contains("consign offer register"), "{warning}");
 
     // A withdrawn offer: refused, nothing signed.
-    ok_json(&run(
-        &node,
-        &[
-            "offer",
-            "withdraw",
-            &offer.to_string(),
-            "--from",
-            "alice",
-            "--contract",
-            &market,
-            "--output",
-            "json",
-        ],
-    ));
+    ok_json(
+        &seller
+            .consign(
+                &node,
+                &[
+                    "offer",
+                    "withdraw",
+                    &offer.to_string(),
+                    "--from",
+                    "seller",
+                    "--contract",
+                    &market,
+                    "--output",
+                    "json",
+                ],
+            )
+            .unwrap(),
+    );
     let bob = SecretKey::from_seed("bob").address();
     let bob_before = sequence(&node, &bob);
     let refused = buy(&node, &market, offer, PUBLIC_ENDPOINT, "bob", false);
@@ -130,7 +127,7 @@ fn buy_refuses_before_signing_what_the_contract_would_refuse() {
     );
 
     // Insufficient funds: a buyer holding 50ucsn for a 100ucsn offer; refused, nothing signed.
-    let created = create_offer(&node, &market, dir.path());
+    let created = create_offer(&node, &seller, &market);
     let offer = ok_json(&created)["offer_id"].as_u64().unwrap();
     let poor = SecretKey::generate();
     Keyring::new(node.home().join("keys"))
@@ -183,7 +180,8 @@ fn buy_warns_of_private_endpoints_and_prints_the_dispute_deadline() {
     let dir = tempfile::tempdir().unwrap();
     let node = DevNode::start(&dir.path().join("node")).unwrap();
     let market = deploy_data_sale(&node).unwrap();
-    let offer = ok_json(&create_offer(&node, &market, dir.path()))["offer_id"]
+    let seller = seller(&node, dir.path());
+    let offer = ok_json(&create_offer(&node, &seller, &market))["offer_id"]
         .as_u64()
         .unwrap();
 
@@ -237,7 +235,7 @@ fn buy_warns_of_private_endpoints_and_prints_the_dispute_deadline() {
     assert_eq!(shown["dispute_deadline"], deadline.as_str());
     assert_eq!(shown["state"], "held");
     // In text, in local time: TZ=UTC makes it checkable.
-    let text = std::process::Command::new(consign_tests::consign_bin())
+    let text = std::process::Command::new(consign_bin())
         .args(["purchase", "show", &id.to_string(), "--contract", &market])
         .args(["--node", &node.url, "--home"])
         .arg(node.home())

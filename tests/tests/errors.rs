@@ -3,10 +3,14 @@
 //! transaction's reason once on stderr (its JSON on stdout with `--output json`), and a secret
 //! key given as a recipient never echoed back.
 
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output};
 
 use consign_client::{AgeIdentity, SecretKey};
-use consign_tests::{consign_bin, deploy_data_sale, DevNode};
+use consign_tests::{consign_at, consign_bin, deploy_data_sale, DevNode};
+
+/// Where no node listens: commands that fail before they need one are run against it.
+const NO_NODE: &str = "http://127.0.0.1:9";
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -14,6 +18,11 @@ fn stderr(output: &Output) -> String {
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// `consign ARGS` from `home` with no node listening at its `--node`.
+fn without_node(home: &Path, args: &[&str]) -> Output {
+    consign_at(NO_NODE, home, args).expect("consign runs")
 }
 
 #[test]
@@ -40,17 +49,16 @@ fn ids_that_do_not_exist_are_named_and_a_failed_transaction_says_why_once() {
     }
 
     // A transaction the contract refuses: the reason once, on stderr; nothing on stdout.
-    let confirmed = node
-        .consign(&[
-            "purchase",
-            "confirm",
-            "99",
-            "--from",
-            "bob",
-            "--contract",
-            &market,
-        ])
-        .unwrap();
+    let confirm = |output: &[&str]| {
+        let args = ["purchase", "confirm", "99", "--from", "bob", "--contract"];
+        let args: Vec<&str> = args
+            .into_iter()
+            .chain([market.as_str()])
+            .chain(output.iter().copied())
+            .collect();
+        node.consign(&args).unwrap()
+    };
+    let confirmed = confirm(&[]);
     assert_eq!(confirmed.status.code(), Some(1), "{}", stderr(&confirmed));
     let text = stderr(&confirmed);
     assert_eq!(
@@ -64,19 +72,7 @@ fn ids_that_do_not_exist_are_named_and_a_failed_transaction_says_why_once() {
 
     // With --output json the result is on stdout for scripts, and the reason still once on
     // stderr.
-    let confirmed = node
-        .consign(&[
-            "purchase",
-            "confirm",
-            "99",
-            "--from",
-            "bob",
-            "--contract",
-            &market,
-            "--output",
-            "json",
-        ])
-        .unwrap();
+    let confirmed = confirm(&["--output", "json"]);
     assert_eq!(confirmed.status.code(), Some(1));
     let result: serde_json::Value = serde_json::from_str(stdout(&confirmed).trim()).unwrap();
     assert_ne!(result["code"], 0);
@@ -101,18 +97,21 @@ fn an_io_error_s_cause_is_printed_once() {
     let missing = dir.path().join("missing.key");
     let address = SecretKey::from_seed("errors").address();
     // The identity is read before the node is needed: nothing listens on port 9.
-    let output = Command::new(consign_bin())
-        .arg("inbox")
-        .arg("--identity")
-        .arg(&missing)
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .args(["--contract", &address, "--buyer", &address])
-        .args(["--node", "http://127.0.0.1:9", "--home"])
-        .arg(dir.path())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = dir.path().join("out");
+    let output = without_node(
+        dir.path(),
+        &[
+            "inbox",
+            "--identity",
+            missing.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--contract",
+            &address,
+            "--buyer",
+            &address,
+        ],
+    );
     assert!(!output.status.success());
     let text = stderr(&output);
     let cause = std::io::Error::from_raw_os_error(2).to_string();
@@ -216,19 +215,12 @@ fn one_of_two_flags_errors_name_both() {
     let dir = tempfile::tempdir().unwrap();
     let address = SecretKey::from_seed("errors").address();
     let run = |args: &[&str]| {
-        let output = Command::new(consign_bin())
-            .args(args)
-            .args([
-                "--contract",
-                &address,
-                "--node",
-                "http://127.0.0.1:9",
-                "--home",
-            ])
-            .arg(dir.path())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let args: Vec<&str> = args
+            .iter()
+            .copied()
+            .chain(["--contract", &address])
+            .collect();
+        let output = without_node(dir.path(), &args);
         assert_eq!(output.status.code(), Some(2));
         stderr(&output)
     };
@@ -265,12 +257,7 @@ fn https_against_the_plain_http_node_and_a_wrong_service_url_say_so() {
     let dir = tempfile::tempdir().unwrap();
     let node = DevNode::start(&dir.path().join("node")).unwrap();
     let https = node.url.replacen("http://", "https://", 1);
-    let output = Command::new(consign_bin())
-        .args(["status", "--node", &https, "--home"])
-        .arg(node.home())
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let output = consign_at(&https, node.home(), &["status"]).unwrap();
     assert!(!output.status.success());
     let text = stderr(&output);
     assert!(

@@ -49,6 +49,12 @@ fn consign(home: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Out
     child.wait_with_output().expect("consign finishes")
 }
 
+/// As [`consign`] in `node`'s home, against it (`--node URL`), with nothing on standard input.
+fn on_node(node: &DevNode, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let args: Vec<&str> = args.iter().copied().chain(["--node", &node.url]).collect();
+    consign(node.home(), &args, "", env)
+}
+
 fn failed(output: &Output) -> String {
     assert!(
         !output.status.success(),
@@ -341,7 +347,6 @@ fn the_file_keyring_keeps_no_plaintext_secret_and_signs_on_a_dev_chain() {
     let home = tempfile::tempdir().unwrap();
     let node = DevNode::start(home.path()).unwrap();
     let home = node.home();
-    let url = node.url.as_str();
     let right = [(PASSPHRASE_ENV, "a long vault passphrase")];
 
     // The cosmjs key, recovered into the encrypted keyring (mnemonic piped, passphrase from the
@@ -419,101 +424,57 @@ fn the_file_keyring_keeps_no_plaintext_secret_and_signs_on_a_dev_chain() {
 
     // Fund it from the dev key alice, then let it sign with the passphrase from the environment.
     let alice = SecretKey::from_seed("alice").address();
-    ok_json(&consign(
-        home,
-        &[
-            "tx",
-            "bank",
-            "send",
-            "alice",
-            COSMJS_ADDRESS,
-            "1000000ucsn",
-            "--node",
-            url,
-            "--output",
-            "json",
-        ],
-        "",
-        &[],
-    ));
-    let sent = ok_json(&consign(
-        home,
-        &[
+    let fund = [
+        "tx",
+        "bank",
+        "send",
+        "alice",
+        COSMJS_ADDRESS,
+        "1000000ucsn",
+        "--output",
+        "json",
+    ];
+    ok_json(&on_node(&node, &fund, &[]));
+    // A send from the vault: the file keyring, its passphrase (if any) from `env`.
+    let send_from_vault = |amount: &str, env: &[(&str, &str)]| {
+        let args = [
             "tx",
             "bank",
             "send",
             "vault",
             &alice,
-            "1234ucsn",
+            amount,
             "--keyring-backend",
             "file",
-            "--node",
-            url,
             "--output",
             "json",
-        ],
-        "",
-        &right,
-    ));
+        ];
+        on_node(&node, &args, env)
+    };
+    let sent = ok_json(&send_from_vault("1234ucsn", &right));
     assert_eq!(sent["code"], 0, "{sent}");
 
     // A wrong passphrase is a clear error, and nothing is broadcast.
     let balance = || {
-        let out = ok_json(&consign(
-            home,
-            &[
-                "query",
-                "bank",
-                "balances",
-                COSMJS_ADDRESS,
-                "--node",
-                url,
-                "--output",
-                "json",
-            ],
-            "",
-            &[],
-        ));
-        out["balances"].to_string()
+        let args = [
+            "query",
+            "bank",
+            "balances",
+            COSMJS_ADDRESS,
+            "--output",
+            "json",
+        ];
+        ok_json(&on_node(&node, &args, &[]))["balances"].to_string()
     };
     let before = balance();
-    let stderr = failed(&consign(
-        home,
-        &[
-            "tx",
-            "bank",
-            "send",
-            "vault",
-            &alice,
-            "1ucsn",
-            "--keyring-backend",
-            "file",
-            "--node",
-            url,
-        ],
-        "",
+    let stderr = failed(&send_from_vault(
+        "1ucsn",
         &[(PASSPHRASE_ENV, "not the passphrase")],
     ));
     assert!(stderr.contains("wrong passphrase"), "{stderr}");
     assert!(stderr.contains("keyring-file"), "{stderr}");
     // No passphrase at all says how to give one.
-    let stderr = failed(&consign(
-        home,
-        &[
-            "tx",
-            "bank",
-            "send",
-            "vault",
-            &alice,
-            "1ucsn",
-            "--keyring-backend",
-            "file",
-            "--node",
-            url,
-        ],
-        "",
-        &[],
-    ));
+    let stderr = failed(&send_from_vault("1ucsn", &[]));
     assert!(stderr.contains(PASSPHRASE_ENV), "{stderr}");
     assert_eq!(balance(), before);
 

@@ -247,28 +247,7 @@ fn forged_and_mismatched_requests_are_refused_with_their_reasons() {
         )
         .unwrap()
         .chain_id;
-    let offer = consign_tests::ok_json(
-        &seller
-            .consign(
-                &w.node,
-                &[
-                    "offer",
-                    "create",
-                    file.to_str().unwrap(),
-                    "--price",
-                    "100ucsn",
-                    "--title",
-                    "test data",
-                    "--from",
-                    "seller",
-                    "--contract",
-                    &w.market,
-                    "--output",
-                    "json",
-                ],
-            )
-            .unwrap(),
-    );
+    let offer = consign_tests::ok_json(&seller.create_offer(&w.node, &w.market, &file).unwrap());
     let offer_id = offer["offer_id"].as_u64().unwrap();
 
     // A registration signed by someone who is not the offer's seller (who uploaded the same

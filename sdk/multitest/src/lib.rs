@@ -374,6 +374,12 @@ mod tests {
         }
     }
 
+    /// The buyer executes `msg` on the kitchen-sink.
+    fn execute_sink(w: &mut World, msg: &SinkMsg) -> Result<AppResponse, StdError> {
+        w.app
+            .execute_contract(w.buyer.clone(), w.sink.clone(), msg, &[])
+    }
+
     fn dispatch(w: &mut World, messages: Vec<SubMsg>) -> Result<AppResponse, StdError> {
         w.app.execute_contract(
             w.owner.clone(),
@@ -390,17 +396,13 @@ mod tests {
     fn a_successful_execution_carries_its_deliveries_with_the_contract() {
         let mut w = world();
         let (i1, i2) = (instruction(&w.buyer, 1), instruction(&w.buyer, 2));
-        let res = w
-            .app
-            .execute_contract(
-                w.buyer.clone(),
-                w.sink.clone(),
-                &SinkMsg::DeliverMany {
-                    instructions: vec![i1.clone(), i2.clone()],
-                },
-                &[],
-            )
-            .unwrap();
+        let res = execute_sink(
+            &mut w,
+            &SinkMsg::DeliverMany {
+                instructions: vec![i1.clone(), i2.clone()],
+            },
+        )
+        .unwrap();
         assert_eq!(
             deliveries(&res),
             [
@@ -415,33 +417,18 @@ mod tests {
             ]
         );
         // An execution that delivers nothing has no delivery.
-        let res = w
-            .app
-            .execute_contract(w.buyer.clone(), w.sink.clone(), &SinkMsg::Increment {}, &[])
-            .unwrap();
+        let res = execute_sink(&mut w, &SinkMsg::Increment {}).unwrap();
         assert!(deliveries(&res).is_empty());
     }
 
     #[test]
     fn a_call_that_delivers_then_fails_delivers_nothing() {
         let mut w = world();
-        let err = w
-            .app
-            .execute_contract(
-                w.buyer.clone(),
-                w.sink.clone(),
-                &SinkMsg::DeliverThenFail {
-                    instruction: instruction(&w.buyer, 1),
-                },
-                &[],
-            )
-            .unwrap_err();
+        let instruction = instruction(&w.buyer, 1);
+        let err = execute_sink(&mut w, &SinkMsg::DeliverThenFail { instruction }).unwrap_err();
         assert!(err.to_string().contains("failing after deliver"), "{err}");
         // Nothing leaks into the next execution either.
-        let res = w
-            .app
-            .execute_contract(w.buyer.clone(), w.sink.clone(), &SinkMsg::Increment {}, &[])
-            .unwrap();
+        let res = execute_sink(&mut w, &SinkMsg::Increment {}).unwrap();
         assert!(deliveries(&res).is_empty());
     }
 
@@ -569,15 +556,7 @@ mod tests {
         let mut bad = instruction(&w.buyer, 1);
         bad.buyer = other_chain.to_string();
         bad.validate().expect("the instruction alone is valid");
-        let err = w
-            .app
-            .execute_contract(
-                w.buyer.clone(),
-                w.sink.clone(),
-                &SinkMsg::Deliver { instruction: bad },
-                &[],
-            )
-            .unwrap_err();
+        let err = execute_sink(&mut w, &SinkMsg::Deliver { instruction: bad }).unwrap_err();
         assert!(err.to_string().contains("buyer address"), "{err}");
     }
 
