@@ -235,11 +235,25 @@ pub fn ok_json(output: &Output) -> serde_json::Value {
 pub const RELEASE_WINDOW_SECONDS: u64 = 3600;
 
 /// Stores and instantiates the data-sale contract (`target/contracts/data_sale.wasm`) from the
-/// dev key `alice`, with the dev key `carol` as arbiter; returns its address.
+/// dev key `alice`, with the dev key `carol` as arbiter and a release window of
+/// [`RELEASE_WINDOW_SECONDS`]; returns its address.
 ///
 /// # Errors
 /// When a transaction fails.
 pub fn deploy_data_sale(node: &DevNode) -> Result<String> {
+    deploy_data_sale_with(node, RELEASE_WINDOW_SECONDS, None)
+}
+
+/// [`deploy_data_sale`] with its windows: the release window, and the arbitration window (the
+/// release window's length when `None`). Short windows let a test see deadlines pass.
+///
+/// # Errors
+/// When a transaction fails.
+pub fn deploy_data_sale_with(
+    node: &DevNode,
+    release_window_seconds: u64,
+    arbitration_window_seconds: Option<u64>,
+) -> Result<String> {
     let wasm = contract("data_sale");
     let stored = node.consign(&[
         "tx",
@@ -259,8 +273,8 @@ pub fn deploy_data_sale(node: &DevNode) -> Result<String> {
     let arbiter = consign_client::SecretKey::from_seed("carol").address();
     let init = serde_json::to_string(&consign_market::InstantiateMsg {
         arbiter,
-        release_window_seconds: RELEASE_WINDOW_SECONDS,
-        arbitration_window_seconds: None,
+        release_window_seconds,
+        arbitration_window_seconds,
     })?;
     let made = node.consign(&[
         "tx",
