@@ -2,6 +2,7 @@
 //! (stdout, one JSON object per line) and log (stderr) kept in files.
 
 use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -89,12 +90,31 @@ impl Inbox {
 
     /// Every event printed so far.
     pub fn events(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.events)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect()
+        self.follow().new_events()
+    }
+
+    /// Its events as they are printed: each [`EventFeed::new_events`] reads on from where the
+    /// previous one stopped, for a caller that polls (instead of reading the file from its start
+    /// each time).
+    pub fn follow(&self) -> EventFeed {
+        EventFeed::open(&self.events)
+    }
+
+    /// Waits for the first event of `kind`, whatever it is about, and returns it.
+    pub fn wait_for_event(&self, kind: &str) -> Value {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(found) = self.events().into_iter().find(|e| e["event"] == kind) {
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no `{kind}` event; events: {:?}\nlog: {}",
+                self.events(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Waits for an event of `kind` for `purchase_id`, and returns the first.
@@ -105,12 +125,14 @@ impl Inbox {
     /// Waits until `n` events of `kind` for `purchase_id` are printed; fails if more are.
     pub fn wait_for_count(&self, kind: &str, purchase_id: u64, n: usize) -> Vec<Value> {
         let deadline = Instant::now() + TIMEOUT;
+        let mut feed = self.follow();
+        let mut found = Vec::new();
         loop {
-            let found: Vec<Value> = self
-                .events()
-                .into_iter()
-                .filter(|e| e["event"] == kind && e["purchase_id"] == purchase_id)
-                .collect();
+            found.extend(
+                feed.new_events()
+                    .into_iter()
+                    .filter(|e| e["event"] == kind && e["purchase_id"] == purchase_id),
+            );
             assert!(found.len() <= n, "more than {n} `{kind}` events: {found:?}");
             if found.len() == n {
                 return found;
@@ -164,11 +186,83 @@ impl Inbox {
     }
 }
 
+/// An inbox's events file, read on as it grows (see [`Inbox::follow`]).
+pub struct EventFeed {
+    reader: BufReader<File>,
+    /// A line read only in part so far: the inbox has not finished writing it.
+    line: Vec<u8>,
+}
+
+impl EventFeed {
+    fn open(path: &Path) -> Self {
+        Self {
+            reader: BufReader::new(File::open(path).unwrap()),
+            line: Vec::new(),
+        }
+    }
+
+    /// The events printed since the last call (since the start on the first): every complete
+    /// line added to the file; a line still being written waits for the next call.
+    ///
+    /// # Panics
+    /// If the file cannot be read or a complete line is not JSON.
+    pub fn new_events(&mut self) -> Vec<Value> {
+        let mut events = Vec::new();
+        loop {
+            let read = self.reader.read_until(b'\n', &mut self.line).unwrap();
+            if read == 0 || self.line.last() != Some(&b'\n') {
+                return events;
+            }
+            let line = String::from_utf8_lossy(&self.line);
+            if !line.trim().is_empty() {
+                events.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}")));
+            }
+            self.line.clear();
+        }
+    }
+}
+
 impl Drop for Inbox {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use serde_json::json;
+
+    use super::EventFeed;
+
+    #[test]
+    fn the_feed_reads_on_where_it_stopped_and_waits_for_a_line_s_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let mut feed = EventFeed::open(&path);
+        assert!(feed.new_events().is_empty());
+
+        file.write_all(b"{\"event\":\"listening\"}\n\n{\"event\":\"sa")
+            .unwrap();
+        assert_eq!(feed.new_events(), [json!({"event": "listening"})]);
+        // The half-written line is not read as an event, nor lost.
+        assert!(feed.new_events().is_empty());
+        file.write_all(b"ved\",\"purchase_id\":1}\n{\"event\":\"saved\",\"purchase_id\":2}\n")
+            .unwrap();
+        assert_eq!(
+            feed.new_events(),
+            [
+                json!({"event": "saved", "purchase_id": 1}),
+                json!({"event": "saved", "purchase_id": 2})
+            ]
+        );
+        assert!(feed.new_events().is_empty());
+        // A second feed starts from the beginning.
+        assert_eq!(EventFeed::open(&path).new_events().len(), 3);
     }
 }

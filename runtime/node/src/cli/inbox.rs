@@ -4,6 +4,7 @@
 //! deliveries the inbox itself verified and saved in this run only.
 
 mod confirm;
+mod guard;
 mod report;
 
 use std::future::Future;
@@ -21,7 +22,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use warp::http::StatusCode;
 use warp::Filter;
 
-use self::confirm::Confirmer;
+use self::confirm::Signer;
 use self::report::{CliEvent, Note, Reporter};
 use super::args::{parse_address, MarketArgs};
 use super::{Session, EXIT_OK};
@@ -110,6 +111,15 @@ CONFIRMING
   `consign purchase confirm ID`. A mismatch is never confirmed (dispute it with
   `consign purchase dispute`). Without --confirm, nothing is sent on-chain.
 
+NEVER PAYING FOR NOTHING (with --confirm)
+  The inbox also watches your purchases to its recipient. One that nothing was delivered for
+  is disputed on-chain shortly before its dispute deadline (the purchase's time plus the
+  contract's release window; after it the seller could claim the payment): by default a tenth
+  of the window before it, or --dispute-before. If the arbiter has not resolved the dispute
+  when the contract's arbitration window ends, the inbox claims the refund and you have your
+  money back. A purchase this inbox saved is never disputed. --no-auto-dispute turns the watch
+  off (then dispute by hand: `consign purchase dispute ID`).
+
 Stop with Ctrl-C or SIGTERM: open deliveries get 10 seconds to finish. --exit-after N stops by
 itself after N new saves (and their confirmations).";
 
@@ -161,6 +171,22 @@ pub struct InboxArgs {
     /// the escrow to the seller (needs --from); never for a purchase saved before.
     #[arg(long, requires = "from")]
     pub confirm: bool,
+
+    /// With --confirm: do not watch your purchases (by default one undelivered near its dispute
+    /// deadline is disputed, and refunded if the arbiter does not resolve it in time).
+    #[arg(long, requires = "confirm")]
+    pub no_auto_dispute: bool,
+
+    /// With --confirm: dispute an undelivered purchase this long before its dispute deadline
+    /// [default: a tenth of the contract's release window, at most a day].
+    #[arg(
+        long,
+        value_name = "DURATION",
+        requires = "confirm",
+        conflicts_with = "no_auto_dispute",
+        value_parser = parse_timeout
+    )]
+    pub dispute_before: Option<Duration>,
 
     /// The buyer's key: only its purchases are accepted, and it signs the confirmations. This
     /// or --buyer is required.
@@ -256,18 +282,19 @@ pub fn run(args: &InboxArgs, session: &Session, out: &mut impl Write) -> anyhow:
         ..InboxConfig::new(&args.out, contract, buyer)
     };
     let confirmer = match (&key, args.confirm) {
-        (Some(key), true) => Some(Confirmer {
+        (Some(key), true) => Some(Signer {
             client: client.clone(),
             key: key.clone(),
             chain_id: args.market.options.chain_id.clone(),
             gas: match args.market.options.gas {
                 Some(crate::cli::broadcast::Gas::Auto) => anyhow::bail!(
-                    "the inbox confirms receipts unattended with a fixed gas limit: give --gas N, or leave it out for the default"
+                    "the inbox signs its transactions unattended with a fixed gas limit: give --gas N, or leave it out for the default"
                 ),
                 Some(crate::cli::broadcast::Gas::Limit(n)) => Some(n),
                 None => None,
             },
             mode: args.market.options.mode(),
+            turn: Arc::default(),
         }),
         _ => None,
     };
@@ -309,6 +336,19 @@ pub fn run(args: &InboxArgs, session: &Session, out: &mut impl Write) -> anyhow:
         let (accepted_tx, accepted_rx) = mpsc::unbounded_channel::<Accepted>();
         let (exit_tx, exit_rx) = oneshot::channel::<()>();
         let (stop_tx, stop_rx) = watch::channel(false);
+        let watcher = match &confirmer {
+            Some(signer) if !args.no_auto_dispute => Some(tokio::spawn(guard::run(
+                guard::Watch {
+                    client: client.clone(),
+                    signer: signer.clone(),
+                    inbox: inbox.clone(),
+                    dispute_before: args.dispute_before,
+                },
+                stop_rx.clone(),
+                notes_tx.clone(),
+            ))),
+            _ => None,
+        };
         let mut coordinator = tokio::spawn(confirm::run(
             accepted_rx,
             stop_rx,
@@ -343,6 +383,10 @@ pub fn run(args: &InboxArgs, session: &Session, out: &mut impl Write) -> anyhow:
             if server_done && saved.is_some() {
                 break;
             }
+        }
+        if let Some(watcher) = watcher {
+            // It stops at its next wait: a transaction it is sending is finished first.
+            watcher.await.context("the watch task failed")?;
         }
         while let Ok(note) = notes_rx.try_recv() {
             reporter.note(&note)?;
@@ -490,6 +534,22 @@ mod tests {
         assert!(parse(&["--out", "d", "--age-key", "bob", "--identity", "f"]).is_err());
         assert!(parse(&["--out", "d", "--age-key", "bob", "--exit-after", "0"]).is_err());
         assert!(parse(&["--out", "d", "--age-key", "bob", "--name", "{nope}"]).is_err());
+        // The watch signs with the --confirm key, so its switches need --confirm.
+        assert!(parse(&["--out", "d", "--age-key", "bob", "--no-auto-dispute"]).is_err());
+        assert!(parse(&["--out", "d", "--age-key", "bob", "--dispute-before", "1h"]).is_err());
+        let both = [
+            "--out",
+            "d",
+            "--age-key",
+            "bob",
+            "--confirm",
+            "--from",
+            "bob",
+            "--no-auto-dispute",
+            "--dispute-before",
+            "1h",
+        ];
+        assert!(parse(&both).is_err());
         let cli = parse(&[
             "--out",
             "d",

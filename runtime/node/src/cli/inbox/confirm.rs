@@ -12,81 +12,111 @@
 //! saved purchases confirmed at start-up: an inbox that stopped between saving and confirming
 //! leaves the purchase held, to be confirmed by hand with `consign purchase confirm`.
 
+use std::sync::Arc;
+
 use consign_client::inbox::{Accepted, SavedRecord};
 use consign_client::{Broadcast, BroadcastMode, ClientError, NodeClient, SecretKey};
 use consign_market::ExecuteMsg;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch, Mutex};
 
 use super::report::{CliEvent, Note};
 use crate::cli::broadcast::DEFAULT_GAS;
 
-/// How to confirm receipts.
-pub(super) struct Confirmer {
+/// Signs and sends the inbox's own transactions (confirmations, and the watch's disputes and
+/// refund claims) with the buyer's key, one at a time: the two tasks share it, so their account
+/// sequence numbers never race.
+#[derive(Clone)]
+pub(super) struct Signer {
     pub(super) client: NodeClient,
     pub(super) key: SecretKey,
     pub(super) chain_id: Option<String>,
     pub(super) gas: Option<u64>,
     pub(super) mode: BroadcastMode,
+    /// Held while one transaction is signed and sent.
+    pub(super) turn: Arc<Mutex<()>>,
 }
 
-impl Confirmer {
-    /// Sends `confirm_receipt` for the purchase of a save this inbox just made.
-    async fn confirm(&self, record: &SavedRecord) -> CliEvent {
-        let failed = |reason: String| CliEvent::ConfirmFailed {
-            contract: record.contract.clone(),
-            purchase_id: record.purchase_id,
-            reason,
-        };
+/// A transaction the inbox sent.
+pub(super) struct Sent {
+    pub(super) txhash: String,
+    /// Its block; absent with `--broadcast-mode sync`.
+    pub(super) height: Option<u64>,
+}
+
+impl Signer {
+    /// Signs `msg` to `contract` and broadcasts it.
+    ///
+    /// # Errors
+    ///
+    /// Why it was not sent or failed, in words.
+    pub(super) async fn send(&self, contract: &str, msg: ExecuteMsg) -> Result<Sent, String> {
+        let _turn = self.turn.lock().await;
         let chain_id = match &self.chain_id {
             Some(id) => id.clone(),
-            None => match self.client.status().await {
-                Ok(status) => status.chain_id,
-                Err(e) => return failed(e.to_string()),
-            },
+            None => {
+                self.client
+                    .status()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .chain_id
+            }
         };
-        let msg = ExecuteMsg::confirm_receipt(record.purchase_id).to_msg(&record.contract, vec![]);
         let outcome = self
             .client
             .sign_and_broadcast(
                 &self.key,
                 &chain_id,
-                vec![msg],
+                vec![msg.to_msg(contract, vec![])],
                 self.gas.unwrap_or(DEFAULT_GAS),
                 self.mode,
             )
             .await;
         match outcome {
-            Ok(Broadcast::Committed(result)) if result.code == 0 => CliEvent::Confirmed {
-                contract: record.contract.clone(),
-                purchase_id: record.purchase_id,
+            Ok(Broadcast::Committed(result)) if result.code == 0 => Ok(Sent {
                 txhash: result.txhash.to_string(),
                 height: Some(result.height),
-            },
-            Ok(Broadcast::Committed(result)) => failed(format!(
+            }),
+            Ok(Broadcast::Committed(result)) => Err(format!(
                 "transaction {} failed in block {} (code {}): {}",
                 result.txhash, result.height, result.code, result.log
             )),
-            Ok(Broadcast::Checked(check)) => CliEvent::Confirmed {
-                contract: record.contract.clone(),
-                purchase_id: record.purchase_id,
+            Ok(Broadcast::Checked(check)) => Ok(Sent {
                 txhash: check.txhash.to_string(),
                 height: None,
-            },
-            Err(ClientError::Refused { message, code, .. }) => failed(format!(
+            }),
+            Err(ClientError::Refused { message, code, .. }) => Err(format!(
                 "the node refused the transaction (code {code}): {message}"
             )),
-            Err(e) => failed(e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Sends `confirm_receipt` for the purchase of a save this inbox just made.
+    async fn confirm(&self, record: &SavedRecord) -> CliEvent {
+        let msg = ExecuteMsg::confirm_receipt(record.purchase_id);
+        match self.send(&record.contract, msg).await {
+            Ok(sent) => CliEvent::Confirmed {
+                contract: record.contract.clone(),
+                purchase_id: record.purchase_id,
+                txhash: sent.txhash,
+                height: sent.height,
+            },
+            Err(reason) => CliEvent::ConfirmFailed {
+                contract: record.contract.clone(),
+                purchase_id: record.purchase_id,
+                reason,
+            },
         }
     }
 }
 
-/// Takes accepted deliveries in order: confirms them (with a [`Confirmer`]) and, once
+/// Takes accepted deliveries in order: confirms them (with a [`Signer`]) and, once
 /// `exit_after` new saves are done, fires `exit`. When `stop` turns true it finishes what is
 /// queued and returns the number of saves.
 pub(super) async fn run(
     mut accepted: mpsc::UnboundedReceiver<Accepted>,
     mut stop: watch::Receiver<bool>,
-    confirmer: Option<Confirmer>,
+    confirmer: Option<Signer>,
     exit_after: Option<u64>,
     exit: oneshot::Sender<()>,
     notes: mpsc::UnboundedSender<Note>,
@@ -115,7 +145,7 @@ pub(super) async fn run(
 
 async fn handle(
     accepted: &Accepted,
-    confirmer: Option<&Confirmer>,
+    confirmer: Option<&Signer>,
     notes: &mpsc::UnboundedSender<Note>,
     saved: &mut u64,
 ) {

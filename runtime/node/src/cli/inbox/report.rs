@@ -13,6 +13,7 @@ use consign_util::size::format_size;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use crate::cli::purchase::BlockTime;
 use crate::cli::OutputFormat;
 
 /// Transfers at least this large get a progress bar.
@@ -72,11 +73,95 @@ pub(super) enum CliEvent {
         /// Why.
         reason: String,
     },
+    /// The watch over the buyer's purchases started (`--confirm` without `--no-auto-dispute`).
+    Watching {
+        /// The contract's release window: the dispute deadline is this long after a purchase.
+        release_window_seconds: u64,
+        /// How long the arbiter has to resolve a dispute before the buyer may claim a refund.
+        arbitration_window_seconds: u64,
+        /// How long before a dispute deadline an undelivered purchase is disputed.
+        dispute_before_seconds: f64,
+    },
+    /// The watch cannot read the chain (said once until it can again).
+    WatchUnavailable {
+        /// Why.
+        reason: String,
+    },
+    /// An undelivered purchase was disputed before its deadline.
+    Disputed {
+        /// The contract.
+        contract: String,
+        /// The purchase.
+        purchase_id: u64,
+        /// Its dispute deadline.
+        deadline: Deadline,
+        /// How long the arbiter has before this inbox claims the refund.
+        arbitration_window_seconds: u64,
+        /// The transaction.
+        txhash: String,
+        /// Its block (absent with `--broadcast-mode sync`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        height: Option<u64>,
+    },
+    /// The refund of a dispute the arbiter left unresolved was claimed: the buyer has the
+    /// payment back.
+    RefundClaimed {
+        /// The contract.
+        contract: String,
+        /// The purchase.
+        purchase_id: u64,
+        /// The transaction.
+        txhash: String,
+        /// Its block (absent with `--broadcast-mode sync`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        height: Option<u64>,
+    },
+    /// A purchase of this inbox's was undelivered and past its dispute deadline when the watch
+    /// first saw it.
+    TooLateToDispute {
+        /// The contract.
+        contract: String,
+        /// The purchase.
+        purchase_id: u64,
+        /// The deadline that passed.
+        deadline: Deadline,
+    },
+    /// A dispute or refund claim failed (tried again at the next look while it can be).
+    WatchActionFailed {
+        /// The purchase.
+        purchase_id: u64,
+        /// Why.
+        reason: String,
+    },
     /// The inbox stopped.
     Stopped {
         /// Deliveries saved since it started.
         saved: u64,
     },
+}
+
+/// A deadline in an event: RFC 3339 in JSON, local time in text.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub(super) struct Deadline {
+    rfc3339: String,
+    #[serde(skip)]
+    local: String,
+}
+
+impl From<BlockTime> for Deadline {
+    fn from(time: BlockTime) -> Self {
+        Self {
+            rfc3339: time.rfc3339(),
+            local: time.local(),
+        }
+    }
+}
+
+impl Deadline {
+    fn local(&self) -> &str {
+        &self.local
+    }
 }
 
 /// Prints notes, and keeps the progress bars.
@@ -125,8 +210,16 @@ impl<'a, W: Write> Reporter<'a, W> {
                 Note::Cli(event) => self.cli_line(event),
             },
         };
+        // Text: warnings go to stderr, like every command's (the events a reader follows stay
+        // on stdout); JSON: every event is a line on stdout, for scripts.
+        let to_stderr = self.output == OutputFormat::Text && is_warning(note);
         let out = &mut *self.out;
         let mut write = || -> std::io::Result<()> {
+            if to_stderr {
+                let mut err = std::io::stderr().lock();
+                writeln!(err, "{line}")?;
+                return err.flush();
+            }
             writeln!(out, "{line}")?;
             out.flush()
         };
@@ -234,12 +327,81 @@ impl<'a, W: Write> Reporter<'a, W> {
                 "[purchase {purchase_id}] confirming receipt failed: {reason}; the file is saved; confirm by hand with `consign purchase confirm {purchase_id} --contract {contract} --from {}`",
                 self.from.as_deref().unwrap_or("KEY")
             ),
+            CliEvent::Watching {
+                release_window_seconds,
+                arbitration_window_seconds,
+                dispute_before_seconds,
+            } => format!(
+                "  watching:     your purchases to this inbox; one undelivered {} before its dispute deadline (release window {}) is disputed, and refunded if the arbiter has not resolved it {} later (--no-auto-dispute turns this off)",
+                seconds(*dispute_before_seconds),
+                seconds(*release_window_seconds as f64),
+                seconds(*arbitration_window_seconds as f64),
+            ),
+            CliEvent::WatchUnavailable { reason } => format!(
+                "warning: cannot watch your purchases for now: {reason}; trying again"
+            ),
+            CliEvent::Disputed {
+                purchase_id,
+                deadline,
+                arbitration_window_seconds,
+                txhash,
+                ..
+            } => format!(
+                "[purchase {purchase_id}] nothing delivered with its dispute deadline ({}) near: disputed on-chain (txhash {txhash}); the payment stays in escrow for the arbiter, and this inbox claims it back if they have not decided {} from now",
+                deadline.local(),
+                seconds(*arbitration_window_seconds as f64)
+            ),
+            CliEvent::RefundClaimed {
+                purchase_id,
+                txhash,
+                ..
+            } => format!(
+                "[purchase {purchase_id}] the arbiter did not resolve the dispute in time: refund claimed (txhash {txhash}); the payment is back in your account"
+            ),
+            CliEvent::TooLateToDispute {
+                contract,
+                purchase_id,
+                deadline,
+            } => format!(
+                "warning: [purchase {purchase_id}] nothing was delivered to this inbox and its dispute deadline passed at {}: it can no longer be disputed (see `consign purchase show {purchase_id} --contract {contract}`)",
+                deadline.local()
+            ),
+            CliEvent::WatchActionFailed {
+                purchase_id,
+                reason,
+            } => format!(
+                "warning: [purchase {purchase_id}] {reason}; trying again at the next look"
+            ),
             CliEvent::Stopped { saved } => format!(
                 "inbox stopped; {saved} {} saved since it started",
                 if *saved == 1 { "delivery" } else { "deliveries" }
             ),
         }
     }
+}
+
+/// Whether a note is a warning: stderr in text mode.
+fn is_warning(note: &Note) -> bool {
+    match note {
+        Note::Inbox(event) => matches!(event, InboxEvent::Rejected { .. }),
+        Note::Cli(event) => matches!(
+            event,
+            CliEvent::NodeUnreachable { .. }
+                | CliEvent::ConfirmFailed { .. }
+                | CliEvent::WatchUnavailable { .. }
+                | CliEvent::TooLateToDispute { .. }
+                | CliEvent::WatchActionFailed { .. }
+        ),
+    }
+}
+
+/// A duration in seconds for people: `3s`, `1day 2h`.
+fn seconds(s: f64) -> String {
+    let d = Duration::from_secs_f64(s.max(0.0));
+    humantime::format_duration(Duration::from_secs(
+        d.as_secs().max(u64::from(d.subsec_nanos() > 0)),
+    ))
+    .to_string()
 }
 
 fn is_unspecified(url: &str) -> bool {
