@@ -21,6 +21,18 @@ fn addr(seed: &str) -> String {
     SecretKey::from_seed(seed).address()
 }
 
+/// `tx wasm COMMAND 1 {} --label l EXTRA… --from a`: `instantiate` (or `instantiate2`) of code 1
+/// with the arguments every such command needs, and `extra`, the ones a test is about.
+fn instantiate<'a>(command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["tx", "wasm", command, "1", "{}", "--label", "l"];
+    args.extend_from_slice(extra);
+    args.extend(["--from", "a"]);
+    args
+}
+
+/// A node URL where nothing listens.
+const NO_NODE: &str = "http://127.0.0.1:9";
+
 fn tx_command(cli: Cli) -> (consign::cli::tx::TxArgs, TxCommand) {
     match cli.command {
         Sub::Tx(args) => {
@@ -57,7 +69,7 @@ fn bank_send_takes_from_positionally_and_the_common_options() {
         "--broadcast-mode",
         "sync",
         "--node",
-        "http://127.0.0.1:9",
+        NO_NODE,
         "--home",
         "/tmp/h",
     ])
@@ -66,7 +78,7 @@ fn bank_send_takes_from_positionally_and_the_common_options() {
     let (args, command) = tx_command(cli);
     assert_eq!(args.options.gas, Some(Gas::Limit(300_000)));
     assert_eq!(args.options.broadcast_mode, BroadcastModeArg::Sync);
-    assert_eq!(args.node.node.as_deref(), Some("http://127.0.0.1:9"));
+    assert_eq!(args.node.node.as_deref(), Some(NO_NODE));
     assert_eq!(args.node.home.home.as_deref(), Some(Path::new("/tmp/h")));
     let TxCommand::Bank(BankTx::Send { from, to, amount }) = command else {
         panic!("{command:?}")
@@ -129,18 +141,7 @@ fn wasmd_flags_and_aliases_parse() {
     ] {
         let args: Vec<&str> = match expected {
             "store" => vec!["tx", "wasm", alias, "c.wasm", "--from", "a"],
-            "instantiate" => vec![
-                "tx",
-                "wasm",
-                alias,
-                "1",
-                "{}",
-                "--label",
-                "l",
-                "--no-admin",
-                "--from",
-                "a",
-            ],
+            "instantiate" => instantiate(alias, &["--no-admin"]),
             _ => vec![
                 "tx",
                 "wasm",
@@ -261,35 +262,9 @@ fn wasm_instantiate_parses_label_admin_and_amount() {
 fn wasm_instantiate_requires_a_label_and_one_admin_choice() {
     let error = parse(&["tx", "wasm", "instantiate", "1", "{}", "--from", "a"]).unwrap_err();
     assert!(error.to_string().contains("--label"), "{error}");
-    let error = parse(&[
-        "tx",
-        "wasm",
-        "instantiate",
-        "1",
-        "{}",
-        "--label",
-        "l",
-        "--admin",
-        "x",
-        "--no-admin",
-        "--from",
-        "a",
-    ])
-    .unwrap_err();
+    let error = parse(&instantiate("instantiate", &["--admin", "x", "--no-admin"])).unwrap_err();
     assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
-    let cli = parse(&[
-        "tx",
-        "wasm",
-        "instantiate",
-        "1",
-        "{}",
-        "--label",
-        "l",
-        "--no-admin",
-        "--from",
-        "a",
-    ])
-    .unwrap();
+    let cli = parse(&instantiate("instantiate", &["--no-admin"])).unwrap();
     let (_, TxCommand::Wasm(WasmTx::Instantiate { options, .. })) = tx_command(cli) else {
         panic!()
     };
@@ -320,52 +295,15 @@ fn wasm_instantiate_points_at_bad_json() {
 
 #[test]
 fn wasm_instantiate2_takes_a_hex_salt() {
-    let cli = parse(&[
-        "tx",
-        "wasm",
-        "instantiate2",
-        "1",
-        "{}",
-        "--salt",
-        "c0ffee",
-        "--label",
-        "l",
-        "--from",
-        "a",
-    ])
-    .unwrap();
+    let cli = parse(&instantiate("instantiate2", &["--salt", "c0ffee"])).unwrap();
     let (_, command) = tx_command(cli);
     let TxCommand::Wasm(WasmTx::Instantiate2 { salt, .. }) = command else {
         panic!("{command:?}")
     };
     assert_eq!(salt.as_slice(), &[0xc0, 0xff, 0xee]);
-    let error = parse(&[
-        "tx",
-        "wasm",
-        "instantiate2",
-        "1",
-        "{}",
-        "--salt",
-        "xyz",
-        "--label",
-        "l",
-        "--from",
-        "a",
-    ])
-    .unwrap_err();
+    let error = parse(&instantiate("instantiate2", &["--salt", "xyz"])).unwrap_err();
     assert!(error.to_string().contains("not hex"), "{error}");
-    let error = parse(&[
-        "tx",
-        "wasm",
-        "instantiate2",
-        "1",
-        "{}",
-        "--label",
-        "l",
-        "--from",
-        "a",
-    ])
-    .unwrap_err();
+    let error = parse(&instantiate("instantiate2", &[])).unwrap_err();
     assert!(error.to_string().contains("--salt"), "{error}");
 }
 
@@ -535,10 +473,8 @@ fn query_commands_parse() {
     let q = query_command(parse(&["query", "account", &alice]).unwrap());
     assert!(matches!(q, QueryCommand::Account { .. }));
 
-    let cli = parse(&["--output", "json", "status", "--node", "http://127.0.0.1:9"]).unwrap();
-    assert!(
-        matches!(cli.command, Sub::Status(ref s) if s.node.node.as_deref() == Some("http://127.0.0.1:9"))
-    );
+    let cli = parse(&["--output", "json", "status", "--node", NO_NODE]).unwrap();
+    assert!(matches!(cli.command, Sub::Status(ref s) if s.node.node.as_deref() == Some(NO_NODE)));
 }
 
 #[test]
@@ -677,7 +613,7 @@ fn tx_with_an_unknown_key_fails_before_contacting_the_node() -> Result<()> {
             &addr("bob"),
             "5ucsn",
             "--node",
-            "http://127.0.0.1:9",
+            NO_NODE,
         ],
     )?;
     assert_eq!(output.status.code(), Some(2));
