@@ -169,6 +169,7 @@ fn main() {
             label: "bench".into(),
             admin: None,
         })
+        .outcome
         .contract_address
         .unwrap();
     let transfers: Vec<Binary> = targets

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use consign_types::{
-    Account, Block, BlockHeader, DeliveryRecord, GasPrice, Msg, Tx, TxHash, TxResult,
+    Account, Block, BlockHeader, DeliveryRecord, GasPrice, Msg, Tx, TxHash, TxOutcome, TxResult,
 };
 use consign_vm::{BackendApi, Bech32Api, VmConfig};
 use cosmwasm_std::{Binary, BlockInfo, Coin, Timestamp};
@@ -745,14 +745,16 @@ pub(crate) fn deliver_tx(
             txhash: checked.hash,
             height,
             index,
-            code,
-            log,
             gas_wanted: body.gas_limit,
-            gas_used,
-            events,
-            data: outcome.data,
-            code_id: outcome.code_id,
-            contract_address: outcome.contract_address,
+            outcome: TxOutcome {
+                code,
+                log,
+                gas_used,
+                events,
+                data: outcome.data,
+                code_id: outcome.code_id,
+                contract_address: outcome.contract_address,
+            },
             deliveries: Vec::new(),
         },
         deliveries,

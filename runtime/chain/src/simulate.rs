@@ -100,14 +100,8 @@ impl View {
         let (result, deliveries) = deliver_tx(&core, &checked, block.height, 0, true);
         tracing::debug!(target: "runtime::chain", tx = %checked.hash, code = result.code, gas_used = result.gas_used, "simulated");
         Ok(Simulation {
-            gas_used: result.gas_used,
             gas_limit,
-            code: result.code,
-            log: result.log,
-            events: result.events,
-            data: result.data,
-            code_id: result.code_id,
-            contract_address: result.contract_address,
+            outcome: result.outcome,
             deliveries: deliveries.len() as u64,
         })
     }

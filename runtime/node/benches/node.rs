@@ -226,7 +226,7 @@ async fn main() {
     )
     .await;
     alice_seq += 1;
-    let token = made.contract_address.expect("contract address");
+    let token = made.outcome.contract_address.expect("contract address");
     let cw20: Vec<Vec<Vec<u8>>> = keys
         .iter()
         .enumerate()

@@ -575,7 +575,10 @@ async fn the_delivery_feed_long_polls_and_streams_in_order() {
         }],
     )
     .await;
-    let sink = instantiated.contract_address.expect("a contract address");
+    let sink = instantiated
+        .outcome
+        .contract_address
+        .expect("a contract address");
     let (status, info) = get(&http, &node, &format!("/contracts/{sink}")).await;
     assert_eq!(status, 200, "{info}");
     assert_eq!(info["label"], "sink");

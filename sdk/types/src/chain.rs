@@ -7,22 +7,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::{GasPrice, PublicKey, TxHash};
 
-/// The outcome of a committed transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TxResult {
-    /// The transaction's hash (SHA-256 of its broadcast bytes, uppercase hex).
-    pub txhash: TxHash,
-    /// The block it was committed in.
-    pub height: u64,
-    /// Its position in that block, from 0.
-    pub index: u32,
+/// What running a transaction's messages gave: the part a committed [`TxResult`] and a
+/// [`Simulation`](crate::Simulation) share, defined once and flattened into both, so each
+/// keeps its flat JSON (`{"code": 0, "log": "", "gas_used": …}`).
+///
+/// Both dereference to it, so `result.code` reads as before.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxOutcome {
     /// 0 on success; any other value means it failed and changed nothing but the sender's
     /// sequence.
     pub code: u32,
     /// Why it failed, or empty on success.
     pub log: String,
-    /// The gas limit it was signed with.
-    pub gas_wanted: u64,
     /// The gas it used.
     pub gas_used: u64,
     /// The events it emitted, in CosmWasm's format; empty on failure.
@@ -36,9 +32,33 @@ pub struct TxResult {
     /// The new contract's address, if it instantiated one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contract_address: Option<String>,
+}
+
+/// The outcome of a committed transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxResult {
+    /// The transaction's hash (SHA-256 of its broadcast bytes, uppercase hex).
+    pub txhash: TxHash,
+    /// The block it was committed in.
+    pub height: u64,
+    /// Its position in that block, from 0.
+    pub index: u32,
+    /// The gas limit it was signed with.
+    pub gas_wanted: u64,
+    /// What it did: its code, log, gas used, events, data, new code id or contract.
+    #[serde(flatten)]
+    pub outcome: TxOutcome,
     /// The delivery instructions it committed, in sequence order; empty on failure.
     #[serde(default)]
     pub deliveries: Vec<DeliveryRecord>,
+}
+
+impl std::ops::Deref for TxResult {
+    type Target = TxOutcome;
+
+    fn deref(&self) -> &TxOutcome {
+        &self.outcome
+    }
 }
 
 /// A block's header: what its hash commits to.
@@ -148,6 +168,7 @@ pub struct ApiError {
 #[cfg(test)]
 mod tests {
     use consign_sdk::DeliveryAddress;
+    use serde_json::json;
 
     use super::*;
     use crate::Tx;
@@ -198,14 +219,16 @@ mod tests {
             txhash: Tx::hash(b"tx"),
             height: 5,
             index: 0,
-            code: 0,
-            log: String::new(),
             gas_wanted: 200_000,
-            gas_used: 51_234,
-            events: vec![Event::new("wasm").add_attribute("action", "transfer")],
-            data: None,
-            code_id: None,
-            contract_address: Some(record().contract),
+            outcome: TxOutcome {
+                code: 0,
+                log: String::new(),
+                gas_used: 51_234,
+                events: vec![Event::new("wasm").add_attribute("action", "transfer")],
+                data: None,
+                code_id: None,
+                contract_address: Some(record().contract),
+            },
             deliveries: vec![record()],
         };
         let value = serde_json::to_value(&result).unwrap();
@@ -214,6 +237,41 @@ mod tests {
         assert_eq!(value["events"][0]["attributes"][0]["key"], "action");
         let back: TxResult = serde_json::from_value(value).unwrap();
         assert_eq!(back, result);
+    }
+
+    #[test]
+    fn tx_result_json_is_flat_as_before_the_shared_outcome() {
+        // The wire format the node has always served: every field at the top level.
+        let stored = json!({
+            "txhash": Tx::hash(b"tx").to_string(),
+            "height": 7,
+            "index": 1,
+            "code": 5,
+            "log": "out of gas",
+            "gas_wanted": 100,
+            "gas_used": 100,
+            "events": [{"type": "tx", "attributes": [{"key": "sender", "value": "a"}]}],
+            "data": "AQI=",
+            "code_id": 3,
+            "contract_address": "consign1c",
+            "deliveries": [],
+        });
+        let result: TxResult = serde_json::from_value(stored.clone()).unwrap();
+        assert_eq!(result.code, 5);
+        assert_eq!(result.outcome.log, "out of gas");
+        assert_eq!(result.gas_wanted, 100);
+        assert_eq!(result.data, Some(Binary::from(vec![1u8, 2])));
+        assert_eq!(result.code_id, Some(3));
+        assert_eq!(serde_json::to_value(&result).unwrap(), stored);
+        // The optional fields stay optional, and absent when empty.
+        let mut minimal = stored;
+        for field in ["data", "code_id", "contract_address", "deliveries"] {
+            minimal.as_object_mut().unwrap().remove(field);
+        }
+        let result: TxResult = serde_json::from_value(minimal.clone()).unwrap();
+        assert!(result.deliveries.is_empty() && result.data.is_none());
+        minimal["deliveries"] = json!([]);
+        assert_eq!(serde_json::to_value(&result).unwrap(), minimal);
     }
 
     #[test]

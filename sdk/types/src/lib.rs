@@ -59,7 +59,8 @@ pub use address::{
 };
 pub use chain::{
     Account, ApiError, BalancesResponse, Block, BlockHeader, CheckResult, CodeInfo, ContractInfo,
-    DeliveryPage, DeliveryRecord, NodeStatus, RawQueryResponse, SmartQueryResponse, TxResult,
+    DeliveryPage, DeliveryRecord, NodeStatus, RawQueryResponse, SmartQueryResponse, TxOutcome,
+    TxResult,
 };
 pub use error::{AddressError, KeyError, TxError, TxHashError};
 pub use keys::{PublicKey, SecretKey};

@@ -155,7 +155,7 @@ impl TestChain {
                 admin: Some(addr("alice")),
             }],
         );
-        result.contract_address.expect("a contract address")
+        result.outcome.contract_address.expect("a contract address")
     }
 
     pub(crate) fn execute(
