@@ -34,7 +34,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
-use crate::inbox::Inbox;
+use crate::inbox::{EventFeed, Inbox};
 use crate::{deploy_data_sale, sample_data, DevNode, Seller, StorageNode, ADMIN_TOKEN};
 
 /// The gas limit of a purchase (the command line's default).
@@ -281,10 +281,11 @@ pub fn run(config: &SoakConfig) -> Result<SoakReport> {
 
     // Every purchase saved once at the inbox.
     let deadline = last_commit + config.drain_timeout;
+    let mut events = EventCounts::new(&inbox);
     let saved = loop {
-        let saved = events_by_purchase(&inbox, "saved");
+        let saved = events.by_purchase("saved");
         if bought.keys().all(|id| saved.contains_key(id)) {
-            break saved;
+            break saved.clone();
         }
         if Instant::now() > deadline {
             let missing: Vec<_> = bought.keys().filter(|id| !saved.contains_key(id)).collect();
@@ -322,7 +323,7 @@ pub fn run(config: &SoakConfig) -> Result<SoakReport> {
         found_by_hash: counts.found_by_hash,
         delivery_attempts,
         delivery_retries,
-        duplicates_answered: events_by_purchase(&inbox, "duplicate").values().sum(),
+        duplicates_answered: events.by_purchase("duplicate").values().sum(),
         purchase_seconds,
         drain_seconds,
     })
@@ -545,17 +546,37 @@ fn committed(result: TxResult) -> Result<TxResult> {
     Ok(result)
 }
 
-/// How many events of `kind` the inbox printed, per purchase id.
-fn events_by_purchase(inbox: &Inbox, kind: &str) -> HashMap<u64, usize> {
-    let mut counts = HashMap::new();
-    for event in inbox.events() {
-        if event["event"] == kind {
-            if let Some(id) = event["purchase_id"].as_u64() {
-                *counts.entry(id).or_insert(0) += 1;
-            }
+/// How many events of each kind the inbox printed, per purchase id, kept up to date by reading
+/// only what it printed since the last look.
+struct EventCounts {
+    feed: EventFeed,
+    /// Kind → purchase id → count.
+    counts: HashMap<String, HashMap<u64, usize>>,
+}
+
+impl EventCounts {
+    fn new(inbox: &Inbox) -> Self {
+        Self {
+            feed: inbox.follow(),
+            counts: HashMap::new(),
         }
     }
-    counts
+
+    /// The events of `kind` so far, per purchase id.
+    fn by_purchase(&mut self, kind: &str) -> &HashMap<u64, usize> {
+        for event in self.feed.new_events() {
+            if let (Some(kind), Some(id)) = (event["event"].as_str(), event["purchase_id"].as_u64())
+            {
+                *self
+                    .counts
+                    .entry(kind.to_owned())
+                    .or_default()
+                    .entry(id)
+                    .or_insert(0) += 1;
+            }
+        }
+        self.counts.entry(kind.to_owned()).or_default()
+    }
 }
 
 /// Exactly one save per purchase and no other, each file the offer's exact bytes; returns the
