@@ -4,7 +4,8 @@
 //! processes, in a market whose release and arbitration windows are a few seconds long. The
 //! inbox disputes the purchase before its dispute deadline, the arbiter never answers, and the
 //! inbox claims the refund when the arbitration window ends. A purchase delivered to another
-//! recipient is not this inbox's to dispute and stays held.
+//! recipient is not this inbox's to dispute and stays held. The chain charges fees, so the
+//! inbox's own transactions must pay them as every command's do.
 
 use std::path::Path;
 
@@ -15,6 +16,10 @@ use consign_tests::{buy, deploy_data_sale_with, ok_json, runtime, DevNode, Inbox
 const RELEASE_WINDOW: u64 = 6;
 /// Seconds after a dispute until the buyer may claim the refund.
 const ARBITRATION_WINDOW: u64 = 4;
+/// The node's least fee per unit of gas: 20ucsn for a transaction at the default 2,000,000 gas.
+const MIN_GAS_PRICE: &str = "0.00001ucsn";
+/// The fee of one transaction at the default gas limit and [`MIN_GAS_PRICE`].
+const FEE: u128 = 20;
 
 fn ucsn(node: &DevNode, address: &str) -> u128 {
     let balances = runtime()
@@ -52,7 +57,11 @@ fn offer(seller: &Seller, node: &DevNode, market: &str, dir: &Path) -> u64 {
 #[test]
 fn an_undelivered_purchase_is_disputed_and_refunded_by_the_inbox_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let node = DevNode::start(&dir.path().join("chain")).unwrap();
+    let node = DevNode::start_with(
+        &dir.path().join("chain"),
+        &["--min-gas-price", MIN_GAS_PRICE],
+    )
+    .unwrap();
     let market = deploy_data_sale_with(&node, RELEASE_WINDOW, Some(ARBITRATION_WINDOW)).unwrap();
     let seller = Seller::new(&node, &dir.path().join("seller")).unwrap();
     let offer_id = offer(&seller, &node, &market, dir.path());
@@ -100,8 +109,8 @@ fn an_undelivered_purchase_is_disputed_and_refunded_by_the_inbox_alone() {
     let paid = ucsn(&node, &bob);
     assert_eq!(
         paid,
-        before - 200,
-        "two purchases at 100ucsn, no fees on dev"
+        before - 2 * (100 + FEE),
+        "two purchases at 100ucsn"
     );
 
     // Nothing is delivered: the inbox disputes before the deadline...
@@ -120,7 +129,11 @@ fn an_undelivered_purchase_is_disputed_and_refunded_by_the_inbox_alone() {
     let refunded = inbox.wait_for("refund_claimed", id);
     assert_eq!(refunded["txhash"].as_str().unwrap().len(), 64, "{refunded}");
     assert_eq!(purchase(&node, &market, id)["state"], "refunded");
-    assert_eq!(ucsn(&node, &bob), paid + 100, "the price is back");
+    assert_eq!(
+        ucsn(&node, &bob),
+        paid + 100 - 2 * FEE,
+        "the price is back, less the dispute's and the claim's fees"
+    );
 
     // The seller's claim after the deadline finds nothing to take.
     let claim = seller

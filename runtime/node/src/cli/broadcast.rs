@@ -216,7 +216,7 @@ pub async fn prepare(
 }
 
 /// The refusal a `--gas auto` simulation that predicts a failure becomes: nothing is broadcast.
-fn would_fail(simulation: &Simulation) -> ClientError {
+pub(super) fn would_fail(simulation: &Simulation) -> ClientError {
     ClientError::Refused {
         message: format!(
             "not broadcast: simulated for --gas auto, it would fail: {}",

@@ -281,19 +281,17 @@ pub fn run(args: &InboxArgs, session: &Session, out: &mut impl Write) -> anyhow:
         min_rate: args.body_min_rate,
         ..InboxConfig::new(&args.out, contract, buyer)
     };
+    if args.confirm && args.market.options.sequence.is_some() {
+        anyhow::bail!(
+            "the inbox sends a transaction for each confirmation, dispute or refund, each with \
+             the account's next sequence: leave out --sequence"
+        );
+    }
     let confirmer = match (&key, args.confirm) {
         (Some(key), true) => Some(Signer {
             client: client.clone(),
             key: key.clone(),
-            chain_id: args.market.options.chain_id.clone(),
-            gas: match args.market.options.gas {
-                Some(crate::cli::broadcast::Gas::Auto) => anyhow::bail!(
-                    "the inbox signs its transactions unattended with a fixed gas limit: give --gas N, or leave it out for the default"
-                ),
-                Some(crate::cli::broadcast::Gas::Limit(n)) => Some(n),
-                None => None,
-            },
-            mode: args.market.options.mode(),
+            options: args.market.options.clone(),
             turn: Arc::default(),
         }),
         _ => None,

@@ -15,24 +15,26 @@
 use std::sync::Arc;
 
 use consign_client::inbox::{Accepted, SavedRecord};
-use consign_client::{Broadcast, BroadcastMode, ClientError, NodeClient, SecretKey};
+use consign_client::{Broadcast, ClientError, NodeClient, SecretKey, Tx};
 use consign_market::ExecuteMsg;
 use tokio::sync::{mpsc, oneshot, watch, Mutex};
 
 use super::report::{CliEvent, Note};
-use crate::cli::broadcast::DEFAULT_GAS;
+use crate::cli::args::TxOptions;
+use crate::cli::broadcast::{self, prepare, would_fail};
 
-/// Signs and sends the inbox's own transactions (confirmations, and the watch's disputes and
+/// Signs and sends the inbox's own transactions (confirmations, and the guard's disputes and
 /// refund claims) with the buyer's key, one at a time: the two tasks share it, so their account
-/// sequence numbers never race.
+/// sequence numbers never race. Gas and fees follow the command's options as for every other
+/// transaction ([`prepare`]): `--gas N|auto`, `--fees`, `--gas-prices`, else the node's minimum
+/// gas price.
 #[derive(Clone)]
 pub(super) struct Signer {
     pub(super) client: NodeClient,
     pub(super) key: SecretKey,
-    pub(super) chain_id: Option<String>,
-    pub(super) gas: Option<u64>,
-    pub(super) mode: BroadcastMode,
-    /// Held while one transaction is signed and sent.
+    /// The command's transaction options; never a fixed `--sequence` (refused at start).
+    pub(super) options: TxOptions,
+    /// Held while one transaction is prepared, signed and sent.
     pub(super) turn: Arc<Mutex<()>>,
 }
 
@@ -51,26 +53,18 @@ impl Signer {
     /// Why it was not sent or failed, in words.
     pub(super) async fn send(&self, contract: &str, msg: ExecuteMsg) -> Result<Sent, String> {
         let _turn = self.turn.lock().await;
-        let chain_id = match &self.chain_id {
-            Some(id) => id.clone(),
-            None => {
-                self.client
-                    .status()
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .chain_id
-            }
+        let signer = broadcast::Signer::Key(self.key.clone());
+        let messages = vec![msg.to_msg(contract, vec![])];
+        let outcome = match prepare(&self.client, &self.options, &signer, messages, false).await {
+            Ok(prepared) => match prepared.simulation.as_ref().filter(|s| s.code != 0) {
+                Some(simulation) => Err(would_fail(simulation)),
+                None => {
+                    let tx = Tx::sign(prepared.body, &self.key);
+                    self.client.broadcast(&tx, self.options.mode()).await
+                }
+            },
+            Err(e) => Err(e),
         };
-        let outcome = self
-            .client
-            .sign_and_broadcast(
-                &self.key,
-                &chain_id,
-                vec![msg.to_msg(contract, vec![])],
-                self.gas.unwrap_or(DEFAULT_GAS),
-                self.mode,
-            )
-            .await;
         match outcome {
             Ok(Broadcast::Committed(result)) if result.code == 0 => Ok(Sent {
                 txhash: result.txhash.to_string(),
