@@ -30,6 +30,8 @@ fn the_demo_plays_the_whole_story() {
         "The buyer purchases, writing the delivery address into the contract",
         "delivery instruction #1 recorded by the runtime",
         "The storage node delivers; the inbox decrypts and verifies",
+        // Named with the extension the seller published (`sell --extension csv`).
+        "Weather_readings_2026-1.csv",
         "the escrow pays the seller",
         "purchase 1: released",
         "consign dev",

@@ -315,6 +315,8 @@ pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::
             "Hourly temperature and pressure, one station",
             "--terms",
             "personal use only",
+            "--extension",
+            "csv",
             "--from",
             "seller",
             "--contract",
@@ -327,7 +329,7 @@ pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::
         "The seller sells, in advance",
         t,
         &[
-            format!("$ consign sell weather-2026.csv --storage {storage_url} --price {PRICE} --title 'Weather readings 2026' --from seller"),
+            format!("$ consign sell weather-2026.csv --storage {storage_url} --price {PRICE} --title 'Weather readings 2026' --extension csv --from seller"),
             format!("uploaded to the storage node (signed, encrypted at rest; {upload_rate:.0} MB/s overall)"),
             format!("offer {offer_id} created on-chain with the file's digest and size"),
             "offer registered with the storage node, privately: the node checked on-chain that the signer is the seller".into(),
