@@ -16,8 +16,8 @@ use serde::Serialize;
 
 use super::args::{parse_coins, Coins, MarketArgs, TxOptions};
 use super::broadcast::{default_gas, fee, sign_and_broadcast, Gas};
-use super::output::{coins_to_string, print_json, report};
-use super::purchase::{release_window, BlockTime};
+use super::output::{coins_to_string, field, print_json, report, BlockTime};
+use super::purchase::market_config;
 use super::{OutputFormat, Session};
 
 /// Long help of `consign buy`.
@@ -28,10 +28,11 @@ node will POST the encrypted data to (run `consign inbox` there), and --recipien
 public key (age1…) it is encrypted to.
 
 The payment is held in escrow until you confirm receipt (`consign purchase confirm`), the release
-window passes, or the arbiter settles a dispute. Prints the purchase id, the sequence number of
-the delivery instruction the contract emitted, and the dispute deadline in local time (RFC 3339
-with --output json): the data should arrive before it, and until then you can dispute
-(`consign purchase dispute`); after it the seller may claim the payment.
+window passes, or the arbiter settles a dispute. Prints the purchase id, what was paid, the
+sequence number of the delivery instruction the contract emitted, the dispute deadline in local
+time (RFC 3339 with --output json) and the transaction hash, as `key: value` lines on stdout;
+what happened is told on stderr. The data should arrive before the deadline, and until then you
+can dispute (`consign purchase dispute`); after it the seller may claim the payment.
 
 Checked before anything is signed; a failed check is an error and nothing is broadcast:
   - the offer exists, is active (not withdrawn) and has not expired;
@@ -132,7 +133,7 @@ pub fn run(args: &BuyArgs, session: &Session, out: &mut impl Write) -> anyhow::R
     let fee = session.block_on(fee_estimate(&client, &args.market.options, &msg))?;
     let balances = session.block_on(client.balances(&buyer))?;
     check_funds(&buyer, &funds, &fee, &balances)?;
-    let window = release_window(session, &client, contract)?;
+    let window = market_config(session, &client, contract)?.release_window_seconds;
     let paid = coins_to_string(&funds);
     let outcome = sign_and_broadcast(
         session,
@@ -165,26 +166,38 @@ pub fn run(args: &BuyArgs, session: &Session, out: &mut impl Write) -> anyhow::R
         match output {
             OutputFormat::Json => print_json(&purchased, output, out),
             OutputFormat::Text => {
-                writeln!(
-                    out,
-                    "purchase {} of offer {} committed in block {}; paid {} (held in escrow)",
-                    purchased.purchase_id, purchased.offer_id, purchased.height, purchased.paid
-                )?;
-                writeln!(
-                    out,
-                    "delivery instruction {} recorded: the data goes to {}",
-                    purchased.delivery_sequence, recipient.endpoint
-                )?;
-                writeln!(
-                    out,
-                    "dispute deadline: {}: the data should arrive before then; if it has not, \
-                     dispute before it (`consign purchase dispute {} --reason … --from {}`), \
-                     after it the seller may claim the payment",
-                    deadline.local(),
+                // What happened, for the person (stderr); the result, for scripts too (stdout).
+                eprintln!(
+                    "purchase {} of offer {} committed in block {}; {} held in escrow until \
+                     you confirm receipt; delivery instruction {} recorded: the data goes to {}",
                     purchased.purchase_id,
-                    args.from
+                    purchased.offer_id,
+                    purchased.height,
+                    purchased.paid,
+                    purchased.delivery_sequence,
+                    recipient.endpoint
+                );
+                field(out, "purchase", &purchased.purchase_id.to_string())?;
+                field(out, "offer", &purchased.offer_id.to_string())?;
+                field(out, "paid", &purchased.paid)?;
+                field(
+                    out,
+                    "delivery sequence",
+                    &purchased.delivery_sequence.to_string(),
                 )?;
-                writeln!(out, "txhash: {}", purchased.txhash)?;
+                field(
+                    out,
+                    "dispute deadline",
+                    &format!(
+                        "{} (the data should arrive before then; if it has not, dispute before \
+                         it: `consign purchase dispute {} --reason … --from {}`; after it the \
+                         seller may claim the payment)",
+                        deadline.local(),
+                        purchased.purchase_id,
+                        args.from
+                    ),
+                )?;
+                field(out, "txhash", &purchased.txhash)?;
                 Ok(())
             }
         }

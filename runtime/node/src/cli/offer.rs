@@ -4,14 +4,18 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use consign_client::StorageClient;
-use consign_market::{ExecuteMsg, QueryMsg};
+use consign_market::{ExecuteMsg, OfferResponse, OffersResponse, QueryMsg, DEFAULT_LIMIT};
+use consign_util::size::format_size;
 
-use super::args::{parse_address, MarketArgs, NodeArgs};
+use super::args::{parse_address, ContractArg, NodeArgs, TxOptions};
 use super::broadcast::{chain_id, sign_and_broadcast};
-use super::market::{hash_file, query, OfferCreated, OfferFields};
-use super::output::{print_json, print_result, report};
+use super::market::{hash_file, OfferCreated, OfferFields};
+use super::output::{
+    coins_to_string, field, print_json, print_result, report, truncate, Align, BlockTime, Table,
+};
 use super::{OutputFormat, Session, EXIT_OK, EXIT_REJECTED};
 
 /// Long help of `consign offer`.
@@ -23,7 +27,9 @@ description and terms, and the seller's address. The title is required and never
 the file's name. An offer never names or hints at where the data is stored; the storage node
 learns of the offer privately (`consign sell` does both steps).
 
-The contract is --contract ADDRESS, else $CONSIGN_CONTRACT.";
+The contract is --contract ADDRESS, else $CONSIGN_CONTRACT. `show` and `list` only read; `create`
+and `withdraw` sign a transaction and take the transaction flags (--gas, --fees, …) after their
+name.";
 
 /// Examples for `consign offer --help`.
 pub(super) const EXAMPLES: &str = "\
@@ -36,15 +42,19 @@ Examples:
 /// `consign offer …`.
 #[derive(Debug, Clone, Args)]
 pub struct OfferArgs {
-    /// Which node, contract and keyring, and how transactions are signed and broadcast.
+    /// Which node, and where the keyring is.
     #[command(flatten)]
-    pub market: MarketArgs,
+    pub node: NodeArgs,
+    /// Which contract.
+    #[command(flatten)]
+    pub contract: ContractArg,
     /// What to do.
     #[command(subcommand)]
     pub command: OfferCommand,
 }
 
-/// The `consign offer` subcommands.
+/// The `consign offer` subcommands. Only those that sign a transaction take [`TxOptions`], so
+/// `show` and `list` do not list flags they would ignore.
 #[derive(Debug, Clone, Subcommand)]
 pub enum OfferCommand {
     /// Create an offer for a file: reads FILE only to compute its SHA-256 and size.
@@ -60,12 +70,27 @@ pub enum OfferCommand {
         after_help = "Examples:\n  consign offer create data.csv --price 5000ucsn --title 'Daily prices' --from alice\n  consign offer create data.csv --price 5000ucsn --title T --terms 'personal use' --expires-in 30d --from alice"
     )]
     Create(CreateOffer),
-    /// Show one offer.
+    /// Show one offer: its public fields, prices and times readable.
+    #[command(
+        long_about = "Show one offer as `key: value` lines: title, price, size, SHA-256, file \
+                      extension, seller, status (active, expired or withdrawn), when it was \
+                      created and when it expires (local time), description and terms. With \
+                      --output json, the contract's answer as it gave it (times in nanoseconds).",
+        after_help = "Examples:\n  consign offer show 1 --contract $MARKET\n  consign --output json offer show 1 | jq -r .content_sha256"
+    )]
     Show {
         /// The offer's id.
         id: u64,
     },
-    /// List offers, all or one seller's, in id order.
+    /// List offers, all or one seller's, in id order, as a table.
+    #[command(
+        long_about = "List offers in id order as a table: id, title, price, size, status \
+                      (active, expired or withdrawn) and when each was created, in local time. \
+                      With --output json, the contract's answer: {\"offers\": [...]}. A page \
+                      holds --limit offers (30 by default); pass the last id as --start-after \
+                      for the next one.",
+        after_help = "Examples:\n  consign offer list --contract $MARKET\n  consign offer list --seller $(consign keys show alice -a) --active\n  consign --output json offer list | jq '.offers[].id'"
+    )]
     List {
         /// Only this seller's offers.
         #[arg(long, value_name = "ADDRESS", value_parser = parse_address)]
@@ -90,6 +115,9 @@ pub enum OfferCommand {
         /// The seller's key.
         #[arg(long, value_name = "KEY")]
         from: String,
+        /// How to sign and broadcast.
+        #[command(flatten)]
+        tx: TxOptions,
     },
 }
 
@@ -101,6 +129,9 @@ pub struct CreateOffer {
     /// What the offer says.
     #[command(flatten)]
     pub fields: OfferFields,
+    /// How to sign and broadcast.
+    #[command(flatten)]
+    pub tx: TxOptions,
 }
 
 /// `consign offer register`.
@@ -124,13 +155,13 @@ pub struct RegisterArgs {
 ///
 /// If the file cannot be read, the node cannot be reached, or `out` cannot be written.
 pub fn run(args: &OfferArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
-    let contract = args.market.contract.address()?;
+    let contract = args.contract.address()?;
     let output = session.output;
-    let execute = |from: &str, msg: ExecuteMsg| {
+    let execute = |from: &str, tx: &TxOptions, msg: ExecuteMsg| {
         sign_and_broadcast(
             session,
-            &args.market.node,
-            &args.market.options,
+            &args.node,
+            tx,
             from,
             vec![msg.to_msg(contract, vec![])],
         )
@@ -141,8 +172,8 @@ pub fn run(args: &OfferArgs, session: &Session, out: &mut impl Write) -> anyhow:
             let (sha256, size) = hash_file(&create.file)?;
             let msg = create
                 .fields
-                .create_msg(session, &args.market.node, &sha256, size)?;
-            let outcome = execute(&create.fields.from, msg)?;
+                .create_msg(session, &args.node, &sha256, size)?;
+            let outcome = execute(&create.fields.from, &create.tx, msg)?;
             report(outcome, output, out, |result, output, out| {
                 let created = OfferCreated::from_result(result, contract, &sha256, size)?;
                 created.print(output, out)?;
@@ -150,33 +181,148 @@ pub fn run(args: &OfferArgs, session: &Session, out: &mut impl Write) -> anyhow:
                 Ok(())
             })
         }
-        OfferCommand::Show { id } => query(
-            session,
-            &args.market.node,
-            contract,
-            &QueryMsg::offer(*id),
-            out,
-        ),
+        OfferCommand::Show { id } => show(session, &args.node, contract, *id, out),
         OfferCommand::List {
             seller,
             active,
             start_after,
             limit,
-        } => query(
-            session,
-            &args.market.node,
-            contract,
-            &QueryMsg::offers(seller.clone(), *active, *start_after, *limit),
-            out,
-        ),
-        OfferCommand::Register(register) => {
-            run_register(session, &args.market.node, contract, register, out)
+        } => {
+            let msg = QueryMsg::offers(seller.clone(), *active, *start_after, *limit);
+            list(session, &args.node, contract, &msg, *limit, out)
         }
-        OfferCommand::Withdraw { id, from } => {
-            let outcome = execute(from, ExecuteMsg::withdraw_offer(*id))?;
+        OfferCommand::Register(register) => {
+            run_register(session, &args.node, contract, register, out)
+        }
+        OfferCommand::Withdraw { id, from, tx } => {
+            let outcome = execute(from, tx, ExecuteMsg::withdraw_offer(*id))?;
             report(outcome, output, out, print_result)
         }
     }
+}
+
+/// An offer's status as a buyer sees it now: `withdrawn`, `expired` (by this machine's clock)
+/// or `active`.
+fn status(offer: &OfferResponse) -> anyhow::Result<&'static str> {
+    if offer.status == consign_market::OfferStatus::Withdrawn {
+        return Ok("withdrawn");
+    }
+    match offer.expires {
+        Some(expires) if BlockTime::new(expires)?.passed() => Ok("expired"),
+        _ => Ok("active"),
+    }
+}
+
+/// Carries out `consign offer show`: the contract's answer as JSON, or `key: value` lines.
+///
+/// # Errors
+///
+/// If the node cannot be reached, the offer does not exist (in the contract's words: `offer 42
+/// does not exist`), or `out` cannot be written.
+fn show(
+    session: &Session,
+    node: &NodeArgs,
+    contract: &str,
+    id: u64,
+    out: &mut impl Write,
+) -> anyhow::Result<u8> {
+    let client = node.client()?;
+    let answer: serde_json::Value =
+        session.block_on(client.smart_query(contract, &QueryMsg::offer(id)))?;
+    if session.output == OutputFormat::Json {
+        print_json(&answer, session.output, out)?;
+        return Ok(EXIT_OK);
+    }
+    let o: OfferResponse = serde_json::from_value(answer)
+        .with_context(|| format!("unexpected answer for offer {id} from {contract}"))?;
+    field(out, "offer", &o.id.to_string())?;
+    field(out, "title", &o.title)?;
+    field(out, "price", &coins_to_string(&o.price))?;
+    field(
+        out,
+        "size",
+        &format!("{} ({} bytes)", format_size(o.size), o.size),
+    )?;
+    field(out, "sha256", &o.content_sha256)?;
+    let extension = match &o.extension {
+        Some(extension) => extension.clone(),
+        None => "none (buyers' inboxes save the data without one)".to_owned(),
+    };
+    field(out, "extension", &extension)?;
+    field(out, "seller", o.seller.as_str())?;
+    field(out, "status", status(&o)?)?;
+    field(out, "created", &BlockTime::new(o.created)?.local())?;
+    let expires = match o.expires {
+        Some(expires) => BlockTime::new(expires)?.local(),
+        None => "never".to_owned(),
+    };
+    field(out, "expires", &expires)?;
+    if !o.description.is_empty() {
+        field(out, "description", &o.description)?;
+    }
+    if !o.terms.is_empty() {
+        field(out, "terms", &o.terms)?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// Carries out `consign offer list`: the contract's answer as JSON, or a table.
+///
+/// # Errors
+///
+/// If the node cannot be reached, the contract does not answer, or `out` cannot be written.
+fn list(
+    session: &Session,
+    node: &NodeArgs,
+    contract: &str,
+    msg: &QueryMsg,
+    limit: Option<u32>,
+    out: &mut impl Write,
+) -> anyhow::Result<u8> {
+    let client = node.client()?;
+    let answer: serde_json::Value = session.block_on(client.smart_query(contract, msg))?;
+    if session.output == OutputFormat::Json {
+        print_json(&answer, session.output, out)?;
+        return Ok(EXIT_OK);
+    }
+    let page: OffersResponse = serde_json::from_value(answer)
+        .with_context(|| format!("unexpected answer to an offer listing from {contract}"))?;
+    if page.offers.is_empty() {
+        eprintln!(
+            "no offers in {contract} match (sellers create them with `consign sell` or \
+             `consign offer create`)"
+        );
+        return Ok(EXIT_OK);
+    }
+    let mut table = Table::new(&[
+        ("ID", Align::Right),
+        ("TITLE", Align::Left),
+        ("PRICE", Align::Left),
+        ("SIZE", Align::Right),
+        ("STATUS", Align::Left),
+        ("CREATED", Align::Left),
+    ]);
+    for o in &page.offers {
+        table.row(vec![
+            o.id.to_string(),
+            truncate(&o.title, 40),
+            coins_to_string(&o.price),
+            format_size(o.size),
+            status(o)?.to_owned(),
+            BlockTime::new(o.created)?.local_short(),
+        ]);
+    }
+    table.write(out)?;
+    let shown = u32::try_from(page.offers.len()).unwrap_or(u32::MAX);
+    if shown >= limit.unwrap_or(DEFAULT_LIMIT) {
+        if let Some(last) = page.offers.last() {
+            eprintln!(
+                "more may follow: add --start-after {} for the next page",
+                last.id
+            );
+        }
+    }
+    Ok(EXIT_OK)
 }
 
 /// Tells the seller (stderr) that an offer created alone cannot be delivered yet: no storage

@@ -5,8 +5,8 @@ use std::io::Write;
 use clap::Args;
 
 use super::args::NodeArgs;
-use super::output::print_json;
-use super::{Session, EXIT_OK};
+use super::output::{field, print_json, BlockTime};
+use super::{OutputFormat, Session, EXIT_OK};
 
 /// `consign status`.
 #[derive(Debug, Clone, Args)]
@@ -18,8 +18,10 @@ pub struct StatusArgs {
 
 /// Long help of `consign status`.
 pub(super) const LONG_ABOUT: &str = "\
-Show the node's status: the chain id, the latest block's height, hash and time, and the
-sequence the next delivery instruction will get. A quick way to check the node is up.";
+Show the node's status as `key: value` lines: the chain id, the latest block's height, hash and
+time (in local time), the sequence the next delivery instruction will get, and the minimum gas
+price the node accepts. A quick way to check the node is up. With --output json, the node's
+answer (the time in nanoseconds since 1970, as the node gives it).";
 
 /// Examples for `consign status --help`.
 pub(super) const EXAMPLES: &str = "\
@@ -36,6 +38,23 @@ Examples:
 pub fn run(args: &StatusArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
     let node = args.node.client()?;
     let status = session.block_on(node.status())?;
-    print_json(&status, session.output, out)?;
+    if session.output == OutputFormat::Json {
+        print_json(&status, session.output, out)?;
+        return Ok(EXIT_OK);
+    }
+    field(out, "chain id", &status.chain_id)?;
+    field(out, "height", &status.height.to_string())?;
+    field(out, "latest block hash", &status.latest_block_hash)?;
+    field(
+        out,
+        "latest block time",
+        &BlockTime::new(status.latest_block_time)?.local(),
+    )?;
+    field(
+        out,
+        "next delivery sequence",
+        &status.next_delivery_sequence.to_string(),
+    )?;
+    field(out, "minimum gas price", &status.min_gas_price.to_string())?;
     Ok(EXIT_OK)
 }
