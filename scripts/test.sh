@@ -12,7 +12,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-step() { printf '\n==> %s\n' "$*" >&2; }
+# Each step says when it started (seconds since the script began), so a slow CI run shows where
+# its time went.
+step() { printf '\n==> [%ds] %s\n' "$SECONDS" "$*" >&2; }
 
 # The storage tests decrypt a delivery with the reference `age` tool too, not only our code.
 if ! command -v age >/dev/null 2>&1; then
