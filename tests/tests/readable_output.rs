@@ -535,6 +535,14 @@ fn help_lists_only_the_flags_a_command_uses() {
             );
         }
     }
+    // Reading the chain signs nothing: no keyring either.
+    for reader in [&["status"][..], &["query", "bank", "balances"]] {
+        let listed = flags(&help(reader));
+        assert!(
+            !listed.iter().any(|f| f == "--keyring-backend"),
+            "{reader:?}: {listed:?}"
+        );
+    }
     for signing in [
         &["offer", "withdraw"][..],
         &["offer", "create"],

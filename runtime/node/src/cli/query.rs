@@ -33,7 +33,11 @@ Examples:
   consign --output json query block | jq .header.height";
 
 /// `consign query …`.
+///
+/// `--keyring-backend` is accepted (it is global) but hidden from the help: reading the chain
+/// signs nothing.
 #[derive(Debug, Clone, Args)]
+#[command(mut_arg("keyring_backend", |arg| arg.hide(true)))]
 pub struct QueryArgs {
     /// Which node.
     #[command(flatten)]

@@ -9,7 +9,11 @@ use super::output::{field, print_json, BlockTime};
 use super::{OutputFormat, Session, EXIT_OK};
 
 /// `consign status`.
+///
+/// `--keyring-backend` is accepted (it is global) but hidden from the help: reading the chain
+/// signs nothing.
 #[derive(Debug, Clone, Args)]
+#[command(mut_arg("keyring_backend", |arg| arg.hide(true)))]
 pub struct StatusArgs {
     /// Which node.
     #[command(flatten)]
