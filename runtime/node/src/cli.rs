@@ -120,7 +120,7 @@ pub enum Command {
     /// Buyers: receive purchased data: decrypt, verify against the offer, save, confirm.
     #[command(long_about = inbox::LONG_ABOUT, after_help = inbox::EXAMPLES)]
     Inbox(inbox::InboxArgs),
-    /// Follow a purchase and end its escrow: show, list, confirm, dispute, claim, resolve.
+    /// Follow a purchase and end its escrow: show, list, confirm, dispute, claim, resolve, refund.
     #[command(long_about = purchase::LONG_ABOUT, after_help = purchase::EXAMPLES)]
     Purchase(purchase::PurchaseArgs),
     /// Show the node's status: chain id, latest block, next delivery sequence.
