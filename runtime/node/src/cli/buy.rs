@@ -16,8 +16,8 @@ use serde::Serialize;
 
 use super::args::{parse_coins, Coins, MarketArgs, TxOptions};
 use super::broadcast::{default_gas, fee, sign_and_broadcast, Gas};
-use super::output::{coins_to_string, field, print_json, report, BlockTime};
-use super::purchase::market_config;
+use super::market::market_config;
+use super::output::{coins_to_string, field, next_block_time, print_json, report, BlockTime};
 use super::{OutputFormat, Session};
 
 /// Long help of `consign buy`.
@@ -124,7 +124,7 @@ pub fn run(args: &BuyArgs, session: &Session, out: &mut impl Write) -> anyhow::R
         .block_on(client.smart_query(contract, &QueryMsg::offer(args.offer)))
         .with_context(|| format!("cannot read offer {} of {contract}", args.offer))?;
     let status = session.block_on(client.status())?;
-    check_offer(&offer, status.latest_block_time)?;
+    check_offer(&offer, next_block_time(status.latest_block_time))?;
     let funds = match &args.amount {
         Some(amount) => amount.0.clone(),
         None => offer.price,
@@ -204,8 +204,8 @@ pub fn run(args: &BuyArgs, session: &Session, out: &mut impl Write) -> anyhow::R
     })
 }
 
-/// Refuses an offer that cannot be bought: withdrawn, or expired at the chain's latest block
-/// time (the next block's is later still).
+/// Refuses an offer that cannot be bought: withdrawn, or expired at `now`, the earliest time the
+/// purchase's block can have ([`next_block_time`]).
 ///
 /// # Errors
 ///

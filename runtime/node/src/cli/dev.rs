@@ -354,10 +354,8 @@ fn print_started(
             for account in &started.accounts {
                 writeln!(out, "  {:width$}  {}", account.name, account.address)?;
             }
-            writeln!(
-                out,
-                "Ctrl-C stops the node after committing what it accepted."
-            )?;
+            // A hint for the person, not part of what the node reports (stderr).
+            eprintln!("Ctrl-C stops the node after committing what it accepted.");
         }
     }
     out.flush()?;

@@ -300,12 +300,12 @@ pub fn run(args: &KeysArgs, session: &Session, out: &mut impl Write) -> anyhow::
             let keys = keyring.list()?;
             match output {
                 OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&keys)?)?,
-                OutputFormat::Text if keys.is_empty() => writeln!(
-                    out,
+                // An empty list is no lines on stdout; the hint is for the person (stderr).
+                OutputFormat::Text if keys.is_empty() => eprintln!(
                     "no keys in the {} keyring at {}; add one with `consign keys add NAME`",
                     keyring.backend(),
                     keyring.dir().display()
-                )?,
+                ),
                 OutputFormat::Text => {
                     let width = keys.iter().map(|k| k.name.len()).max().unwrap_or(0);
                     for key in &keys {

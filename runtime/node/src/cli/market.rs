@@ -9,15 +9,14 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use clap::Args;
-use consign_client::{Timestamp, TxResult};
-use consign_market::{created_offer_id, ExecuteMsg, NewOffer, QueryMsg};
+use consign_client::{NodeClient, Timestamp, TxResult};
+use consign_market::{created_offer_id, ConfigResponse, ExecuteMsg, NewOffer, QueryMsg};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use serde_json::Value;
 
 use super::args::{parse_coins, Coins, NodeArgs};
-use super::output::print_json;
-use super::{OutputFormat, Session, EXIT_OK};
+use super::output::{field, next_block_time, print_json};
+use super::{OutputFormat, Session};
 
 /// What an offer says besides its content's digest and size; shared by `consign offer create`
 /// and `consign sell`. All of it is public on-chain, which is why the title is never taken from
@@ -91,7 +90,8 @@ impl OfferFields {
         };
         if let Some(after) = self.expires_in {
             let client = node.client()?;
-            let now = session.block_on(client.status())?.latest_block_time;
+            let latest = session.block_on(client.status())?.latest_block_time;
+            let now = next_block_time(latest);
             let nanos = u64::try_from(after.as_nanos()).context("--expires-in is too long")?;
             offer.expires = Some(Timestamp::from_nanos(now.nanos().saturating_add(nanos)));
         }
@@ -134,36 +134,30 @@ impl<'a> OfferCreated<'a> {
         match output {
             OutputFormat::Json => print_json(self, output, out),
             OutputFormat::Text => {
-                writeln!(
-                    out,
-                    "offer {} created in block {}",
-                    self.offer_id, self.height
-                )?;
-                writeln!(out, "content_sha256: {}", self.content_sha256)?;
-                writeln!(out, "size: {} bytes", self.size)?;
-                writeln!(out, "txhash: {}", self.txhash)?;
+                field(out, "offer_id", &self.offer_id.to_string())?;
+                field(out, "height", &self.height.to_string())?;
+                field(out, "content_sha256", self.content_sha256)?;
+                field(out, "size", &format!("{} bytes", self.size))?;
+                field(out, "txhash", &self.txhash)?;
                 Ok(())
             }
         }
     }
 }
 
-/// Runs a smart query of the contract and prints its answer as the contract gave it.
+/// Reads the contract's configuration: the arbiter and the two windows.
 ///
 /// # Errors
 ///
-/// If the node cannot be reached or the contract refuses the query, or `out` cannot be written.
-pub fn query(
+/// If the node cannot be reached or the contract does not answer.
+pub(super) fn market_config(
     session: &Session,
-    node: &NodeArgs,
+    client: &NodeClient,
     contract: &str,
-    msg: &QueryMsg,
-    out: &mut impl Write,
-) -> anyhow::Result<u8> {
-    let client = node.client()?;
-    let answer: Value = session.block_on(client.smart_query(contract, msg))?;
-    print_json(&answer, session.output, out)?;
-    Ok(EXIT_OK)
+) -> anyhow::Result<ConfigResponse> {
+    session
+        .block_on(client.smart_query(contract, &QueryMsg::config()))
+        .with_context(|| format!("cannot read the configuration of {contract}"))
 }
 
 /// The SHA-256 (lowercase hex) and size of a file offered, read once; a progress bar on stderr

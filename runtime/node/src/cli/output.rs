@@ -191,6 +191,18 @@ pub fn coins_to_string(coins: &[Coin]) -> String {
         .join(",")
 }
 
+/// The earliest time of the block a transaction sent now can be in: the later of the node's
+/// latest block time and this machine's clock. A chain stamps a new block with its own clock, and
+/// an idle `consign dev --block-time 0` makes no block until a transaction comes, so its latest
+/// block time can be long past. What is checked before signing (an offer's expiry, a refund's
+/// window, a dispute's deadline) is judged by this.
+pub fn next_block_time(latest: Timestamp) -> Timestamp {
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    latest.max(Timestamp::from_nanos(clock))
+}
+
 /// A block time, to print: in local time for people, RFC 3339 for JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct BlockTime(jiff::Timestamp);
@@ -205,11 +217,6 @@ impl BlockTime {
         jiff::Timestamp::from_nanosecond(i128::from(time.nanos()))
             .map(Self)
             .with_context(|| format!("the block time {time} is beyond the year 9999"))
-    }
-
-    /// This machine's clock, now.
-    pub fn now() -> Self {
-        Self(jiff::Timestamp::now())
     }
 
     /// `seconds` later.

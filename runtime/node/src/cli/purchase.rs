@@ -8,20 +8,18 @@ use anyhow::{bail, Context as _};
 use clap::{ArgGroup, Args, Subcommand};
 use consign_client::{ClientError, NodeClient};
 use consign_market::{
-    ConfigResponse, Escrow, ExecuteMsg, OfferResponse, PurchaseResponse, PurchasesResponse,
-    QueryMsg, DEFAULT_LIMIT,
+    Escrow, ExecuteMsg, OfferResponse, PurchaseResponse, PurchasesResponse, QueryMsg, DEFAULT_LIMIT,
 };
 use serde::Serialize;
 
 use super::args::{parse_address, ContractArg, NodeArgs, TxOptions};
 use super::broadcast::sign_and_broadcast;
+use super::market::market_config;
 use super::output::{
-    coins_to_string, field, print_json, print_result, report, truncate, Align, Table,
+    coins_to_string, field, next_block_time, print_json, print_result, report, truncate, Align,
+    BlockTime, Table,
 };
 use super::{OutputFormat, Session, EXIT_OK};
-
-/// Block times, printed; the inbox reaches them here too.
-pub(super) use super::output::BlockTime;
 
 /// Long help of `consign purchase`.
 pub(super) const LONG_ABOUT: &str = "\
@@ -246,21 +244,6 @@ pub fn run(args: &PurchaseArgs, session: &Session, out: &mut impl Write) -> anyh
     report(outcome, session.output, out, print_result)
 }
 
-/// Reads the contract's configuration: the arbiter and the two windows.
-///
-/// # Errors
-///
-/// If the node cannot be reached or the contract does not answer.
-pub(super) fn market_config(
-    session: &Session,
-    client: &NodeClient,
-    contract: &str,
-) -> anyhow::Result<ConfigResponse> {
-    session
-        .block_on(client.smart_query(contract, &QueryMsg::config()))
-        .with_context(|| format!("cannot read the configuration of {contract}"))
-}
-
 /// Reads purchase `id`.
 ///
 /// # Errors
@@ -321,7 +304,7 @@ fn check_claim_refund(
     let purchase = read_purchase(session, &client, contract, id)?;
     let config = market_config(session, &client, contract)?;
     let latest = session.block_on(client.status())?.latest_block_time;
-    let now = BlockTime::new(latest)?.max(BlockTime::now());
+    let now = BlockTime::new(next_block_time(latest))?;
     refund_refusal(&purchase, &claimer, config.arbitration_window_seconds, now)
 }
 

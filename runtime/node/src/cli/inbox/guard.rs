@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::confirm::Signer;
 use super::report::{CliEvent, Note};
-use crate::cli::purchase::BlockTime;
+use crate::cli::output::{next_block_time, BlockTime};
 
 /// The page size of the purchase listing.
 const PAGE: u32 = 100;
@@ -196,17 +196,13 @@ async fn look(
     state: &mut WatchState,
     note: &impl Fn(CliEvent),
 ) -> Result<(), String> {
-    let chain_now = watch
+    let latest = watch
         .client
         .status()
         .await
         .map_err(|e| e.to_string())?
         .latest_block_time;
-    let wall = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| Timestamp::from_nanos(saturating_nanos(d)))
-        .unwrap_or(chain_now);
-    let now = chain_now.max(wall);
+    let now = next_block_time(latest);
     let buyer = &watch.inbox.config().buyer;
     let recipient = watch.inbox.recipient();
     let mut start_after = state.done_up_to;

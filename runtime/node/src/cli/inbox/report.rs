@@ -13,7 +13,7 @@ use consign_util::size::format_size;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-use crate::cli::purchase::BlockTime;
+use crate::cli::output::BlockTime;
 use crate::cli::OutputFormat;
 
 /// Transfers at least this large get a progress bar.
