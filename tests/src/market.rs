@@ -83,24 +83,37 @@ impl Seller {
     /// # Errors
     /// When the binary cannot be run (a failed command is in the output).
     pub fn create_offer(&self, node: &DevNode, market: &str, file: &Path) -> Result<Output> {
-        self.consign(
-            node,
-            &[
-                "offer",
-                "create",
-                file.to_str().context("a UTF-8 path")?,
-                "--price",
-                "100ucsn",
-                "--title",
-                "test data",
-                "--from",
-                "seller",
-                "--contract",
-                market,
-                "--output",
-                "json",
-            ],
-        )
+        self.create_offer_with(node, market, file, &[])
+    }
+
+    /// [`Seller::create_offer`] with more flags (`--expires-in 2s`, `--extension csv`, …).
+    ///
+    /// # Errors
+    /// When the binary cannot be run (a failed command is in the output).
+    pub fn create_offer_with(
+        &self,
+        node: &DevNode,
+        market: &str,
+        file: &Path,
+        extra: &[&str],
+    ) -> Result<Output> {
+        let mut args = vec![
+            "offer",
+            "create",
+            file.to_str().context("a UTF-8 path")?,
+            "--price",
+            "100ucsn",
+            "--title",
+            "test data",
+            "--from",
+            "seller",
+            "--contract",
+            market,
+            "--output",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        self.consign(node, &args)
     }
 
     /// Uploads `file` to `storage`, creates the offer at 100ucsn in `market`, and registers it

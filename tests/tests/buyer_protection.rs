@@ -3,7 +3,9 @@
 //! price and the fee), so the buyer's sequence does not move; it warns of a delivery address a
 //! storage node on its default egress policy refuses; `buy` and `purchase show` print the dispute
 //! deadline; and `offer create` alone warns that the offer cannot be delivered until it is
-//! registered with a storage node.
+//! registered with a storage node. An offer that expired while the chain made no block is
+//! refused before signing too; a file extension is published only with `--extension`, and only
+//! one that cannot leave the buyer's directory.
 
 use std::path::Path;
 use std::process::Output;
@@ -250,4 +252,86 @@ fn buy_warns_of_private_endpoints_and_prints_the_dispute_deadline() {
         "{text}"
     );
     assert!(text.contains("until then the buyer may dispute"), "{text}");
+}
+
+#[test]
+fn an_expired_offer_is_refused_before_signing_even_on_an_idle_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    // `--block-time 0`: no block is made while nothing happens, so the latest block's time stays
+    // behind the clock; the check must judge by the time the purchase's block would have.
+    let node = DevNode::start(&dir.path().join("node")).unwrap();
+    let market = deploy_data_sale(&node).unwrap();
+    let seller = seller(&node, dir.path());
+    let file = seller.home.join("prices.csv");
+    std::fs::write(&file, b"day,price\n1,10\n").unwrap();
+    let created = seller
+        .create_offer_with(&node, &market, &file, &["--expires-in", "2s"])
+        .unwrap();
+    let offer = ok_json(&created)["offer_id"].as_u64().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+
+    let bob = SecretKey::from_seed("bob").address();
+    let before = sequence(&node, &bob);
+    let refused = buy(&node, &market, offer, PUBLIC_ENDPOINT, "bob", false);
+    assert!(!refused.status.success(), "an expired offer was bought");
+    let reason = stderr(&refused);
+    assert!(
+        reason.contains(&format!("offer {offer} expired at ")),
+        "{reason}"
+    );
+    assert!(reason.contains("nothing was signed"), "{reason}");
+    assert_eq!(sequence(&node, &bob), before, "a transaction was sent");
+}
+
+#[test]
+fn an_offer_publishes_its_extension_only_when_asked_and_only_a_valid_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(&dir.path().join("node")).unwrap();
+    let market = deploy_data_sale(&node).unwrap();
+    let seller = seller(&node, dir.path());
+    let file = seller.home.join("prices.csv");
+    std::fs::write(&file, b"day,price\n1,10\n").unwrap();
+    let show = |id: u64| {
+        ok_json(&run(
+            &node,
+            &[
+                "offer",
+                "show",
+                &id.to_string(),
+                "--contract",
+                &market,
+                "--output",
+                "json",
+            ],
+        ))
+    };
+
+    // Not asked: the file's .csv stays private.
+    let plain = ok_json(&seller.create_offer(&node, &market, &file).unwrap());
+    assert!(
+        show(plain["offer_id"].as_u64().unwrap())
+            .get("extension")
+            .is_none(),
+        "an extension was published without --extension"
+    );
+    // Asked: public in the offer (a leading dot is dropped).
+    let with = ok_json(
+        &seller
+            .create_offer_with(&node, &market, &file, &["--extension", ".csv"])
+            .unwrap(),
+    );
+    assert_eq!(show(with["offer_id"].as_u64().unwrap())["extension"], "csv");
+    // Something that could leave the inbox's directory: refused before anything is signed.
+    let seller_address = seller.key.address();
+    let before = sequence(&node, &seller_address);
+    let bad = seller
+        .create_offer_with(&node, &market, &file, &["--extension", "../../x"])
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        stderr(&bad).contains("not an extension"),
+        "{}",
+        stderr(&bad)
+    );
+    assert_eq!(sequence(&node, &seller_address), before);
 }
