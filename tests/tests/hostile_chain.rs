@@ -3,6 +3,9 @@
 //! could fill the mempool; and queries waited for the block in progress, so during a flood a
 //! query took 22.8 s. Each test runs a real `consign dev` and attacks it over HTTP.
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
@@ -41,6 +44,50 @@ fn signed(
         messages,
     };
     Tx::sign(body, key).to_bytes()
+}
+
+/// Stores and instantiates the `hostile` contract from alice; returns its address. Its
+/// `{"loop":{}}` burns whatever gas it is given.
+fn spinner(node: &DevNode) -> Result<String> {
+    let hostile = contract("hostile");
+    let stored = ok_json(&node.consign(&[
+        "tx",
+        "wasm",
+        "store",
+        hostile.to_str().context("path")?,
+        "--from",
+        "alice",
+        "--output",
+        "json",
+    ])?);
+    let code_id = stored["code_id"].as_u64().context("code id")?.to_string();
+    let instantiated = ok_json(&node.consign(&[
+        "tx",
+        "wasm",
+        "instantiate",
+        &code_id,
+        "{}",
+        "--label",
+        "spin",
+        "--from",
+        "alice",
+        "--no-admin",
+        "--output",
+        "json",
+    ])?);
+    instantiated["contract_address"]
+        .as_str()
+        .map(str::to_owned)
+        .context("contract address")
+}
+
+/// A call of the spinner's endless loop.
+fn spin(spinner: &str) -> Msg {
+    Msg::Execute {
+        contract: spinner.to_owned(),
+        msg: Binary::from(br#"{"loop":{}}"#.as_slice()),
+        funds: vec![],
+    }
 }
 
 /// The refusal's code and message, failing the test if the node accepted.
@@ -196,36 +243,7 @@ fn during_a_flood_queries_answer_and_no_sender_fills_the_mempool() -> Result<()>
     let client = NodeClient::new(&node.url)?;
     let rt = runtime();
     let chain_id = rt.block_on(client.status())?.chain_id;
-    let hostile = contract("hostile");
-    let stored = ok_json(&node.consign(&[
-        "tx",
-        "wasm",
-        "store",
-        hostile.to_str().context("path")?,
-        "--from",
-        "alice",
-        "--output",
-        "json",
-    ])?);
-    let code_id = stored["code_id"].as_u64().context("code id")?.to_string();
-    let instantiated = ok_json(&node.consign(&[
-        "tx",
-        "wasm",
-        "instantiate",
-        &code_id,
-        "{}",
-        "--label",
-        "spin",
-        "--from",
-        "alice",
-        "--no-admin",
-        "--output",
-        "json",
-    ])?);
-    let spinner = instantiated["contract_address"]
-        .as_str()
-        .context("contract address")?
-        .to_owned();
+    let spinner = spinner(&node)?;
 
     // Every dev account sends gas-burning calls at high gas, all at once.
     let names: Vec<String> = ["alice", "bob", "carol", "dave"]
@@ -244,11 +262,7 @@ fn during_a_flood_queries_answer_and_no_sender_fills_the_mempool() -> Result<()>
                 first + n,
                 FLOOD_GAS,
                 vec![],
-                vec![Msg::Execute {
-                    contract: spinner.clone(),
-                    msg: Binary::from(br#"{"loop":{}}"#.as_slice()),
-                    funds: vec![],
-                }],
+                vec![spin(&spinner)],
             ));
         }
     }
@@ -337,3 +351,139 @@ fn during_a_flood_queries_answer_and_no_sender_fills_the_mempool() -> Result<()>
 const FLOOD_PER_SENDER: u64 = 4;
 /// Each call burns all of it.
 const FLOOD_GAS: u64 = MAX_GAS;
+
+/// Issue 12: `POST /txs/simulate` runs a transaction on the node's CPUs as a block does, with the
+/// most gas one transaction may use, and commits nothing, so it costs the client nothing. One
+/// client floods it with endless loops from many connections at once; meanwhile everyone else
+/// is served as usual: queries answer, and a transfer is committed.
+#[test]
+fn a_flood_of_simulations_from_one_client_does_not_stall_the_node_for_others() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = DevNode::start(&dir.path().join("chain"))?;
+    let client = NodeClient::new(&node.url)?;
+    let rt = runtime();
+    let chain_id = rt.block_on(client.status())?.chain_id;
+    let spinner = spinner(&node)?;
+    let mallory = SecretKey::from_seed("dave");
+    let sequence = rt.block_on(client.account(&mallory.address()))?.sequence;
+    // Signed once, simulated over and over: a simulation uses no sequence.
+    let loop_tx = signed(
+        &mallory,
+        &chain_id,
+        sequence,
+        MAX_GAS,
+        vec![],
+        vec![spin(&spinner)],
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let flood = {
+        let (client, stop, sent) = (NodeClient::new(&node.url)?, stop.clone(), sent.clone());
+        let answered = Arc::new(AtomicU64::new(0));
+        std::thread::spawn(move || -> Result<(u64, BTreeMap<String, u64>)> {
+            runtime().block_on(async move {
+                let tasks: Vec<_> = (0..FLOOD_CONNECTIONS)
+                    .map(|_| {
+                        let (client, stop, sent, answered) =
+                            (client.clone(), stop.clone(), sent.clone(), answered.clone());
+                        let bytes = loop_tx.clone();
+                        tokio::spawn(async move {
+                            let mut refusals = BTreeMap::<String, u64>::new();
+                            while !stop.load(Ordering::Relaxed) {
+                                sent.fetch_add(1, Ordering::Relaxed);
+                                match client.simulate_bytes(bytes.clone()).await {
+                                    Ok(simulation) => {
+                                        assert_ne!(simulation.code, 0, "an endless loop ended");
+                                        answered.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    Err(e) => *refusals.entry(e.to_string()).or_default() += 1,
+                                }
+                            }
+                            refusals
+                        })
+                    })
+                    .collect();
+                let mut refusals = BTreeMap::new();
+                for task in tasks {
+                    for (why, n) in task.await? {
+                        *refusals.entry(why).or_default() += n;
+                    }
+                }
+                Ok((answered.load(Ordering::Relaxed), refusals))
+            })
+        })
+    };
+
+    // Once every connection of the flood has a simulation out, for a few seconds: queries
+    // answer, and a transfer from another account is committed.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sent.load(Ordering::Relaxed) < FLOOD_CONNECTIONS as u64 {
+        assert!(Instant::now() < deadline, "the flood did not start");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let alice = SecretKey::from_seed("alice");
+    let bob = SecretKey::from_seed("bob").address();
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut queries = 0;
+    while started.elapsed() < Duration::from_secs(3) {
+        let asked = Instant::now();
+        rt.block_on(client.balances(&alice.address()))?;
+        rt.block_on(client.status())?;
+        slowest = slowest.max(asked.elapsed());
+        queries += 1;
+    }
+    let sequence = rt.block_on(client.account(&alice.address()))?.sequence;
+    let send = signed(
+        &alice,
+        &chain_id,
+        sequence,
+        200_000,
+        vec![],
+        vec![Msg::BankSend {
+            to: bob,
+            amount: coins(1, "ucsn"),
+        }],
+    );
+    let sent = Instant::now();
+    let committed = rt.block_on(client.broadcast_bytes(
+        send,
+        BroadcastMode::Commit {
+            timeout: Duration::from_secs(60),
+        },
+    ))?;
+    let commit_took = sent.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let (simulated, refusals) = flood.join().expect("the flood thread")?;
+    eprintln!(
+        "{simulated} simulations answered to the flood ({FLOOD_CONNECTIONS} connections), \
+         refusals {refusals:?}; {queries} queries meanwhile, slowest {slowest:?}; a transfer \
+         committed in {commit_took:?}"
+    );
+    assert!(
+        matches!(committed, consign_client::Broadcast::Committed(ref r) if r.code == 0),
+        "{committed:?}"
+    );
+    assert!(
+        slowest < Duration::from_secs(1),
+        "a query took {slowest:?} during the flood"
+    );
+    assert!(
+        commit_took < Duration::from_secs(2),
+        "a transfer took {commit_took:?} to commit during the flood"
+    );
+    // The flood is not simply dropped: its simulations are answered in turn, and the rest
+    // told to come back.
+    assert!(simulated > 0, "no simulation was answered");
+    for why in refusals.keys() {
+        assert!(
+            why.contains("503") && why.contains("try again in a moment"),
+            "{why}"
+        );
+    }
+    Ok(())
+}
+
+/// The flood's connections, each sending one simulation after another.
+const FLOOD_CONNECTIONS: usize = 600;

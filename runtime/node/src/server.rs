@@ -47,7 +47,9 @@ use std::time::Duration;
 
 use consign_util::serve::{serve, Drained, ServeOptions};
 
-pub use node::{BroadcastError, Committed, Node, NodeConfig, NodeError, RefusalKind, TxOutcome};
+pub use node::{
+    BroadcastError, Committed, Node, NodeConfig, NodeError, RefusalKind, SimulationError, TxOutcome,
+};
 
 /// Log target of the node's API (requests, responses, rejections).
 pub(crate) const API_TARGET: &str = "runtime::api";

@@ -174,6 +174,31 @@ async fn balance(http: &reqwest::Client, node: &DevNode, address: &str) -> u128 
         })
 }
 
+/// `POST path` with `headers` (each ending in CRLF) and no body, written by hand, so that no
+/// client adds a Content-Length; the status and the JSON body of the answer.
+fn post_raw(node: &DevNode, path: &str, headers: &str) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let authority = node.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(authority).expect("connecting to the node");
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n{headers}\r\n"
+    )
+    .expect("sending the request");
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .expect("reading the answer");
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer}"));
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    (status, body)
+}
+
 fn error_of(body: &Value) -> &str {
     body["error"].as_str().expect("an error message")
 }
@@ -315,6 +340,23 @@ async fn bank_send_commits_and_every_refusal_says_why() {
     );
     let (status, body) = get(&http, &node, "/blocks/999").await;
     assert_eq!(status, 404, "{body}");
+    // A transaction route without a body: a 400 that says what to send (the simulation's was a
+    // 405, as if it took no POST), with no Content-Length as with `Content-Length: 0`.
+    for (path, expected) in [
+        (
+            "/txs/simulate",
+            "POST /txs/simulate takes a transaction as its body",
+        ),
+        ("/txs", "POST /txs takes a signed transaction as its body"),
+    ] {
+        for length in ["", "Content-Length: 0\r\n"] {
+            let (status, body) = post_raw(&node, path, length);
+            assert_eq!(status, 400, "{path} {length:?}: {body}");
+            let error = error_of(&body);
+            assert!(error.contains("this request had no body"), "{body}");
+            assert!(error.contains(expected), "{body}");
+        }
+    }
 
     // The delivery feed is empty: a long-poll waits, then answers with nothing new.
     let started = Instant::now();

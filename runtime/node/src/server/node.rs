@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use consign_chain::{App, ChainError, CheckError, CheckedTx, View};
 use consign_client::{Block, NodeStatus, Simulation, Timestamp, Tx, TxHash, TxResult};
-use tokio::sync::{broadcast, oneshot, watch, Notify};
+use tokio::sync::{broadcast, oneshot, watch, Notify, Semaphore};
 use tokio::time::Instant;
 
 use super::mempool::Mempool;
@@ -31,6 +31,14 @@ pub struct NodeConfig {
     pub max_sender_txs: u64,
     /// How long shutdown waits for open requests to finish before closing them.
     pub shutdown_grace: Duration,
+    /// The most simulations (`POST /txs/simulate`) running at once. Each runs a transaction
+    /// with the most gas one may use and costs its client nothing, so without a cap a flood of
+    /// them takes every core and blocking thread from blocks and queries; the default leaves a
+    /// core to the rest of the node.
+    pub max_simulations: usize,
+    /// How long a simulation waits for one of the [`NodeConfig::max_simulations`] before it is
+    /// refused (503, try again): a short burst waits its turn, a flood is turned away.
+    pub simulation_wait: Duration,
 }
 
 impl Default for NodeConfig {
@@ -42,6 +50,10 @@ impl Default for NodeConfig {
             max_mempool_txs: 100_000,
             max_sender_txs: 100,
             shutdown_grace: Duration::from_secs(10),
+            max_simulations: std::thread::available_parallelism()
+                .map_or(1, |cores| cores.get().saturating_sub(1))
+                .max(1),
+            simulation_wait: Duration::from_secs(5),
         }
     }
 }
@@ -56,6 +68,27 @@ pub enum NodeError {
     /// A task panicked or did not finish.
     #[error("the node failed: {0}")]
     Panicked(String),
+}
+
+/// Why a simulation was not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimulationError {
+    /// Every one of the [`NodeConfig::max_simulations`] stayed taken for
+    /// [`NodeConfig::simulation_wait`].
+    #[error(
+        "the node is running the most simulations it runs at once ({max}) and none finished \
+         within {waited:?}; try again in a moment"
+    )]
+    Busy {
+        /// [`NodeConfig::max_simulations`].
+        max: usize,
+        /// [`NodeConfig::simulation_wait`].
+        waited: Duration,
+    },
+    /// The node failed.
+    #[error(transparent)]
+    Node(#[from] NodeError),
 }
 
 /// Why a broadcast transaction was not accepted into the mempool.
@@ -132,6 +165,8 @@ pub struct Node {
     status: watch::Sender<NodeStatus>,
     /// Set once the node is shutting down (or has failed).
     stop: watch::Sender<bool>,
+    /// One permit per simulation allowed to run ([`NodeConfig::max_simulations`]).
+    simulations: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Node {
@@ -181,10 +216,11 @@ impl Node {
             app: Mutex::new(app),
             view: Mutex::new(view),
             mempool: Mutex::new(Mempool::default()),
-            config,
             work: Notify::new(),
             blocks,
             stop: watch::Sender::new(false),
+            simulations: Arc::new(Semaphore::new(config.max_simulations.max(1))),
+            config,
         })
     }
 
@@ -357,30 +393,46 @@ impl Node {
     /// Runs a transaction against the last committed state without committing anything
     /// ([`View::simulate`]), on the blocking pool like a query, with the sender's pending
     /// transactions counted as admission counts them and the gas bounded by
-    /// [`Node::max_simulation_gas`].
+    /// [`Node::max_simulation_gas`]. At most [`NodeConfig::max_simulations`] run at once; a
+    /// simulation waits for its turn at most [`NodeConfig::simulation_wait`].
     ///
     /// # Errors
     ///
-    /// [`NodeError::Panicked`] if the simulation panicked; the inner error is the check that
-    /// refused the transaction.
+    /// [`SimulationError::Busy`] if no turn came in time, [`SimulationError::Node`] if the
+    /// simulation panicked; the inner error is the check that refused the transaction.
     pub async fn simulate(
         self: &Arc<Self>,
         bytes: Vec<u8>,
-    ) -> Result<Result<Simulation, CheckError>, NodeError> {
+    ) -> Result<Result<Simulation, CheckError>, SimulationError> {
         let sender = match Tx::from_bytes(&bytes) {
             Ok(tx) => tx.body.sender,
             Err(e) => return Ok(Err(CheckError::Tx(e.to_string()))),
         };
-        // As in admission: the view and the pending counts read together.
+        let waited = self.config.simulation_wait;
+        let turn = tokio::time::timeout(waited, self.simulations.clone().acquire_owned()).await;
+        // The semaphore is never closed, so only the wait can fail.
+        let Ok(Ok(permit)) = turn else {
+            return Err(SimulationError::Busy {
+                max: self.config.max_simulations,
+                waited,
+            });
+        };
+        // Read once its turn came, as in admission: the view and the pending counts together.
         let (view, pending) = {
             let pool = lock(&self.mempool);
             let view = lock(&self.view).clone();
             (view, pool.pending_of(&sender))
         };
         let gas_cap = self.max_simulation_gas();
-        tokio::task::spawn_blocking(move || view.simulate(&bytes, &pending, gas_cap, now()))
-            .await
-            .map_err(|e| NodeError::Panicked(e.to_string()))
+        // The permit goes with the work, not the request: a client that hangs up does not free
+        // the turn of a simulation still running.
+        tokio::task::spawn_blocking(move || {
+            let simulated = view.simulate(&bytes, &pending, gas_cap, now());
+            drop(permit);
+            simulated
+        })
+        .await
+        .map_err(|e| NodeError::Panicked(e.to_string()).into())
     }
 
     /// Subscribes to committed blocks.

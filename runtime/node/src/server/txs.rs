@@ -11,7 +11,7 @@ use warp::reply::Response;
 use warp::{Filter, Rejection};
 
 use super::api::{chain_failure, json, query, reply, with_node, ApiFailure, ForTx as _};
-use super::node::{BroadcastError, Node, RefusalKind, TxOutcome};
+use super::node::{BroadcastError, Node, RefusalKind, SimulationError, TxOutcome};
 
 /// The largest request body accepted, in bytes: a transaction storing a 3 MiB contract is about
 /// 4 MiB of JSON.
@@ -45,20 +45,54 @@ fn default_timeout_ms() -> u64 {
     30_000
 }
 
+/// The body of a transaction route: a transaction's JSON, at most [`MAX_BODY`] bytes. A request
+/// without one (no `Content-Length`, or zero) is a 400 that says what to send, `expected`: left
+/// to warp, it was a 411, and on `/txs/simulate` the 405 of `GET /txs/{hash}` (whose path it
+/// also matches) won, which read as if the route took no POST.
+fn tx_body(
+    expected: &'static str,
+) -> impl Filter<Extract = (warp::hyper::body::Bytes,), Error = Rejection> + Clone + Send + Sync + 'static
+{
+    let missing = move || {
+        Rejection::from(ApiFailure::bad_request(format!(
+            "this request had no body: {expected}, sent with a Content-Length header"
+        )))
+    };
+    warp::body::content_length_limit(MAX_BODY)
+        .or_else(move |rejection: Rejection| async move {
+            match rejection.find::<warp::reject::LengthRequired>() {
+                Some(_) => Err(missing()),
+                None => Err(rejection),
+            }
+        })
+        .and(warp::body::bytes())
+        .and_then(move |body: warp::hyper::body::Bytes| async move {
+            if body.is_empty() {
+                Err(missing())
+            } else {
+                Ok(body)
+            }
+        })
+}
+
 pub(super) fn routes(
     node: Arc<Node>,
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone + Send + Sync + 'static {
     let broadcast = warp::path!("txs")
         .and(warp::post())
         .and(query::<BroadcastParams>())
-        .and(warp::body::content_length_limit(MAX_BODY))
-        .and(warp::body::bytes())
+        .and(tx_body(
+            "POST /txs takes a signed transaction as its body, the JSON of a Tx (as `consign tx \
+             sign` prints it)",
+        ))
         .and(with_node(node.clone()))
         .and_then(|params, body, node| async move { reply(broadcast(params, body, node).await) });
     let simulate = warp::path!("txs" / "simulate")
         .and(warp::post())
-        .and(warp::body::content_length_limit(MAX_BODY))
-        .and(warp::body::bytes())
+        .and(tx_body(
+            "POST /txs/simulate takes a transaction as its body, the JSON of a Tx whose \
+             signature may be empty",
+        ))
         .and(with_node(node.clone()))
         .and_then(|body, node| async move { reply(simulate(body, node).await) });
     let get = warp::path!("txs" / String)
@@ -123,10 +157,15 @@ async fn broadcast(
 /// `POST /txs/simulate`: the body is a transaction, signed or with an empty signature. It runs
 /// against the last committed state with the node's largest gas limit and nothing is kept; the
 /// answer is its gas and result (200, with a non-zero code if it would fail while running), or
-/// the check that refuses it (400, as a broadcast's refusal).
+/// the check that refuses it (400, as a broadcast's refusal); 503 when the node is running its
+/// most simulations at once and none finished in time.
 async fn simulate(body: warp::hyper::body::Bytes, node: Arc<Node>) -> Result<Response, ApiFailure> {
     let txhash = consign_client::Tx::hash(&body);
-    match node.simulate(body.to_vec()).await? {
+    let simulated = node.simulate(body.to_vec()).await.map_err(|e| match e {
+        SimulationError::Node(e) => ApiFailure::from(e),
+        busy => ApiFailure::new(StatusCode::SERVICE_UNAVAILABLE, busy.to_string()),
+    })?;
+    match simulated {
         Ok(simulation) => Ok(json(&simulation)),
         Err(e) => Err(ApiFailure::bad_request(e.to_string()).for_tx(txhash, Some(e.code()))),
     }
