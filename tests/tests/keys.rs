@@ -378,6 +378,38 @@ fn the_file_keyring_keeps_no_plaintext_secret_and_signs_on_a_dev_chain() {
         listed.contains("vault") && listed.contains(COSMJS_ADDRESS),
         "{listed}"
     );
+    // Nor does naming it where only its address is needed: an instantiation's admin, in a
+    // transaction from another account that nothing signs here.
+    let unsigned = ok_stdout(&consign(
+        home,
+        &[
+            "tx",
+            "wasm",
+            "instantiate",
+            "1",
+            "{}",
+            "--label",
+            "l",
+            "--admin",
+            "vault",
+            "--from",
+            &SecretKey::from_seed("alice").address(),
+            "--generate-only",
+            "--chain-id",
+            "consign-dev",
+            "--sequence",
+            "0",
+            "--gas",
+            "200000",
+            "--fees",
+            "1ucsn",
+            "--keyring-backend",
+            "file",
+        ],
+        "",
+        &[],
+    ));
+    assert!(unsigned.contains(COSMJS_ADDRESS), "{unsigned}");
     // The test keyring does not see it, and says where to look.
     let stderr = failed(&consign(home, &["keys", "show", "vault"], "", &[]));
     assert!(stderr.contains("test keyring"), "{stderr}");

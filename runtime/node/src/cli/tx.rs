@@ -277,15 +277,16 @@ pub struct InstantiateOptions {
     pub from: FromArg,
 }
 
-/// An address given directly, or the address of a key in the keyring.
+/// An address given directly, or the address of a key in the keyring. Only the key's public
+/// part is read ([`Keyring::info`]): a `file` keyring asks for no passphrase to learn it.
 fn resolve_address(keyring: &Keyring, name_or_address: &str) -> anyhow::Result<String> {
     if validate_address(name_or_address).is_ok() {
         return Ok(name_or_address.to_owned());
     }
-    let key = keyring.get(name_or_address).with_context(|| {
+    let key = keyring.info(name_or_address).with_context(|| {
         format!("`{name_or_address}` is neither a valid address nor a key in the keyring")
     })?;
-    Ok(key.address())
+    Ok(key.address)
 }
 
 /// The messages of a bank or wasm command, and who signs them.
@@ -456,4 +457,43 @@ fn refuse_what_the_node_refuses(file: &std::path::Path, wasm: &[u8]) -> anyhow::
         file.display(),
         problems.join("\n")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use consign_client::{Keyring, SecretKey, SecretString};
+
+    use super::resolve_address;
+
+    #[test]
+    fn a_file_keyring_key_s_address_resolves_without_its_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SecretKey::from_seed("vault");
+        Keyring::file(dir.path(), |_| Ok(SecretString::from("the passphrase")))
+            .import("vault", key.clone())
+            .unwrap();
+        // The keyring a command opens: it would ask for the passphrase, and must not.
+        let asked = Arc::new(AtomicUsize::new(0));
+        let keyring = {
+            let asked = asked.clone();
+            Keyring::file(dir.path(), move |_| {
+                asked.fetch_add(1, Ordering::SeqCst);
+                Err("no passphrase here".into())
+            })
+        };
+        assert_eq!(resolve_address(&keyring, "vault").unwrap(), key.address());
+        let other = SecretKey::from_seed("other").address();
+        assert_eq!(resolve_address(&keyring, &other).unwrap(), other);
+        let error = resolve_address(&keyring, "nobody").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("neither a valid address nor a key"),
+            "{error:#}"
+        );
+        assert_eq!(asked.load(Ordering::SeqCst), 0, "the passphrase was asked");
+    }
 }
