@@ -142,22 +142,42 @@ impl DevNode {
         self.daemon.pid().is_some()
     }
 
-    /// `consign keys age NAME` in its home: the age recipient (`age1…`) of the buyer's key
-    /// `NAME`, made on first use; `consign inbox --age-key NAME` decrypts with it.
+    /// The age recipient (`age1…`) of the buyer's identity `NAME` in its home, made on first
+    /// use; `consign inbox --age-key NAME` decrypts with it. Read from `<home>/age/NAME.agekey`
+    /// when it is there; otherwise `consign keys age NAME --show` asks the command line (which
+    /// knows where it keeps identities), and if it has none, `consign keys age NAME` makes one.
     ///
     /// # Errors
-    /// When the command fails.
+    /// When the file cannot be read as an identity, or both commands fail.
     pub fn age_key(&self, name: &str) -> Result<String> {
-        let out = Command::new(consign_bin())
-            .args(["keys", "age", name, "--home"])
-            .arg(&self.home)
-            .stdin(Stdio::null())
-            .output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "consign keys age {name} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let file = self.home.join("age").join(format!("{name}.agekey"));
+        if file.exists() {
+            let identity = consign_client::AgeIdentity::load(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            return Ok(identity.recipient());
+        }
+        let keys_age = |extra: &[&str]| -> Result<Output> {
+            Ok(Command::new(consign_bin())
+                .args(["keys", "age", name])
+                .args(extra)
+                .arg("--home")
+                .arg(&self.home)
+                .stdin(Stdio::null())
+                .output()?)
+        };
+        let shown = keys_age(&["--show"])?;
+        let out = if shown.status.success() {
+            shown
+        } else {
+            let made = keys_age(&[])?;
+            anyhow::ensure!(
+                made.status.success(),
+                "consign keys age {name} --show failed: {}and consign keys age {name} failed: {}",
+                String::from_utf8_lossy(&shown.stderr),
+                String::from_utf8_lossy(&made.stderr)
+            );
+            made
+        };
         Ok(String::from_utf8(out.stdout)?.trim().to_owned())
     }
 

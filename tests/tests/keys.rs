@@ -520,3 +520,24 @@ fn the_file_keyring_keeps_no_plaintext_secret_and_signs_on_a_dev_chain() {
     assert!(stderr.contains("wrong passphrase"), "{stderr}");
     assert!(!home.join("keyring-file/other.json").exists());
 }
+
+#[test]
+fn the_test_helper_s_age_key_is_made_once_then_found_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = DevNode::start(dir.path()).unwrap();
+    // First use: no identity yet, so `--show` fails and the helper makes one.
+    let recipient = node.age_key("buyer").unwrap();
+    assert!(recipient.starts_with("age1"), "{recipient}");
+    let shown = ok_stdout(&consign(
+        node.home(),
+        &["keys", "age", "buyer", "--show"],
+        "",
+        &[],
+    ));
+    assert_eq!(shown.trim(), recipient);
+    // Again: the same recipient (read from its file), not `keys age`'s refusal to replace it.
+    assert_eq!(node.age_key("buyer").unwrap(), recipient);
+    // An identity made by the command line is found too.
+    let made = ok_stdout(&consign(node.home(), &["keys", "age", "seller"], "", &[]));
+    assert_eq!(node.age_key("seller").unwrap(), made.trim());
+}
