@@ -274,7 +274,22 @@ pub fn deploy_data_sale_with(
     release_window_seconds: u64,
     arbitration_window_seconds: Option<u64>,
 ) -> Result<String> {
-    let wasm = contract("data_sale");
+    let arbiter = consign_client::SecretKey::from_seed("carol").address();
+    let init = serde_json::to_string(&consign_market::InstantiateMsg {
+        arbiter,
+        release_window_seconds,
+        arbitration_window_seconds,
+    })?;
+    deploy(node, "data_sale", &init, "data-sale")
+}
+
+/// Stores the contract `name` ([`contract`]) and instantiates it with `init` (JSON) under
+/// `label`, without an admin, both from the dev key `alice`; returns its address.
+///
+/// # Errors
+/// When a transaction fails.
+pub fn deploy(node: &DevNode, name: &str, init: &str, label: &str) -> Result<String> {
+    let wasm = contract(name);
     let stored = node.consign(&[
         "tx",
         "wasm",
@@ -289,21 +304,15 @@ pub fn deploy_data_sale_with(
     ])?;
     let code_id = ok_json(&stored)["code_id"]
         .as_u64()
-        .context("no code_id after storing data-sale")?;
-    let arbiter = consign_client::SecretKey::from_seed("carol").address();
-    let init = serde_json::to_string(&consign_market::InstantiateMsg {
-        arbiter,
-        release_window_seconds,
-        arbitration_window_seconds,
-    })?;
+        .with_context(|| format!("no code_id after storing {name}"))?;
     let made = node.consign(&[
         "tx",
         "wasm",
         "instantiate",
         &code_id.to_string(),
-        &init,
+        init,
         "--label",
-        "data-sale",
+        label,
         "--no-admin",
         "--from",
         "alice",
@@ -313,5 +322,5 @@ pub fn deploy_data_sale_with(
     ok_json(&made)["contract_address"]
         .as_str()
         .map(str::to_owned)
-        .context("no contract_address after instantiating data-sale")
+        .with_context(|| format!("no contract_address after instantiating {name}"))
 }

@@ -382,39 +382,5 @@ fn b64(value: &Value) -> String {
 }
 
 fn deploy_proxy(node: &DevNode) -> String {
-    let wasm = consign_tests::contract("proxy");
-    let stored = ok_json(&run(
-        node,
-        &[
-            "tx",
-            "wasm",
-            "store",
-            wasm.to_str().unwrap(),
-            "--from",
-            "alice",
-            "--gas",
-            "50000000",
-            "--output",
-            "json",
-        ],
-    ));
-    let code_id = stored["code_id"].as_u64().unwrap().to_string();
-    let made = ok_json(&run(
-        node,
-        &[
-            "tx",
-            "wasm",
-            "instantiate",
-            &code_id,
-            "{}",
-            "--label",
-            "proxy",
-            "--no-admin",
-            "--from",
-            "alice",
-            "--output",
-            "json",
-        ],
-    ));
-    made["contract_address"].as_str().unwrap().to_owned()
+    consign_tests::deploy(node, "proxy", "{}", "proxy").unwrap()
 }

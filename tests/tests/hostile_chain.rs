@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result};
 use consign_client::{
     coins, Binary, BroadcastMode, ClientError, Coin, Msg, NodeClient, SecretKey, Tx, TxBody,
 };
-use consign_tests::{contract, ok_json, runtime, DevNode};
+use consign_tests::{contract, deploy, ok_json, runtime, DevNode};
 
 /// The most gas a transaction may ask for.
 const MAX_GAS: u64 = 1_000_000_000;
@@ -49,36 +49,7 @@ fn signed(
 /// Stores and instantiates the `hostile` contract from alice; returns its address. Its
 /// `{"loop":{}}` burns whatever gas it is given.
 fn spinner(node: &DevNode) -> Result<String> {
-    let hostile = contract("hostile");
-    let stored = ok_json(&node.consign(&[
-        "tx",
-        "wasm",
-        "store",
-        hostile.to_str().context("path")?,
-        "--from",
-        "alice",
-        "--output",
-        "json",
-    ])?);
-    let code_id = stored["code_id"].as_u64().context("code id")?.to_string();
-    let instantiated = ok_json(&node.consign(&[
-        "tx",
-        "wasm",
-        "instantiate",
-        &code_id,
-        "{}",
-        "--label",
-        "spin",
-        "--from",
-        "alice",
-        "--no-admin",
-        "--output",
-        "json",
-    ])?);
-    instantiated["contract_address"]
-        .as_str()
-        .map(str::to_owned)
-        .context("contract address")
+    deploy(node, "hostile", "{}", "spin")
 }
 
 /// A call of the spinner's endless loop.
