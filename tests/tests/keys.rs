@@ -410,6 +410,33 @@ fn the_file_keyring_keeps_no_plaintext_secret_and_signs_on_a_dev_chain() {
         &[],
     ));
     assert!(unsigned.contains(COSMJS_ADDRESS), "{unsigned}");
+    // Nor an unsigned transaction from it, which someone signs later.
+    let from_vault = ok_stdout(&consign(
+        home,
+        &[
+            "tx",
+            "bank",
+            "send",
+            "vault",
+            &SecretKey::from_seed("bob").address(),
+            "5ucsn",
+            "--generate-only",
+            "--chain-id",
+            "consign-dev",
+            "--sequence",
+            "0",
+            "--gas",
+            "200000",
+            "--fees",
+            "1ucsn",
+            "--keyring-backend",
+            "file",
+        ],
+        "",
+        &[],
+    ));
+    let unsigned: serde_json::Value = serde_json::from_str(&from_vault).expect("JSON");
+    assert_eq!(unsigned["body"]["sender"], COSMJS_ADDRESS, "{from_vault}");
     // The test keyring does not see it, and says where to look.
     let stderr = failed(&consign(home, &["keys", "show", "vault"], "", &[]));
     assert!(stderr.contains("test keyring"), "{stderr}");

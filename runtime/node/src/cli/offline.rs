@@ -93,7 +93,14 @@ fn read_input(file: &Path) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Who `from` is: a key of the keyring (which can sign and simulate), else an address.
-fn signer(keyring: &Keyring, from: &str) -> anyhow::Result<Signer> {
+fn signer(keyring: &Keyring, from: &str, address_only: bool) -> anyhow::Result<Signer> {
+    if address_only {
+        // Someone signs it later: the address is all it needs, and the keyring's public part
+        // gives it without the `file` backend's passphrase.
+        if let Ok(info) = keyring.info(from) {
+            return Ok(Signer::Address(info.address));
+        }
+    }
     match keyring.get(from) {
         Ok(key) => Ok(Signer::Key(key.secret_key().clone())),
         Err(_) if validate_address(from).is_ok() => Ok(Signer::Address(from.to_owned())),
@@ -118,7 +125,9 @@ pub fn run(
     session: &Session,
     out: &mut impl Write,
 ) -> anyhow::Result<u8> {
-    let signer = signer(&node.home.keyring()?, from)?;
+    // `--generate-only` with a fixed gas limit never signs, not even a simulation.
+    let address_only = flags.generate_only && options.gas != Some(Gas::Auto);
+    let signer = signer(&node.home.keyring()?, from, address_only)?;
     if flags.generate_only {
         if let Some(body) = offline_body(options, signer.address(), &messages) {
             print_unsigned(body, session.output, out)?;
