@@ -9,7 +9,7 @@ use clap::Parser;
 use consign::cli::args::BroadcastModeArg;
 use consign::cli::broadcast::{Gas, DEFAULT_GAS, DEFAULT_GAS_ADJUSTMENT};
 use consign::cli::query::{BankQuery, ContractStateQuery, QueryCommand, WasmQuery};
-use consign::cli::tx::{BankTx, TxCommand, WasmTx};
+use consign::cli::tx::{BankTx, BuildOptions, MsgCommand, WasmTx};
 use consign::cli::{Cli, Command as Sub, OutputFormat};
 use consign_client::{Coin, SecretKey};
 
@@ -33,14 +33,27 @@ fn instantiate<'a>(command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
 /// A node URL where nothing listens.
 const NO_NODE: &str = "http://127.0.0.1:9";
 
-fn tx_command(cli: Cli) -> (consign::cli::tx::TxArgs, TxCommand) {
-    match cli.command {
-        Sub::Tx(args) => {
-            let command = args.command.clone();
-            (args, command)
-        }
-        other => panic!("not a tx command: {other:?}"),
-    }
+/// What a command line that builds a transaction (`tx bank …`, `tx wasm …`) parsed to.
+#[derive(Debug)]
+enum Built {
+    Bank(BankTx),
+    Wasm(WasmTx),
+}
+
+/// A `tx bank|wasm …` command line's node, options and what it builds.
+fn tx_command(cli: Cli) -> (consign::cli::tx::TxArgs, BuildOptions, Built) {
+    let Sub::Tx(args) = cli.command else {
+        panic!("not a tx command: {:?}", cli.command)
+    };
+    let (build, built) = match args.command.built() {
+        Some((build, MsgCommand::Bank(bank))) => (build.clone(), Built::Bank(bank.clone())),
+        Some((build, MsgCommand::Wasm(wasm))) => (build.clone(), Built::Wasm(wasm.clone())),
+        None => panic!(
+            "not a command that builds a transaction: {:?}",
+            args.command
+        ),
+    };
+    (args, build, built)
 }
 
 fn query_command(cli: Cli) -> QueryCommand {
@@ -75,12 +88,15 @@ fn bank_send_takes_from_positionally_and_the_common_options() {
     ])
     .unwrap();
     assert_eq!(cli.output, OutputFormat::Json);
-    let (args, command) = tx_command(cli);
-    assert_eq!(args.options.gas, Some(Gas::Limit(300_000)));
-    assert_eq!(args.options.broadcast_mode, BroadcastModeArg::Sync);
+    let (args, build, command) = tx_command(cli);
+    assert_eq!(build.options.gas, Some(Gas::Limit(300_000)));
+    assert_eq!(
+        build.options.broadcast.broadcast_mode,
+        BroadcastModeArg::Sync
+    );
     assert_eq!(args.node.node.as_deref(), Some(NO_NODE));
     assert_eq!(args.node.home.home.as_deref(), Some(Path::new("/tmp/h")));
-    let TxCommand::Bank(BankTx::Send { from, to, amount }) = command else {
+    let Built::Bank(BankTx::Send { from, to, amount }) = command else {
         panic!("{command:?}")
     };
     assert_eq!(from, "alice");
@@ -94,12 +110,18 @@ fn bank_send_takes_from_positionally_and_the_common_options() {
 #[test]
 fn tx_defaults_are_commit_and_two_million_gas() {
     let cli = parse(&["tx", "bank", "send", "alice", &addr("bob"), "5ucsn"]).unwrap();
-    let (args, _) = tx_command(cli);
-    assert_eq!(args.options.gas, None);
+    let (_, build, _) = tx_command(cli);
+    assert_eq!(build.options.gas, None);
     assert_eq!(DEFAULT_GAS, 2_000_000);
-    assert_eq!(args.options.broadcast_mode, BroadcastModeArg::Commit);
-    assert_eq!(args.options.timeout, std::time::Duration::from_secs(30));
-    assert_eq!(args.options.chain_id, None);
+    assert_eq!(
+        build.options.broadcast.broadcast_mode,
+        BroadcastModeArg::Commit
+    );
+    assert_eq!(
+        build.options.broadcast.timeout,
+        std::time::Duration::from_secs(30)
+    );
+    assert_eq!(build.options.chain_id, None);
 }
 
 #[test]
@@ -122,16 +144,16 @@ fn wasmd_flags_and_aliases_parse() {
         "4",
     ])
     .unwrap();
-    let (args, command) = tx_command(cli);
-    assert!(matches!(command, TxCommand::Wasm(WasmTx::Execute { .. })));
-    assert_eq!(args.options.gas, Some(Gas::Auto));
-    assert_eq!(args.options.gas_adjustment, 1.5);
-    assert_eq!(args.options.sequence, Some(4));
-    assert!(args.options.yes);
-    let (args, _) =
+    let (_, build, command) = tx_command(cli);
+    assert!(matches!(command, Built::Wasm(WasmTx::Execute { .. })));
+    assert_eq!(build.options.gas, Some(Gas::Auto));
+    assert_eq!(build.options.gas_adjustment, 1.5);
+    assert_eq!(build.options.sequence, Some(4));
+    assert!(build.options.yes);
+    let (_, build, _) =
         tx_command(parse(&["tx", "wasm", "execute", &contract, "{}", "--from", "a"]).unwrap());
-    assert_eq!(args.options.gas_adjustment, DEFAULT_GAS_ADJUSTMENT);
-    assert!(!args.options.yes && !args.offline.dry_run && !args.offline.generate_only);
+    assert_eq!(build.options.gas_adjustment, DEFAULT_GAS_ADJUSTMENT);
+    assert!(!build.options.yes && !build.offline.dry_run && !build.offline.generate_only);
     for (alias, expected) in [
         ("upload", "store"),
         ("st", "store"),
@@ -153,15 +175,15 @@ fn wasmd_flags_and_aliases_parse() {
                 "--dry-run",
             ],
         };
-        let (tx, command) = tx_command(parse(&args).unwrap());
+        let (_, build, command) = tx_command(parse(&args).unwrap());
         let name = match command {
-            TxCommand::Wasm(WasmTx::Store { .. }) => "store",
-            TxCommand::Wasm(WasmTx::Instantiate { .. }) => "instantiate",
-            TxCommand::Wasm(WasmTx::Execute { .. }) => "execute",
+            Built::Wasm(WasmTx::Store { .. }) => "store",
+            Built::Wasm(WasmTx::Instantiate { .. }) => "instantiate",
+            Built::Wasm(WasmTx::Execute { .. }) => "execute",
             other => panic!("{other:?}"),
         };
         assert_eq!(name, expected, "{alias}");
-        assert_eq!(tx.offline.dry_run, expected == "execute");
+        assert_eq!(build.offline.dry_run, expected == "execute");
     }
     let error = parse(&[
         "tx", "wasm", "execute", &contract, "{}", "--from", "a", "--gas", "lots",
@@ -208,8 +230,8 @@ fn bank_send_refuses_bad_amounts_and_addresses_with_reasons() {
 #[test]
 fn wasm_store_needs_from() {
     let cli = parse(&["tx", "wasm", "store", "c.wasm", "--from", "alice"]).unwrap();
-    let (_, command) = tx_command(cli);
-    let TxCommand::Wasm(WasmTx::Store { file, from }) = command else {
+    let (_, _, command) = tx_command(cli);
+    let Built::Wasm(WasmTx::Store { file, from }) = command else {
         panic!("{command:?}")
     };
     assert_eq!(file, Path::new("c.wasm"));
@@ -240,8 +262,8 @@ fn wasm_instantiate_parses_label_admin_and_amount() {
         "bob",
     ])
     .unwrap();
-    let (_, command) = tx_command(cli);
-    let TxCommand::Wasm(WasmTx::Instantiate {
+    let (_, _, command) = tx_command(cli);
+    let Built::Wasm(WasmTx::Instantiate {
         code_id,
         msg,
         options,
@@ -265,7 +287,7 @@ fn wasm_instantiate_requires_a_label_and_one_admin_choice() {
     let error = parse(&instantiate("instantiate", &["--admin", "x", "--no-admin"])).unwrap_err();
     assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
     let cli = parse(&instantiate("instantiate", &["--no-admin"])).unwrap();
-    let (_, TxCommand::Wasm(WasmTx::Instantiate { options, .. })) = tx_command(cli) else {
+    let (_, _, Built::Wasm(WasmTx::Instantiate { options, .. })) = tx_command(cli) else {
         panic!()
     };
     assert!(options.no_admin);
@@ -296,8 +318,8 @@ fn wasm_instantiate_points_at_bad_json() {
 #[test]
 fn wasm_instantiate2_takes_a_hex_salt() {
     let cli = parse(&instantiate("instantiate2", &["--salt", "c0ffee"])).unwrap();
-    let (_, command) = tx_command(cli);
-    let TxCommand::Wasm(WasmTx::Instantiate2 { salt, .. }) = command else {
+    let (_, _, command) = tx_command(cli);
+    let Built::Wasm(WasmTx::Instantiate2 { salt, .. }) = command else {
         panic!("{command:?}")
     };
     assert_eq!(salt.as_slice(), &[0xc0, 0xff, 0xee]);
@@ -322,8 +344,8 @@ fn wasm_execute_and_migrate() {
         "alice",
     ])
     .unwrap();
-    let (_, command) = tx_command(cli);
-    let TxCommand::Wasm(WasmTx::Execute {
+    let (_, _, command) = tx_command(cli);
+    let Built::Wasm(WasmTx::Execute {
         contract: c,
         msg,
         amount,
@@ -341,8 +363,8 @@ fn wasm_execute_and_migrate() {
         "tx", "wasm", "migrate", &contract, "2", "{}", "--from", "alice",
     ])
     .unwrap();
-    let (_, command) = tx_command(cli);
-    let TxCommand::Wasm(WasmTx::Migrate {
+    let (_, _, command) = tx_command(cli);
+    let Built::Wasm(WasmTx::Migrate {
         new_code_id, msg, ..
     }) = command
     else {
@@ -362,8 +384,8 @@ fn wasm_execute_and_migrate() {
     ])
     .unwrap();
     assert!(matches!(
-        tx_command(cli).1,
-        TxCommand::Wasm(WasmTx::SetContractAdmin { .. })
+        tx_command(cli).2,
+        Built::Wasm(WasmTx::SetContractAdmin { .. })
     ));
     let cli = parse(&[
         "tx",
@@ -375,8 +397,8 @@ fn wasm_execute_and_migrate() {
     ])
     .unwrap();
     assert!(matches!(
-        tx_command(cli).1,
-        TxCommand::Wasm(WasmTx::ClearContractAdmin { .. })
+        tx_command(cli).2,
+        Built::Wasm(WasmTx::ClearContractAdmin { .. })
     ));
 }
 
@@ -682,4 +704,90 @@ fn every_chain_command_has_help_with_an_example() {
         }
     }
     assert!(seen >= 20, "only {seen} commands");
+}
+
+#[test]
+fn tx_sign_and_broadcast_take_only_what_they_use() {
+    use clap::CommandFactory;
+    // A prepared file's gas, fee and mode of building are its own: those flags are unknown here.
+    for extra in [
+        &["--gas", "5"][..],
+        &["--fees", "1ucsn"],
+        &["--dry-run"],
+        &["--generate-only"],
+    ] {
+        let mut sign = vec!["tx", "sign", "f.json", "--from", "a"];
+        sign.extend_from_slice(extra);
+        assert!(parse(&sign).is_err(), "tx sign took {extra:?}");
+        let mut broadcast = vec!["tx", "broadcast", "f.json"];
+        broadcast.extend_from_slice(extra);
+        assert!(parse(&broadcast).is_err(), "tx broadcast took {extra:?}");
+    }
+    assert!(parse(&[
+        "tx",
+        "sign",
+        "f",
+        "--from",
+        "a",
+        "--chain-id",
+        "c",
+        "--sequence",
+        "3"
+    ])
+    .is_ok());
+    assert!(parse(&[
+        "tx",
+        "broadcast",
+        "f",
+        "--broadcast-mode",
+        "sync",
+        "--timeout",
+        "5s"
+    ])
+    .is_ok());
+
+    // The flags each help lists: the command's visible arguments once clap has built it (which
+    // hands the global ones down), not words its prose mentions.
+    let mut built = Cli::command();
+    built.build();
+    let flags = |path: &[&str]| -> Vec<String> {
+        let mut sub = &built;
+        for name in path {
+            sub = sub.find_subcommand(name).unwrap();
+        }
+        sub.get_arguments()
+            .filter(|a| !a.is_hide_set())
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect()
+    };
+    let lists = |flags: &[String], flag: &str| flags.iter().any(|f| f == flag);
+    let sign = flags(&["tx", "sign"]);
+    for absent in [
+        "--gas",
+        "--fees",
+        "--dry-run",
+        "--generate-only",
+        "--broadcast-mode",
+    ] {
+        assert!(
+            !lists(&sign, absent),
+            "tx sign --help lists {absent}: {sign:?}"
+        );
+    }
+    let broadcast = flags(&["tx", "broadcast"]);
+    assert!(lists(&broadcast, "--broadcast-mode"), "{broadcast:?}");
+    assert!(!lists(&broadcast, "--gas"), "{broadcast:?}");
+    let send = flags(&["tx", "bank", "send"]);
+    for present in [
+        "--gas",
+        "--fees",
+        "--dry-run",
+        "--generate-only",
+        "--broadcast-mode",
+    ] {
+        assert!(
+            lists(&send, present),
+            "tx bank send --help lacks {present}: {send:?}"
+        );
+    }
 }

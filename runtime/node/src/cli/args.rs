@@ -271,14 +271,9 @@ pub struct TxOptions {
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
 
-    /// `commit`: wait until the transaction is in a block and print its result; `sync`: return
-    /// once the node has accepted it into its mempool.
-    #[arg(long, global = true, value_enum, default_value_t = BroadcastModeArg::Commit)]
-    pub broadcast_mode: BroadcastModeArg,
-
-    /// How long to wait for the commit (with `--broadcast-mode commit`).
-    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
-    pub timeout: Duration,
+    /// How to broadcast.
+    #[command(flatten)]
+    pub broadcast: BroadcastOptions,
 
     /// The chain id to sign for [default: the node's, from its status]
     #[arg(long, global = true, value_name = "ID")]
@@ -296,6 +291,27 @@ pub struct TxOptions {
 }
 
 impl TxOptions {
+    /// How the client broadcasts: `--broadcast-mode`, with `--timeout` for a commit.
+    pub fn mode(&self) -> BroadcastMode {
+        self.broadcast.mode()
+    }
+}
+
+/// How a signed transaction is broadcast: every transaction command's, and all that
+/// `consign tx broadcast` takes.
+#[derive(Debug, Clone, Args)]
+pub struct BroadcastOptions {
+    /// `commit`: wait until the transaction is in a block and print its result; `sync`: return
+    /// once the node has accepted it into its mempool.
+    #[arg(long, global = true, value_enum, default_value_t = BroadcastModeArg::Commit)]
+    pub broadcast_mode: BroadcastModeArg,
+
+    /// How long to wait for the commit (with `--broadcast-mode commit`).
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+impl BroadcastOptions {
     /// How the client broadcasts: `--broadcast-mode`, with `--timeout` for a commit.
     pub fn mode(&self) -> BroadcastMode {
         match self.broadcast_mode {

@@ -11,7 +11,7 @@ use clap::Args;
 use consign_client::{validate_address, ClientError, Keyring, Msg, Simulation, Tx, TxBody};
 use serde::{Deserialize, Serialize};
 
-use super::args::{FromArg, NodeArgs, TxOptions};
+use super::args::{BroadcastOptions, FromArg, NodeArgs, TxOptions};
 use super::broadcast::{prepare, Gas, Signer};
 use super::output::{print_json, print_result, report};
 use super::{OutputFormat, Session, EXIT_OK, EXIT_REJECTED};
@@ -44,6 +44,12 @@ pub struct SignArgs {
     /// Write the signed transaction to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output_document: Option<PathBuf>,
+    /// Sign for this chain id instead of the file's.
+    #[arg(long, value_name = "ID")]
+    pub chain_id: Option<String>,
+    /// Sign with this account sequence instead of the file's.
+    #[arg(long, value_name = "N")]
+    pub sequence: Option<u64>,
 }
 
 /// `consign tx broadcast`'s arguments.
@@ -52,6 +58,9 @@ pub struct BroadcastArgs {
     /// The signed transaction, as `consign tx sign` prints it; `-` reads standard input.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+    /// How to broadcast it.
+    #[command(flatten)]
+    pub broadcast: BroadcastOptions,
 }
 
 /// A transaction as `--generate-only` prints it: its body, unsigned.
@@ -233,31 +242,6 @@ fn print_dry_run(
     Ok(())
 }
 
-/// Refuses the transaction options a command that takes a prepared file cannot apply.
-fn refuse_options(
-    command: &str,
-    flags: &OfflineFlags,
-    options: &TxOptions,
-    allowed: &str,
-) -> anyhow::Result<()> {
-    let given: Vec<&str> = [
-        (options.gas.is_some(), "--gas"),
-        (options.fees.is_some(), "--fees"),
-        (options.gas_prices.is_some(), "--gas-prices"),
-        (flags.dry_run, "--dry-run"),
-        (flags.generate_only, "--generate-only"),
-    ]
-    .into_iter()
-    .filter_map(|(set, name)| set.then_some(name))
-    .collect();
-    anyhow::ensure!(
-        given.is_empty(),
-        "`consign tx {command}` does not take {}: {allowed}",
-        given.join(", ")
-    );
-    Ok(())
-}
-
 /// `consign tx sign FILE --from KEY`: signs the transaction in FILE with KEY, which must be
 /// its sender, and prints it (or writes it to `--output-document`). `--chain-id` and
 /// `--sequence` replace the file's; the node is never asked.
@@ -266,19 +250,7 @@ fn refuse_options(
 ///
 /// If the file is not a transaction, the key cannot be read or is not the sender's, or the
 /// output cannot be written.
-pub fn sign(
-    args: &SignArgs,
-    flags: &OfflineFlags,
-    node: &NodeArgs,
-    options: &TxOptions,
-    out: &mut impl Write,
-) -> anyhow::Result<u8> {
-    refuse_options(
-        "sign",
-        flags,
-        options,
-        "the gas and the fee are the generated transaction's; generate it again to change them",
-    )?;
+pub fn sign(args: &SignArgs, node: &NodeArgs, out: &mut impl Write) -> anyhow::Result<u8> {
     let bytes = read_input(&args.file)?;
     let file: TxFile = serde_json::from_slice(&bytes).with_context(|| {
         format!(
@@ -287,10 +259,10 @@ pub fn sign(
         )
     })?;
     let mut body = file.body;
-    if let Some(chain_id) = &options.chain_id {
+    if let Some(chain_id) = &args.chain_id {
         body.chain_id.clone_from(chain_id);
     }
-    if let Some(sequence) = options.sequence {
+    if let Some(sequence) = args.sequence {
         body.sequence = sequence;
     }
     let key = node.home.signing_key(&args.from.from)?;
@@ -321,18 +293,10 @@ pub fn sign(
 /// `out` cannot be written.
 pub fn broadcast(
     args: &BroadcastArgs,
-    flags: &OfflineFlags,
     node: &NodeArgs,
-    options: &TxOptions,
     session: &Session,
     out: &mut impl Write,
 ) -> anyhow::Result<u8> {
-    refuse_options(
-        "broadcast",
-        flags,
-        options,
-        "it sends the file's transaction exactly as signed",
-    )?;
     let bytes = read_input(&args.file)?;
     let bytes = bytes.trim_ascii_end().to_vec();
     let tx = Tx::from_bytes(&bytes).with_context(|| {
@@ -348,6 +312,6 @@ pub fn broadcast(
         )
     })?;
     let client = node.client()?;
-    let outcome = session.block_on(client.broadcast_bytes(bytes, options.mode()));
+    let outcome = session.block_on(client.broadcast_bytes(bytes, args.broadcast.mode()));
     report(outcome, session.output, out, print_result)
 }

@@ -59,6 +59,15 @@ pub struct TxArgs {
     #[command(flatten)]
     pub node: NodeArgs,
 
+    /// What to do.
+    #[command(subcommand)]
+    pub command: TxCommand,
+}
+
+/// What the commands that build a transaction take, and `tx sign`/`tx broadcast` do not: how
+/// to sign and broadcast it, or to simulate or generate it instead.
+#[derive(Debug, Clone, Args)]
+pub struct BuildOptions {
     /// How to sign and broadcast.
     #[command(flatten)]
     pub options: TxOptions,
@@ -66,21 +75,29 @@ pub struct TxArgs {
     /// Simulate or generate instead of broadcasting.
     #[command(flatten)]
     pub offline: OfflineFlags,
-
-    /// What to do.
-    #[command(subcommand)]
-    pub command: TxCommand,
 }
 
 /// The `consign tx` subcommands.
 #[derive(Debug, Clone, Subcommand)]
 pub enum TxCommand {
     /// Bank transactions: send coins.
-    #[command(subcommand)]
-    Bank(BankTx),
+    Bank {
+        /// How to sign and broadcast.
+        #[command(flatten)]
+        build: BuildOptions,
+        /// Which.
+        #[command(subcommand)]
+        command: BankTx,
+    },
     /// Contract transactions: store code, instantiate, execute, migrate, change admins.
-    #[command(subcommand)]
-    Wasm(WasmTx),
+    Wasm {
+        /// How to sign and broadcast.
+        #[command(flatten)]
+        build: BuildOptions,
+        /// Which.
+        #[command(subcommand)]
+        command: WasmTx,
+    },
     /// Sign a transaction made with --generate-only, without the node; prints it signed.
     #[command(
         long_about = "Sign the unsigned transaction in FILE (as --generate-only prints it; `-` \
@@ -402,36 +419,47 @@ fn build(command: &MsgCommand<'_>, keyring: &Keyring) -> anyhow::Result<(String,
 /// If the signing key or a file cannot be read, the node cannot be reached or answers with an
 /// error other than a refusal, or `out` cannot be written.
 pub fn run(args: &TxArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
-    let command = match &args.command {
-        TxCommand::Bank(bank) => MsgCommand::Bank(bank),
-        TxCommand::Wasm(wasm) => MsgCommand::Wasm(wasm),
-        TxCommand::Sign(sign) => {
-            return offline::sign(sign, &args.offline, &args.node, &args.options, out)
-        }
-        TxCommand::Broadcast(file) => {
-            return offline::broadcast(file, &args.offline, &args.node, &args.options, session, out)
-        }
+    let (built, command) = match &args.command {
+        TxCommand::Sign(sign) => return offline::sign(sign, &args.node, out),
+        TxCommand::Broadcast(file) => return offline::broadcast(file, &args.node, session, out),
+        TxCommand::Bank { build, command } => (build, MsgCommand::Bank(command)),
+        TxCommand::Wasm { build, command } => (build, MsgCommand::Wasm(command)),
     };
     let keyring = args.node.home.keyring()?;
     let (from, messages) = build(&command, &keyring)?;
-    if args.offline.dry_run || args.offline.generate_only {
+    if built.offline.dry_run || built.offline.generate_only {
         return offline::run(
-            &args.offline,
+            &built.offline,
             &args.node,
-            &args.options,
+            &built.options,
             &from,
             messages,
             session,
             out,
         );
     }
-    let outcome = sign_and_broadcast(session, &args.node, &args.options, &from, messages)?;
+    let outcome = sign_and_broadcast(session, &args.node, &built.options, &from, messages)?;
     report(outcome, session.output, out, print_result)
 }
 
+impl TxCommand {
+    /// A command that builds a transaction: its options and what it builds; `None` for
+    /// `tx sign` and `tx broadcast`, which take a prepared file.
+    pub fn built(&self) -> Option<(&BuildOptions, MsgCommand<'_>)> {
+        match self {
+            TxCommand::Bank { build, command } => Some((build, MsgCommand::Bank(command))),
+            TxCommand::Wasm { build, command } => Some((build, MsgCommand::Wasm(command))),
+            TxCommand::Sign(_) | TxCommand::Broadcast(_) => None,
+        }
+    }
+}
+
 /// The subcommands that build messages.
-enum MsgCommand<'a> {
+#[derive(Debug, Clone, Copy)]
+pub enum MsgCommand<'a> {
+    /// `tx bank …`.
     Bank(&'a BankTx),
+    /// `tx wasm …`.
     Wasm(&'a WasmTx),
 }
 
