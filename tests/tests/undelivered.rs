@@ -107,11 +107,7 @@ fn an_undelivered_purchase_is_disputed_and_refunded_by_the_inbox_alone() {
     )
     .unwrap();
     let paid = ucsn(&node, &bob);
-    assert_eq!(
-        paid,
-        before - 2 * (100 + FEE),
-        "two purchases at 100ucsn"
-    );
+    assert_eq!(paid, before - 2 * (100 + FEE), "two purchases at 100ucsn");
 
     // Nothing is delivered: the inbox disputes before the deadline...
     let disputed = inbox.wait_for("disputed", id);
