@@ -69,6 +69,8 @@ struct Started {
     home: PathBuf,
     api: String,
     cometbft_rpc: String,
+    /// CometBFT's process id.
+    cometbft_pid: Option<u32>,
     cometbft_log: PathBuf,
 }
 
@@ -159,12 +161,13 @@ pub fn run(args: &StartArgs, session: &Session, out: &mut impl Write) -> anyhow:
             .await
             .with_context(|| format!("binding the API address {api_addr}"))?;
         let url = format!("http://{}", listener.local_addr()?);
-        let started = Started {
+        let mut started = Started {
             chain_id: app.chain_id().to_owned(),
             height: app.height(),
             home: home.clone(),
             api: url.clone(),
             cometbft_rpc: rpc.clone(),
+            cometbft_pid: None,
             cometbft_log: cometbft_log.clone(),
         };
         let node = Node::network(
@@ -208,6 +211,36 @@ pub fn run(args: &StartArgs, session: &Session, out: &mut impl Write) -> anyhow:
             .spawn_now()
             .with_context(|| format!("starting {} start --home {}", binary.display(), home.display()))?;
         tracing::info!(target: "runtime::node", pid = ?cometbft.pid(), log = %cometbft_log.display(), "started CometBFT");
+        // The API's address is published once CometBFT's RPC answers: a broadcast can then
+        // be forwarded.
+        let client = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let ready = client
+                .get(format!("{rpc}/status"))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                break;
+            }
+            if let Some(status) = cometbft.try_wait()? {
+                anyhow::bail!(
+                    "CometBFT exited at start ({status}); the end of its log {}:\n{}",
+                    cometbft_log.display(),
+                    cometbft.log_tail(20)
+                );
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline && !node.is_stopping(),
+                "CometBFT's RPC at {rpc} did not answer within 60 s{}; see {}",
+                node.failure().map(|f| format!(" ({f})")).unwrap_or_default(),
+                cometbft_log.display()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        started.cometbft_pid = cometbft.pid();
         consign_util::fs::atomic_write(&url_file, format!("{url}\n"))?;
         print_started(&started, session.output, out)?;
 
@@ -283,6 +316,9 @@ fn print_started(
             writeln!(out, "API:          {}", started.api)?;
             writeln!(out, "CometBFT RPC: {}", started.cometbft_rpc)?;
             writeln!(out, "CometBFT log: {}", started.cometbft_log.display())?;
+            if let Some(pid) = started.cometbft_pid {
+                writeln!(out, "CometBFT pid: {pid}")?;
+            }
             writeln!(out, "Ctrl-C stops CometBFT, then the node.")?;
         }
     }
