@@ -140,7 +140,7 @@ fn select(
             continue;
         }
         let next_gas = gas.saturating_add(body.gas_limit);
-        let next_size = size.saturating_add(checked.bytes.len() as u64);
+        let next_size = size.saturating_add(u64::try_from(checked.bytes.len()).unwrap_or(u64::MAX));
         if next_gas > max_gas || max_bytes.is_some_and(|max| next_size > max) {
             left_out.push((
                 i,
@@ -369,11 +369,8 @@ impl Abci {
             data: "consign".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             app_version: 1,
-            last_block_height: u32::try_from(view.height())
-                .map(Into::into)
-                .unwrap_or_else(|_| {
-                    tendermint::block::Height::try_from(view.height()).unwrap_or_default()
-                }),
+            last_block_height: tendermint::block::Height::try_from(view.height())
+                .unwrap_or_default(),
             last_block_app_hash: app_hash(&view),
         }
     }
@@ -606,5 +603,97 @@ pub async fn serve(socket: &Path, node: Arc<Node>, max_block_gas: u64) -> Result
     tokio::select! {
         result = server.listen_unix(socket) => result,
         () = node.stopped() => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use consign_chain::{App, AppConfig, GenesisAccount};
+    use consign_client::{coins, Msg, SecretKey, Tx, TxBody};
+
+    use super::*;
+
+    const CHAIN: &str = "abci-test";
+
+    fn app(dir: &Path) -> App {
+        let genesis = Genesis {
+            chain_id: CHAIN.into(),
+            genesis_time: Timestamp::from_seconds(1_700_000_000),
+            accounts: vec![GenesisAccount {
+                address: SecretKey::from_seed("alice").address(),
+                coins: coins(1_000, "ucsn"),
+            }],
+            max_block_gas: Some(1_000_000),
+        };
+        App::open(AppConfig::new(dir), Some(&genesis)).unwrap()
+    }
+
+    fn tx(from: &str, sequence: u64, gas_limit: u64, fee: u128) -> Vec<u8> {
+        let key = SecretKey::from_seed(from);
+        Tx::sign(
+            TxBody {
+                chain_id: CHAIN.into(),
+                sender: key.address(),
+                sequence,
+                gas_limit,
+                fee: coins(fee, "ucsn"),
+                memo: String::new(),
+                messages: vec![Msg::BankSend {
+                    to: SecretKey::from_seed("bob").address(),
+                    amount: coins(1, "ucsn"),
+                }],
+            },
+            &key,
+        )
+        .to_bytes()
+    }
+
+    fn decoded(txs: &[Vec<u8>]) -> Vec<DecodedTx> {
+        txs.iter().map(|b| CheckedTx::decode_for_block(b)).collect()
+    }
+
+    #[test]
+    fn a_proposal_keeps_what_the_block_can_run_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let view = app(dir.path()).view();
+        let mut bad_signature = tx("alice", 2, 200_000, 0);
+        let last = bad_signature.len() - 1;
+        bad_signature[last] ^= 1;
+        let txs = decoded(&[
+            tx("alice", 0, 200_000, 400),
+            // The sender's next one counts the first.
+            tx("alice", 1, 200_000, 400),
+            // A gap in the sequence.
+            tx("alice", 3, 200_000, 0),
+            b"garbage".to_vec(),
+            bad_signature,
+            // Cannot pay its fee on top of the first two.
+            tx("alice", 2, 200_000, 400),
+            // Never funded.
+            tx("carol", 0, 200_000, 0),
+            // Over the block's gas with the first two.
+            tx("alice", 2, 700_000, 0),
+            tx("alice", 2, 200_000, 0),
+        ]);
+        let (kept, left_out) = select(&view, &txs, 1_000_000, None);
+        assert_eq!(kept, [0, 1, 8]);
+        let reasons: Vec<usize> = left_out.iter().map(|(i, _)| *i).collect();
+        assert_eq!(reasons, [2, 3, 4, 5, 6, 7]);
+        assert!(left_out[0].1.contains("sequence"), "{left_out:?}");
+        assert!(left_out[5].1.contains("block is full"), "{left_out:?}");
+        // The same proposal, judged again (by another validator): the same answer.
+        assert_eq!(select(&view, &txs, 1_000_000, None).0, kept);
+        // The byte limit of PrepareProposal.
+        let (kept, _) = select(&view, &txs[..1], 1_000_000, Some(10));
+        assert!(kept.is_empty());
+    }
+
+    #[test]
+    fn exec_results_carry_the_hashed_fields() {
+        let refused = CheckedTx::decode_for_block(b"x").unwrap_err();
+        let result = exec_result(&refused.result(1, 0));
+        assert_eq!(result.code.value(), 2);
+        assert_eq!(result.gas_used, 0);
+        assert_eq!(result.codespace, CODESPACE);
     }
 }
