@@ -14,7 +14,7 @@
 //! | snapshots | none offered, every offer refused (state sync is off) | - |
 //!
 //! A request the app cannot serve (a block at the wrong height, a failed write) is fatal: the
-//! node records why ([`Node::fail`]) and stops, and `consign start` stops CometBFT and exits 1.
+//! node records why ([`Node::fail`]) and stops, and `consign start` stops CometBFT and fails with that reason.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -159,6 +159,35 @@ fn select(
     (kept, left_out)
 }
 
+/// What differs between the genesis the chain was created from (`ours`) and the one CometBFT
+/// sends in InitChain, field by field, compared parsed (CometBFT re-serialises `app_state`
+/// between runs, so its bytes change while its meaning does not).
+fn genesis_differences(ours: &Genesis, offered: &Genesis) -> Vec<String> {
+    let mut differences = Vec::new();
+    if offered.chain_id != ours.chain_id {
+        differences.push(format!(
+            "chain_id: CometBFT's genesis is for {:?}, this chain is {:?}",
+            offered.chain_id, ours.chain_id
+        ));
+    }
+    if offered.genesis_time != ours.genesis_time {
+        differences.push(format!(
+            "genesis_time: CometBFT's is {}, this chain's is {}",
+            offered.genesis_time, ours.genesis_time
+        ));
+    }
+    if offered.accounts != ours.accounts {
+        differences.push("app_state.accounts differ".into());
+    }
+    if offered.max_block_gas != ours.max_block_gas {
+        differences.push(format!(
+            "consensus_params.block.max_gas: CometBFT's is {:?}, this chain's is {:?}",
+            offered.max_block_gas, ours.max_block_gas
+        ));
+    }
+    differences
+}
+
 /// One transaction's result as CometBFT records it. Code, data, gas wanted and gas used go
 /// into the next block's `LastResultsHash`, so they are deterministic; the log is not hashed.
 fn exec_result(result: &consign_client::TxResult) -> ExecTxResult {
@@ -211,29 +240,7 @@ impl Abci {
             accounts: app_state.accounts,
             max_block_gas: u64::try_from(req.consensus_params.block.max_gas).ok(),
         };
-        let ours = &self.genesis;
-        let mut differences = Vec::new();
-        if offered.chain_id != ours.chain_id {
-            differences.push(format!(
-                "chain_id: CometBFT's genesis is for {:?}, this chain is {:?}",
-                offered.chain_id, ours.chain_id
-            ));
-        }
-        if offered.genesis_time != ours.genesis_time {
-            differences.push(format!(
-                "genesis_time: CometBFT's is {}, this chain's is {}",
-                offered.genesis_time, ours.genesis_time
-            ));
-        }
-        if offered.accounts != ours.accounts {
-            differences.push("app_state.accounts differ".into());
-        }
-        if offered.max_block_gas != ours.max_block_gas {
-            differences.push(format!(
-                "consensus_params.block.max_gas: CometBFT's is {}, this chain's is {:?}",
-                req.consensus_params.block.max_gas, ours.max_block_gas
-            ));
-        }
+        let differences = genesis_differences(&self.genesis, &offered);
         if !differences.is_empty() {
             return Err(format!(
                 "CometBFT's genesis is not the one this chain was created from: {}",
@@ -686,6 +693,34 @@ mod tests {
         // The byte limit of PrepareProposal.
         let (kept, _) = select(&view, &txs[..1], 1_000_000, Some(10));
         assert!(kept.is_empty());
+    }
+
+    #[test]
+    fn init_chain_compares_the_parsed_genesis() {
+        let dir = tempfile::tempdir().unwrap();
+        let ours = app(dir.path()).view().genesis().unwrap();
+        // CometBFT sends pretty JSON the first time and compact JSON after a restart.
+        let accounts = serde_json::json!({ "accounts": ours.accounts });
+        for text in [
+            serde_json::to_string_pretty(&accounts).unwrap(),
+            serde_json::to_string(&accounts).unwrap(),
+        ] {
+            let state: crate::cometbft::AppState = serde_json::from_str(&text).unwrap();
+            let offered = Genesis {
+                accounts: state.accounts,
+                ..ours.clone()
+            };
+            assert!(genesis_differences(&ours, &offered).is_empty());
+        }
+        let other = Genesis {
+            chain_id: "other".into(),
+            max_block_gas: Some(5),
+            ..ours.clone()
+        };
+        let differences = genesis_differences(&ours, &other);
+        assert_eq!(differences.len(), 2, "{differences:?}");
+        assert!(differences[0].starts_with("chain_id"));
+        assert!(differences[1].starts_with("consensus_params.block.max_gas"));
     }
 
     #[test]

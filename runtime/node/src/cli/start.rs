@@ -33,7 +33,7 @@ from the last committed block, and POST /txs forwards transactions to CometBFT's
 Stop with Ctrl-C or SIGTERM: CometBFT is stopped first, then the node. Killed at any moment (even
 with kill -9), the node restarts where it was: CometBFT replays the blocks the chain had not
 committed. If CometBFT stops by itself, or the application fails, the other is stopped too and
-the command exits 1, saying why.";
+the command fails, saying why.";
 
 /// Examples for `consign start --help`.
 pub(super) const EXAMPLES: &str = "\
