@@ -89,10 +89,15 @@ struct NetworkNode {
 }
 
 fn start(home: &Path) -> Result<NetworkNode> {
+    start_with(home, &[])
+}
+
+fn start_with(home: &Path, extra: &[&str]) -> Result<NetworkNode> {
     let mut command = Command::new(consign_bin());
     command
         .args(["--output", "json", "start", "--home"])
         .arg(home)
+        .args(extra)
         .env("CONSIGN_COMETBFT", cometbft_bin())
         .env("RUST_LOG", "info");
     let daemon = Daemon::builder(
@@ -115,7 +120,7 @@ fn start(home: &Path) -> Result<NetworkNode> {
     let comet_pid = started["cometbft_pid"]
         .as_u64()
         .and_then(|p| u32::try_from(p).ok())
-        .context("no cometbft_pid")?;
+        .unwrap_or(0);
     Ok(NetworkNode {
         api: daemon.url().to_owned(),
         daemon,
@@ -254,6 +259,38 @@ fn a_single_validator_commits_a_cli_send_and_survives_kill_9() -> Result<()> {
     assert_same_app_hash(&rpc, &node.api, next);
     let balances = get_json(&format!("{}/accounts/{bob}/balances", node.api))?;
     assert!(balances.to_string().contains("1000000000010"), "{balances}");
+    Ok(())
+}
+
+#[test]
+fn cometbft_run_by_the_operator_drives_the_node() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let home = dir.path().join("node");
+    let rpc = init(&home, "external-test");
+    let mut node = start_with(&home, &["--cometbft", "external"])?;
+    assert_eq!(node.comet_pid, 0, "no CometBFT child in external mode");
+    let mut command = Command::new(cometbft_bin());
+    command.arg("start").arg("--home").arg(&home);
+    let mut cometbft = Daemon::builder(
+        "cometbft",
+        command,
+        home.join("cometbft.log"),
+        home.join("cometbft.ready"),
+    )
+    .spawn_now()?;
+    wait_for("CometBFT's RPC", || comet_status(&rpc));
+    let bob = SecretKey::from_seed("bob").address();
+    let result = send(&home, &node.api, &bob);
+    assert_eq!(result["code"], 0, "{result}");
+    assert_same_app_hash(
+        &rpc,
+        &node.api,
+        result["height"].as_u64().expect("a height"),
+    );
+    // The operator stops CometBFT first, then the node, which leaves it alone.
+    cometbft.terminate(Duration::from_secs(30))?;
+    let status = node.daemon.terminate(Duration::from_secs(30))?;
+    assert!(status.success(), "{}", node.daemon.log());
     Ok(())
 }
 

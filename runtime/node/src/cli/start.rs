@@ -3,7 +3,7 @@
 //! a child process.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -30,6 +30,9 @@ child process, its output in <home>/cometbft.log. CometBFT decides the blocks; t
 from the last committed block, and POST /txs forwards transactions to CometBFT's mempool
 (broadcast_tx_sync), with mode=commit answering once this node has committed them.
 
+With --cometbft external, CometBFT is the operator's to run (`cometbft start --home <home>`, in
+any order: it retries the socket), and `consign start` neither starts nor stops it.
+
 Stop with Ctrl-C or SIGTERM: CometBFT is stopped first, then the node. Killed at any moment (even
 with kill -9), the node restarts where it was: CometBFT replays the blocks the chain had not
 committed. If CometBFT stops by itself, or the application fails, the other is stopped too and
@@ -41,6 +44,9 @@ Examples:
   A one-validator network:
     consign init --home ~/.consign-node
     consign start --home ~/.consign-node
+  CometBFT run by the operator, in another terminal or service:
+    consign start --home ~/.consign-node --cometbft external
+    cometbft start --home ~/.consign-node
   Send through it with the usual commands:
     consign tx bank send alice consign1… 5ucsn --home ~/.consign-node";
 
@@ -59,6 +65,21 @@ pub struct StartArgs {
     /// CheckTx until its earlier ones are committed.
     #[arg(long, value_name = "N", default_value_t = NodeConfig::default().max_sender_txs, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_pending_per_sender: u64,
+
+    /// Who runs CometBFT: `child` starts `cometbft start --home <home>` beside the node and
+    /// stops it with it; `external` leaves it to the operator, who runs `cometbft start --home
+    /// <home>` (CometBFT retries the ABCI socket until the node serves it).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = CometMode::Child)]
+    pub cometbft: CometMode,
+}
+
+/// `--cometbft`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CometMode {
+    /// `consign start` runs CometBFT as its child process.
+    Child,
+    /// The operator runs CometBFT.
+    External,
 }
 
 /// What `consign start` prints once it serves.
@@ -112,7 +133,11 @@ pub fn run(args: &StartArgs, session: &Session, out: &mut impl Write) -> anyhow:
         )
     })?;
     let rpc = cometbft::rpc_url(&home)?;
-    let binary = cometbft::find_binary()?;
+    // Child mode needs the binary; say so before anything is opened.
+    let binary = match args.cometbft {
+        CometMode::Child => cometbft::find_binary()?,
+        CometMode::External => PathBuf::from("cometbft"),
+    };
     let socket = cometbft::socket_path(&home)?;
 
     let chain_dir = home.join("consign");
@@ -203,44 +228,23 @@ pub fn run(args: &StartArgs, session: &Session, out: &mut impl Write) -> anyhow:
             async move { node.stopped().await }
         }));
 
-        let mut command = Command::new(&binary);
-        command.arg("start").arg("--home").arg(&home);
-        let mut cometbft = Daemon::builder("cometbft", command, &cometbft_log, home.join("cometbft.ready"))
-            .append_log()
-            .terminate_on_drop(Duration::from_secs(10))
-            .spawn_now()
-            .with_context(|| format!("starting {} start --home {}", binary.display(), home.display()))?;
-        tracing::info!(target: "runtime::node", pid = ?cometbft.pid(), log = %cometbft_log.display(), "started CometBFT");
-        // The API's address is published once CometBFT's RPC answers: a broadcast can then
-        // be forwarded.
-        let client = reqwest::Client::new();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            let ready = client
-                .get(format!("{rpc}/status"))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ready {
-                break;
+        let mut cometbft = match args.cometbft {
+            CometMode::Child => {
+                let mut child = spawn_cometbft(&binary, &home, &cometbft_log)?;
+                wait_for_rpc(&rpc, &mut child, &node, &cometbft_log).await?;
+                started.cometbft_pid = child.pid();
+                Some(child)
             }
-            if let Some(status) = cometbft.try_wait()? {
-                anyhow::bail!(
-                    "CometBFT exited at start ({status}); the end of its log {}:\n{}",
-                    cometbft_log.display(),
-                    cometbft.log_tail(20)
+            CometMode::External => {
+                tracing::info!(
+                    target: "runtime::node",
+                    socket = %socket.display(),
+                    "waiting for CometBFT, started by the operator: cometbft start --home {}",
+                    home.display()
                 );
+                None
             }
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline && !node.is_stopping(),
-                "CometBFT's RPC at {rpc} did not answer within 60 s{}; see {}",
-                node.failure().map(|f| format!(" ({f})")).unwrap_or_default(),
-                cometbft_log.display()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        started.cometbft_pid = cometbft.pid();
+        };
         consign_util::fs::atomic_write(&url_file, format!("{url}\n"))?;
         print_started(&started, session.output, out)?;
 
@@ -250,20 +254,30 @@ pub fn run(args: &StartArgs, session: &Session, out: &mut impl Write) -> anyhow:
                 () = &mut shutdown => break Stop::Signal,
                 () = node.stopped() => break Stop::Failed,
                 () = tokio::time::sleep(Duration::from_millis(200)) => {
-                    if let Some(status) = cometbft.try_wait()? {
+                    let exited = match cometbft.as_mut() {
+                        Some(child) => child.try_wait()?,
+                        None => None,
+                    };
+                    if let Some(status) = exited {
                         break Stop::CometExited(status);
                     }
                 }
             }
         };
         // CometBFT first: it would take the application's going away for a crash.
-        let stopped = tokio::task::spawn_blocking(move || {
-            let status = cometbft.terminate(Duration::from_secs(10));
-            (cometbft, status)
-        })
-        .await
-        .context("stopping CometBFT")?;
-        let (cometbft, terminated) = stopped;
+        let terminated = match cometbft.take() {
+            Some(mut child) => {
+                let (child, status) = tokio::task::spawn_blocking(move || {
+                    let status = child.terminate(Duration::from_secs(10));
+                    (child, status)
+                })
+                .await
+                .context("stopping CometBFT")?;
+                cometbft = Some(child);
+                status.map(|_| ())
+            }
+            None => Ok(()),
+        };
         node.stop();
         let api_result = api.await.context("the API task failed")?;
         abci.abort();
@@ -287,12 +301,71 @@ pub fn run(args: &StartArgs, session: &Session, out: &mut impl Write) -> anyhow:
             Stop::CometExited(status) => Err(anyhow::anyhow!(
                 "CometBFT exited by itself ({status}) at height {height}; the end of its log {}:\n{}",
                 cometbft_log.display(),
-                cometbft.log_tail(20)
+                cometbft.map(|c| c.log_tail(20)).unwrap_or_default()
             )),
         }
     });
     result?;
     Ok(EXIT_OK)
+}
+
+/// Starts `cometbft start --home <home>`, its output appended to `log`.
+fn spawn_cometbft(binary: &Path, home: &Path, log: &Path) -> anyhow::Result<Daemon> {
+    let mut command = Command::new(binary);
+    command.arg("start").arg("--home").arg(home);
+    // CometBFT writes no ready file: `wait_for_rpc` watches it instead.
+    let child = Daemon::builder("cometbft", command, log, home.join("cometbft.ready"))
+        .append_log()
+        .terminate_on_drop(Duration::from_secs(10))
+        .spawn_now()
+        .with_context(|| {
+            format!(
+                "starting {} start --home {}",
+                binary.display(),
+                home.display()
+            )
+        })?;
+    tracing::info!(target: "runtime::node", pid = ?child.pid(), log = %log.display(), "started CometBFT");
+    Ok(child)
+}
+
+/// Waits until CometBFT's RPC answers (the API's address is published only then, so a
+/// broadcast can be forwarded), for at most 60 s.
+async fn wait_for_rpc(
+    rpc: &str,
+    child: &mut Daemon,
+    node: &Node,
+    log: &Path,
+) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready = client
+            .get(format!("{rpc}/status"))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ready {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            anyhow::bail!(
+                "CometBFT exited at start ({status}); the end of its log {}:\n{}",
+                log.display(),
+                child.log_tail(20)
+            );
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline && !node.is_stopping(),
+            "CometBFT's RPC at {rpc} did not answer within 60 s{}; see {}",
+            node.failure()
+                .map(|f| format!(" ({f})"))
+                .unwrap_or_default(),
+            log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 fn print_started(
