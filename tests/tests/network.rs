@@ -109,6 +109,8 @@ fn start_with(home: &Path, extra: &[&str]) -> Result<NetworkNode> {
     .append_log()
     .ready_when(status_ok)
     .error_log_lines(usize::MAX)
+    // A test that ends early stops the node, which stops its CometBFT.
+    .terminate_on_drop(Duration::from_secs(30))
     .spawn()?;
     let log = daemon.log();
     let started: Value = log
@@ -259,7 +261,24 @@ fn a_single_validator_commits_a_cli_send_and_survives_kill_9() -> Result<()> {
     assert_same_app_hash(&rpc, &node.api, next);
     let balances = get_json(&format!("{}/accounts/{bob}/balances", node.api))?;
     assert!(balances.to_string().contains("1000000000010"), "{balances}");
+
+    // The node alone killed: its CometBFT does not outlive it.
+    let mut node = node;
+    node.daemon.kill();
+    wait_for("CometBFT to stop with its node", || {
+        (!alive(node.comet_pid)).then_some(())
+    });
     Ok(())
+}
+
+/// Whether a process runs (a zombie does not count).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            !state.starts_with('Z')
+        })
+        .unwrap_or(false)
 }
 
 #[test]

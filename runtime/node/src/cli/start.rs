@@ -313,6 +313,7 @@ pub fn run(args: &StartArgs, session: &Session, out: &mut impl Write) -> anyhow:
 fn spawn_cometbft(binary: &Path, home: &Path, log: &Path) -> anyhow::Result<Daemon> {
     let mut command = Command::new(binary);
     command.arg("start").arg("--home").arg(home);
+    stop_with_parent(&mut command);
     // CometBFT writes no ready file: `wait_for_rpc` watches it instead.
     let child = Daemon::builder("cometbft", command, log, home.join("cometbft.ready"))
         .append_log()
@@ -328,6 +329,36 @@ fn spawn_cometbft(binary: &Path, home: &Path, log: &Path) -> anyhow::Result<Daem
     tracing::info!(target: "runtime::node", pid = ?child.pid(), log = %log.display(), "started CometBFT");
     Ok(child)
 }
+
+/// Makes the child get SIGTERM when this process dies, however it dies (kill -9 included), so
+/// no CometBFT outlives its node holding the home's ports and database. CometBFT usually stops
+/// by itself when its ABCI connection drops, but not when that happens mid-request. The signal
+/// follows the thread that forks: `run` spawns on the main thread (inside `block_on`), which
+/// lives as long as the process.
+#[cfg(target_os = "linux")]
+fn stop_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt as _;
+    // SAFETY: the closure runs in the forked child before exec and only calls prctl and
+    // getppid, which are async-signal-safe; it allocates nothing and takes no lock.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died between fork and prctl.
+            if libc::getppid() == 1 {
+                return Err(std::io::Error::other(
+                    "the node exited while starting CometBFT",
+                ));
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Elsewhere CometBFT stops by itself when its ABCI connection drops.
+#[cfg(not(target_os = "linux"))]
+fn stop_with_parent(_command: &mut Command) {}
 
 /// Waits until CometBFT's RPC answers (the API's address is published only then, so a
 /// broadcast can be forwarded), for at most 60 s.
