@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: installs the wasm32 target, builds the contracts
+# The whole test suite, from a fresh clone: installs the wasm32 target and CometBFT, builds the contracts
 # (ours and cw20-base from crates.io), checks formatting and lints, then runs every test.
 #
 #   bash scripts/test.sh            everything
@@ -24,6 +24,10 @@ if ! command -v age >/dev/null 2>&1; then
     $sudo apt-get install -y -q age >/dev/null 2>&1 ||
         { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q age >/dev/null; }
 fi
+
+# The network tests (tests/tests/network.rs) run a real CometBFT beside `consign start`.
+step "CometBFT v0.38.26 (scripts/install-cometbft.sh)"
+bash scripts/install-cometbft.sh
 
 step "building contracts to wasm32"
 bash scripts/build-contracts.sh

@@ -107,6 +107,7 @@ fn main() {
                 coins: coins(1_000_000_000, "ucsn"),
             })
             .collect(),
+        max_block_gas: None,
     };
     let app = App::open(AppConfig::new(dir.path()), Some(&genesis)).unwrap();
     let targets: Vec<String> = keys.iter().map(SecretKey::address).collect();

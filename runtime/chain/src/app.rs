@@ -51,6 +51,75 @@ impl CheckedTx {
     }
 }
 
+/// A transaction of a block decided elsewhere that cannot run: it does not decode, its
+/// signature is wrong, or it no longer passes the checks. It still gets a result in the block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedTx {
+    /// SHA-256 of its bytes.
+    pub hash: TxHash,
+    /// Its gas limit, when it decodes (0 otherwise).
+    pub gas_wanted: u64,
+    /// Why it cannot run.
+    pub error: CheckError,
+}
+
+impl RefusedTx {
+    /// Its result at `index` of the block at `height`: the check's code and message, no gas
+    /// used, no events.
+    pub fn result(&self, height: u64, index: u32) -> TxResult {
+        TxResult {
+            txhash: self.hash,
+            height,
+            index,
+            gas_wanted: self.gas_wanted,
+            outcome: TxOutcome {
+                code: self.error.code(),
+                log: self.error.to_string(),
+                gas_used: 0,
+                events: Vec::new(),
+                data: None,
+                code_id: None,
+                contract_address: None,
+            },
+            deliveries: Vec::new(),
+        }
+    }
+}
+
+/// One transaction of a block given as bytes: decoded and verified, or refused (boxed: the
+/// refusal is rare and larger than the transaction's handle).
+pub type DecodedTx = Result<CheckedTx, Box<RefusedTx>>;
+
+impl CheckedTx {
+    /// [`CheckedTx::decode`], with a refusal that keeps the hash (for a block's result).
+    pub fn decode_for_block(bytes: &[u8]) -> DecodedTx {
+        Self::decode(bytes).map_err(|error| {
+            Box::new(RefusedTx {
+                hash: Tx::hash(bytes),
+                gas_wanted: Tx::from_bytes(bytes).map_or(0, |tx| tx.body.gas_limit),
+                error,
+            })
+        })
+    }
+}
+
+/// A block [`App::finalize_block`] executed and [`App::commit`] has not written yet.
+#[derive(Debug, Clone)]
+pub struct Finalized {
+    /// The state hash after the block (the ABCI app hash).
+    pub state_hash: [u8; 32],
+    /// One result per transaction given, in order.
+    pub results: Vec<TxResult>,
+}
+
+/// The finalized block waiting for its commit: what will be written, and what the App becomes.
+struct PendingBlock {
+    write: BlockWrite,
+    block_info: BlockInfo,
+    head: Head,
+    outcome: BlockOutcome,
+}
+
 /// What committing a block produced.
 #[derive(Debug, Clone)]
 pub struct BlockOutcome {
@@ -60,7 +129,8 @@ pub struct BlockOutcome {
     pub results: Vec<TxResult>,
     /// The delivery instructions the block recorded, in sequence order.
     pub deliveries: Vec<DeliveryRecord>,
-    /// Transactions left out because they no longer passed the checks, with the reason.
+    /// Transactions left out because they no longer passed the checks, with the reason
+    /// ([`App::execute_block`] only: [`App::finalize_block`] gives them a result instead).
     pub dropped: Vec<(TxHash, CheckError)>,
 }
 
@@ -97,6 +167,8 @@ pub struct App {
     /// The last committed block (height, hashes, time, delivery sequence) and its state as
     /// readers see it; replaced after each commit.
     view: Arc<View>,
+    /// The block [`App::finalize_block`] executed, until [`App::commit`] writes it.
+    pending: Option<PendingBlock>,
 }
 
 fn hex32(bytes: &[u8; 32]) -> String {
@@ -202,6 +274,7 @@ impl App {
                     committed,
                     db,
                     view: Arc::new(view),
+                    pending: None,
                 };
                 app.restore_codes()?;
                 tracing::info!(target: "runtime::chain", chain_id = %app.chain_id(), height = app.height(), "opened chain");
@@ -308,6 +381,7 @@ impl App {
             core,
             committed,
             view: Arc::new(view),
+            pending: None,
         })
     }
 
@@ -405,7 +479,9 @@ impl App {
     }
 
     /// Executes `txs` in a new block at `time` and commits it durably: all of it, or (on a
-    /// storage error) nothing.
+    /// storage error) nothing. The same as [`App::finalize_block`] then [`App::commit`], for a
+    /// producer that decides blocks alone (`consign dev`): transactions that no longer pass the
+    /// checks are left out of the block and reported in [`BlockOutcome::dropped`].
     ///
     /// # Errors
     /// Only when the chain itself fails (the database); a failing transaction is a result with
@@ -415,8 +491,65 @@ impl App {
         txs: Vec<CheckedTx>,
         time: Timestamp,
     ) -> Result<BlockOutcome, ChainError> {
+        let height = self.height() + 1;
+        self.finalize(height, time, txs.into_iter().map(Ok).collect(), false)?;
+        self.commit()
+    }
+
+    /// Executes a block decided elsewhere (by CometBFT) without writing it: every transaction
+    /// in `txs` gets a result at its position, in [`Finalized::results`], including those that
+    /// do not decode or no longer pass the checks (a non-zero code, no state change, recorded
+    /// so that looking the hash up agrees with the consensus engine's index). The block waits in
+    /// memory until [`App::commit`] writes it; finalizing again before that discards it and
+    /// executes the new block instead (the engine restarted and sent the block again).
+    ///
+    /// Deterministic: the result depends on the committed state, `height`, `time` and `txs`
+    /// only. A `time` not after the last block's is moved to 1 ns after it.
+    ///
+    /// # Errors
+    /// [`ChainError::Height`] when `height` is not the next one; a storage error.
+    pub fn finalize_block(
+        &mut self,
+        height: u64,
+        time: Timestamp,
+        txs: Vec<DecodedTx>,
+    ) -> Result<Finalized, ChainError> {
+        let expected = self.height() + 1;
+        if height != expected {
+            return Err(ChainError::Height {
+                expected,
+                got: height,
+            });
+        }
+        self.finalize(height, time, txs, true)?;
+        let pending = self
+            .pending
+            .as_ref()
+            .ok_or_else(|| ChainError::Corrupt("the finalized block went missing".into()))?;
+        Ok(Finalized {
+            state_hash: pending.head.state_hash,
+            results: pending.outcome.results.clone(),
+        })
+    }
+
+    /// Whether a block is finalized and waits for [`App::commit`].
+    pub fn has_pending_block(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Executes a block into [`App::pending`]; `record_refused` gives refused transactions a
+    /// result in the block (CometBFT's) instead of leaving them out (`consign dev`'s).
+    fn finalize(
+        &mut self,
+        height: u64,
+        time: Timestamp,
+        txs: Vec<DecodedTx>,
+        record_refused: bool,
+    ) -> Result<(), ChainError> {
+        if self.pending.take().is_some() {
+            tracing::info!(target: "runtime::chain", height, "a finalized block was never committed; executing the block sent again");
+        }
         let last = self.view.clone();
-        let height = last.head.height + 1;
         let time = if time <= last.head.last_time {
             last.head.last_time.plus_nanos(1)
         } else {
@@ -438,23 +571,41 @@ impl App {
         let mut dropped = Vec::new();
         let mut pending_deliveries: Vec<(usize, String, consign_sdk::DeliveryInstruction)> =
             Vec::new();
-        for checked in txs {
+        for decoded in txs {
             // The checks again, on the block's state so far (an earlier transaction may have
             // spent what this one's fee needs); the node's minimum gas price is not the chain's
             // rule, so it is not checked here.
-            let checked_again = check_body(
-                &lock(&self.core.layers),
-                &last.head.chain_id,
-                &checked.tx,
-                checked.bytes.len(),
-                &Pending::default(),
-                None,
-            );
-            if let Err(e) = checked_again {
-                dropped.push((checked.hash, e));
-                continue;
-            }
+            let checked_again = decoded.and_then(|checked| {
+                match check_body(
+                    &lock(&self.core.layers),
+                    &last.head.chain_id,
+                    &checked.tx,
+                    checked.bytes.len(),
+                    &Pending::default(),
+                    None,
+                ) {
+                    Ok(()) => Ok(checked),
+                    Err(error) => Err(Box::new(RefusedTx {
+                        hash: checked.hash,
+                        gas_wanted: checked.tx.body.gas_limit,
+                        error,
+                    })),
+                }
+            });
             let index = u32::try_from(included.len()).unwrap_or(u32::MAX);
+            let checked = match checked_again {
+                Ok(checked) => checked,
+                Err(refused) if record_refused => {
+                    included.push(refused.hash);
+                    results.push(refused.result(height, index));
+                    continue;
+                }
+                Err(refused) => {
+                    let RefusedTx { hash, error, .. } = *refused;
+                    dropped.push((hash, error));
+                    continue;
+                }
+            };
             self.core.set_context(TxContext {
                 block: block_info.clone(),
                 tx: Some((index, checked.hash.as_bytes().to_vec())),
@@ -468,6 +619,9 @@ impl App {
             results.push(result);
         }
         let block_layer = lock(&self.core.layers).take_all();
+        // Nothing of the block stays in the layers until it is committed: queries and the next
+        // finalize start from the committed map.
+        lock(&self.core.layers).reset(self.committed.clone());
         let changes = block_layer.changes;
         let state_hash = next_state_hash(&last.head.state_hash, &changes);
         let mut tx_root = Sha256::new();
@@ -504,11 +658,15 @@ impl App {
             results[result_index].deliveries.push(record.clone());
             deliveries.push(record);
         }
+        // A hash seen twice in one block (a proposer's duplicate, refused the second time)
+        // keeps its first result: that is the one that ran.
+        let mut recorded = std::collections::HashSet::new();
         let write = BlockWrite {
             height,
             block: serde_json::to_vec(&block).unwrap_or_default(),
             txs: results
                 .iter()
+                .filter(|r| recorded.insert(r.txhash))
                 .map(|r| {
                     (
                         r.txhash.to_string(),
@@ -521,7 +679,7 @@ impl App {
                 .iter()
                 .map(|d| (d.sequence, serde_json::to_vec(d).unwrap_or_default()))
                 .collect(),
-            changes: changes.clone(),
+            changes,
             meta: vec![
                 ("height", height.to_be_bytes().to_vec()),
                 ("time", time.nanos().to_be_bytes().to_vec()),
@@ -530,21 +688,9 @@ impl App {
                 ("next_delivery", next_delivery.to_be_bytes().to_vec()),
             ],
         };
-        if let Err(e) = self.db.commit(&write) {
-            // Nothing was committed: the in-memory state stays at the last block.
-            lock(&self.core.layers).reset(self.committed.clone());
-            return Err(e);
-        }
-        // Readers of the last view (queries, admission) keep its map: the next one is a copy
-        // with the block's changes (the layers always held the last map too, so this copy was
-        // made before views existed as well).
-        self.committed = Arc::new(apply((*self.committed).clone(), changes));
-        lock(&self.core.layers).reset(self.committed.clone());
-        self.view = Arc::new(View::new(ViewParts {
-            vm: self.core.vm.clone(),
-            api: self.core.api.clone(),
-            db: self.db.clone(),
-            state: self.committed.clone(),
+        self.pending = Some(PendingBlock {
+            write,
+            block_info,
             head: Head {
                 height,
                 last_hash: hash,
@@ -553,18 +699,48 @@ impl App {
                 next_delivery,
                 ..last.head.clone()
             },
+            outcome: BlockOutcome {
+                block,
+                results,
+                deliveries,
+                dropped,
+            },
+        });
+        Ok(())
+    }
+
+    /// Writes the block [`App::finalize_block`] executed, in one database transaction, and
+    /// makes it the committed state that views, queries and the next block read.
+    ///
+    /// # Errors
+    /// When no block is finalized, or the database failed (nothing was written then, and the
+    /// finalized block is dropped: finalize it again).
+    pub fn commit(&mut self) -> Result<BlockOutcome, ChainError> {
+        let pending = self.pending.take().ok_or(ChainError::NothingToCommit {
+            height: self.height(),
+        })?;
+        self.db.commit(&pending.write)?;
+        // Readers of the last view (queries, admission) keep its map: the next one is a copy
+        // with the block's changes, unless the block changed nothing.
+        if !pending.write.changes.is_empty() {
+            self.committed = Arc::new(apply((*self.committed).clone(), pending.write.changes));
+        }
+        lock(&self.core.layers).reset(self.committed.clone());
+        let height = pending.head.height;
+        self.view = Arc::new(View::new(ViewParts {
+            vm: self.core.vm.clone(),
+            api: self.core.api.clone(),
+            db: self.db.clone(),
+            state: self.committed.clone(),
+            head: pending.head,
         }));
         self.core.set_context(TxContext {
-            block: block_info,
+            block: pending.block_info,
             tx: None,
         });
-        tracing::debug!(target: "runtime::chain", height, txs = results.len(), deliveries = deliveries.len(), "committed block");
-        Ok(BlockOutcome {
-            block,
-            results,
-            deliveries,
-            dropped,
-        })
+        let outcome = pending.outcome;
+        tracing::debug!(target: "runtime::chain", height, txs = outcome.results.len(), deliveries = outcome.deliveries.len(), "committed block");
+        Ok(outcome)
     }
 
     /// An account's sequence and key.

@@ -200,6 +200,20 @@ pub enum ChainError {
     /// A query was invalid or failed (bad input, the contract's error).
     #[error("{0}")]
     Query(String),
+    /// A block for another height than the next one was given to execute.
+    #[error("the chain is at height {}, so the next block is {expected}, but block {got} was given: the consensus engine's block store and this chain's database are out of step", expected - 1)]
+    Height {
+        /// The next height.
+        expected: u64,
+        /// The block's.
+        got: u64,
+    },
+    /// A commit with no finalized block before it.
+    #[error("nothing to commit: no block was finalized after height {height}")]
+    NothingToCommit {
+        /// The committed height.
+        height: u64,
+    },
     /// What a query asked for does not exist (no contract at that address).
     #[error("{0}")]
     NotFound(String),

@@ -1,4 +1,5 @@
-//! The genesis: the chain id, the time, and the funded accounts a chain starts with.
+//! The genesis: the chain id, the time, the funded accounts a chain starts with, and (on a
+//! CometBFT network) the block gas limit of its consensus parameters.
 
 use cosmwasm_std::{Coin, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -12,6 +13,11 @@ pub struct Genesis {
     pub genesis_time: Timestamp,
     /// Accounts funded at genesis.
     pub accounts: Vec<GenesisAccount>,
+    /// The most gas one block may hold (the sum of its transactions' gas limits), when the
+    /// chain has one in its genesis: CometBFT's `consensus_params.block.max_gas`. `consign dev`
+    /// sets its limit per run instead (`--max-block-gas`), so its genesis has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_block_gas: Option<u64>,
 }
 
 /// A funded account.

@@ -24,7 +24,7 @@ mod store;
 mod view;
 mod wasm;
 
-pub use app::{App, AppConfig, BlockOutcome, CheckedTx};
+pub use app::{App, AppConfig, BlockOutcome, CheckedTx, DecodedTx, Finalized, RefusedTx};
 pub use error::{ChainError, CheckError, ExecError};
 pub use fees::{fee_collector, Pending, FEE_COLLECTOR_NAME};
 pub use genesis::{Genesis, GenesisAccount};

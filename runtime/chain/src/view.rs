@@ -155,6 +155,29 @@ impl View {
         )
     }
 
+    /// The checks a block applies to a transaction, against this committed state with the
+    /// block's earlier transactions counted in `pending`: those of [`View::admit`] without the
+    /// node's minimum gas price, which is no rule of the chain. Every validator gets the same
+    /// answer for the same state and block, so a proposal can be judged with it.
+    ///
+    /// # Errors
+    /// The reason the block could not run it.
+    pub fn check_in_block(&self, checked: &CheckedTx, pending: &Pending) -> Result<(), CheckError> {
+        check_body(
+            &lock(&self.core.layers),
+            &self.head.chain_id,
+            &checked.tx,
+            checked.bytes.len(),
+            pending,
+            None,
+        )
+    }
+
+    /// The state hash after the committed block, raw (the ABCI app hash).
+    pub fn state_hash_bytes(&self) -> [u8; 32] {
+        self.head.state_hash
+    }
+
     /// The chain id.
     pub fn chain_id(&self) -> &str {
         &self.head.chain_id

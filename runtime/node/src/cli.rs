@@ -25,12 +25,14 @@ pub mod completions;
 pub mod demo;
 pub mod dev;
 pub mod inbox;
+pub mod init;
 pub mod keys;
 pub mod man;
 pub mod offer;
 pub mod purchase;
 pub mod query;
 pub mod sell;
+pub mod start;
 pub mod status;
 pub mod tx;
 
@@ -99,6 +101,12 @@ pub enum Command {
     /// Run a local single-node chain with funded dev accounts, serving the node API.
     #[command(long_about = dev::LONG_ABOUT, after_help = dev::EXAMPLES)]
     Dev(dev::DevArgs),
+    /// Make a node home for a CometBFT network (one validator on this machine).
+    #[command(long_about = init::LONG_ABOUT, after_help = init::EXAMPLES)]
+    Init(init::InitArgs),
+    /// Run a node of a CometBFT network: the chain, its API, and CometBFT beside it.
+    #[command(long_about = start::LONG_ABOUT, after_help = start::EXAMPLES)]
+    Start(start::StartArgs),
     /// Manage account keys: add or recover, list, show, delete, export, import.
     #[command(long_about = keys::LONG_ABOUT, after_help = keys::EXAMPLES)]
     Keys(keys::KeysArgs),
@@ -180,6 +188,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(args, s, out)?,
         Command::Check(args) => check::run(args, s, out)?,
         Command::Dev(args) => dev::run(args, s, out)?,
+        Command::Init(args) => init::run(args, s, out)?,
+        Command::Start(args) => start::run(args, s, out)?,
         Command::Keys(args) => keys::run(args, s, out)?,
         Command::Tx(args) => tx::run(args, s, out)?,
         Command::Query(args) => query::run(args, s, out)?,

@@ -5,5 +5,7 @@
 //! [`cli`]; the work itself is done by the crates it drives (the contract VM, `consign-vm`, for
 //! `consign check`).
 
+pub mod abci;
 pub mod cli;
+pub mod cometbft;
 pub mod server;

@@ -9,8 +9,15 @@ use consign_util::telemetry::init_tracing;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // warp reports every client that goes away mid-stream (an SSE reader closing) as an error
-    // of its own; the API logs what matters under `runtime::api`.
-    if let Err(error) = init_tracing("warn", cli.verbose, "warp::server=off", cli.log.log_format) {
+    // of its own; the API logs what matters under `runtime::api`. tower-abci (`consign start`)
+    // logs every ABCI request whole at debug, transactions included; `runtime::abci` logs what
+    // matters.
+    if let Err(error) = init_tracing(
+        "warn",
+        cli.verbose,
+        "warp::server=off,tower_abci=warn",
+        cli.log.log_format,
+    ) {
         eprintln!("warning: {error}");
     }
     match consign::cli::run(cli) {

@@ -71,7 +71,18 @@ pub async fn run(
     node: Arc<Node>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
-    let producer = tokio::spawn(node.clone().produce_blocks());
+    // In network mode CometBFT decides the blocks (the ABCI server commits them): there is no
+    // producer, only the API.
+    let producer = tokio::spawn({
+        let node = node.clone();
+        async move {
+            if node.is_network() {
+                node.stopped().await;
+                return Ok(());
+            }
+            node.produce_blocks().await
+        }
+    });
     let routes = api::routes(node.clone());
 
     // The server stops accepting when the caller says so or when the node stops by itself (the

@@ -176,37 +176,7 @@ impl DaemonBuilder {
     /// in time (it is killed then); the error carries the end of its log.
     pub fn spawn(mut self) -> Result<Daemon, DaemonError> {
         let _ = std::fs::remove_file(&self.ready_file);
-        let mut options = OpenOptions::new();
-        if self.append_log {
-            options.append(true).create(true);
-        } else {
-            options.write(true).create(true).truncate(true);
-        }
-        let log_error = |source| DaemonError::Log {
-            path: self.log.clone(),
-            source,
-        };
-        let log_file = options.open(&self.log).map_err(log_error)?;
-        let stdout = log_file.try_clone().map_err(log_error)?;
-        let child = self
-            .command
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(log_file)
-            .spawn()
-            .map_err(|source| DaemonError::Spawn {
-                name: self.name.clone(),
-                source,
-            })?;
-        let mut daemon = Daemon {
-            name: self.name,
-            child: Some(child),
-            exit: None,
-            log: self.log,
-            log_lines: self.log_lines,
-            on_drop: self.on_drop,
-            url: String::new(),
-        };
+        let mut daemon = self.launch()?;
         let deadline = Instant::now() + self.start_timeout;
         loop {
             if let Ok(text) = std::fs::read_to_string(&self.ready_file) {
@@ -233,6 +203,50 @@ impl DaemonBuilder {
             }
             std::thread::sleep(POLL);
         }
+    }
+
+    /// Starts the program as [`DaemonBuilder::spawn`] does but returns at once, without a ready
+    /// file to wait for: for a program that writes none (CometBFT), which its caller watches.
+    ///
+    /// # Errors
+    ///
+    /// If the log cannot be opened or the program cannot be started.
+    pub fn spawn_now(mut self) -> Result<Daemon, DaemonError> {
+        self.launch()
+    }
+
+    fn launch(&mut self) -> Result<Daemon, DaemonError> {
+        let mut options = OpenOptions::new();
+        if self.append_log {
+            options.append(true).create(true);
+        } else {
+            options.write(true).create(true).truncate(true);
+        }
+        let log_error = |source| DaemonError::Log {
+            path: self.log.clone(),
+            source,
+        };
+        let log_file = options.open(&self.log).map_err(log_error)?;
+        let stdout = log_file.try_clone().map_err(log_error)?;
+        let child = self
+            .command
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(log_file)
+            .spawn()
+            .map_err(|source| DaemonError::Spawn {
+                name: self.name.clone(),
+                source,
+            })?;
+        Ok(Daemon {
+            name: self.name.clone(),
+            child: Some(child),
+            exit: None,
+            log: self.log.clone(),
+            log_lines: self.log_lines,
+            on_drop: self.on_drop,
+            url: String::new(),
+        })
     }
 }
 

@@ -43,6 +43,7 @@ pub(crate) fn genesis() -> Genesis {
                 coins: coins(1_000_000, "ucsn"),
             })
             .collect(),
+        max_block_gas: None,
     }
 }
 

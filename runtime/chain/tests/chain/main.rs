@@ -7,4 +7,5 @@ mod contracts;
 mod deliveries;
 mod durability;
 mod fees;
+mod finalize;
 mod simulate;

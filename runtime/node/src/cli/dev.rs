@@ -132,7 +132,7 @@ fn parse_block_time(text: &str) -> Result<Duration, String> {
 }
 
 /// The dev accounts' names, in order.
-fn dev_names(count: u32) -> Vec<String> {
+pub(super) fn dev_names(count: u32) -> Vec<String> {
     (1..=count)
         .map(
             |i| match usize::try_from(i - 1).ok().and_then(|i| DEV_NAMES.get(i)) {
@@ -216,6 +216,7 @@ pub fn run(args: &DevArgs, session: &Session, out: &mut impl Write) -> anyhow::R
                 coins: coins(DEV_FUNDS, NATIVE_DENOM),
             })
             .collect(),
+        max_block_gas: None,
     });
     let app_config = AppConfig {
         min_gas_price: args.min_gas_price.clone(),

@@ -61,6 +61,33 @@ impl Mempool {
         self.queue.push_back(checked);
     }
 
+    /// Network mode: counts a transaction CometBFT's CheckTx admitted (CometBFT holds the
+    /// transaction itself).
+    pub(super) fn count_pending(&mut self, sender: &str, fee: &[Coin]) {
+        self.pending.entry(sender.to_owned()).or_default().add(fee);
+    }
+
+    /// Network mode, at each commit: forgets the counts; CometBFT's recheck of its mempool
+    /// counts the transactions still waiting again.
+    pub(super) fn clear_counts(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Tells whoever waits for this transaction (network mode, at its commit).
+    pub(super) fn notify(&mut self, hash: &TxHash, outcome: impl Fn() -> TxOutcome) {
+        if let Some(waiters) = self.waiters.remove(hash) {
+            for waiter in waiters {
+                // The request may have timed out and gone: nothing to tell then.
+                let _ = waiter.send(outcome());
+            }
+        }
+    }
+
+    /// Drops the waiters of a transaction that was refused.
+    pub(super) fn forget_waiters(&mut self, hash: &TxHash) {
+        self.waiters.remove(hash);
+    }
+
     /// Registers a request waiting for this transaction's outcome.
     pub(super) fn wait_for(&mut self, hash: TxHash) -> oneshot::Receiver<TxOutcome> {
         let (tx, rx) = oneshot::channel();

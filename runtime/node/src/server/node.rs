@@ -104,6 +104,8 @@ pub enum RefusalKind {
     SenderLimit,
     /// The node is shutting down.
     ShuttingDown,
+    /// CometBFT could not be reached or refused it for a reason of its own (network mode).
+    Engine,
 }
 
 /// A broadcast transaction was refused: it is not pending and will not be committed.
@@ -146,10 +148,28 @@ pub struct Committed {
     pub results: Vec<TxResult>,
 }
 
+/// Who decides the blocks.
+#[derive(Debug)]
+enum Engine {
+    /// `consign dev`: this node's own mempool and block producer.
+    Dev,
+    /// `consign start`: CometBFT decides blocks and drives the App over ABCI
+    /// ([`crate::abci`]); broadcasts go to its mempool through its JSON-RPC at `rpc`, and the
+    /// node's mempool keeps only the pending counts of admission and who waits for a commit.
+    Comet {
+        /// CometBFT's RPC, `http://host:port`.
+        rpc: String,
+        client: reqwest::Client,
+    },
+}
+
 /// The node: the state machine behind a mutex (only the block producer takes it), the view of
 /// the last committed state that queries and admission read, the mempool, and what announces
 /// each block.
 pub struct Node {
+    engine: Engine,
+    /// Why the node stopped by itself, if it failed (a consensus error in network mode).
+    failure: Mutex<Option<String>>,
     app: Mutex<App>,
     /// The last committed state: replaced, under the mempool's lock, after each commit.
     view: Mutex<Arc<View>>,
@@ -207,10 +227,25 @@ impl Node {
     /// A node around an opened chain. Nothing runs until [`super::run`] (or
     /// [`Node::produce_blocks`]) is called.
     pub fn new(app: App, config: NodeConfig) -> Arc<Self> {
+        Self::with_engine(app, config, Engine::Dev)
+    }
+
+    /// A node whose blocks CometBFT decides (`consign start`): no block producer runs, the
+    /// ABCI server ([`crate::abci::serve`]) executes and commits blocks through
+    /// [`Node::finalize_block`] and [`Node::commit`], and broadcasts are forwarded to
+    /// CometBFT's RPC at `rpc` (`http://127.0.0.1:26657`).
+    pub fn network(app: App, config: NodeConfig, rpc: String) -> Arc<Self> {
+        let client = reqwest::Client::new();
+        Self::with_engine(app, config, Engine::Comet { rpc, client })
+    }
+
+    fn with_engine(app: App, config: NodeConfig, engine: Engine) -> Arc<Self> {
         let view = app.view();
         let status = status_of(&view);
         let (blocks, _) = broadcast::channel(1024);
         Arc::new(Self {
+            engine,
+            failure: Mutex::new(None),
             next_delivery: watch::Sender::new(status.next_delivery_sequence),
             status: watch::Sender::new(status),
             app: Mutex::new(app),
@@ -291,6 +326,9 @@ impl Node {
         bytes: Vec<u8>,
         wait: bool,
     ) -> Result<(TxHash, Option<oneshot::Receiver<TxOutcome>>), BroadcastError> {
+        if let Engine::Comet { rpc, client } = &self.engine {
+            return self.forward(rpc, client, bytes, wait).await;
+        }
         let node = self.clone();
         let hash = Tx::hash(&bytes);
         tokio::task::spawn_blocking(move || node.admit(bytes, wait))
@@ -382,6 +420,210 @@ impl Node {
         self.work.notify_one();
         tracing::trace!(target: NODE_TARGET, tx = %txhash, "accepted into the mempool");
         Ok((txhash, receiver))
+    }
+
+    /// Whether CometBFT decides this node's blocks (`consign start`).
+    pub fn is_network(&self) -> bool {
+        matches!(self.engine, Engine::Comet { .. })
+    }
+
+    /// Network mode's broadcast: CometBFT's `broadcast_tx_sync` runs our CheckTx and answers
+    /// with its code; with `wait`, the receiver gets the result when our own commit of the
+    /// block that includes it happens (registered before sending, so no commit is missed).
+    async fn forward(
+        &self,
+        rpc: &str,
+        client: &reqwest::Client,
+        bytes: Vec<u8>,
+        wait: bool,
+    ) -> Result<(TxHash, Option<oneshot::Receiver<TxOutcome>>), BroadcastError> {
+        use base64::Engine as _;
+        let txhash = Tx::hash(&bytes);
+        if self.is_stopping() {
+            return Err(BroadcastError {
+                txhash,
+                code: 21,
+                log: "the node is shutting down; send the transaction again once it is back".into(),
+                kind: RefusalKind::ShuttingDown,
+            });
+        }
+        let receiver = wait.then(|| lock(&self.mempool).wait_for(txhash));
+        let request = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "broadcast_tx_sync",
+            "params": { "tx": base64::engine::general_purpose::STANDARD.encode(&bytes) },
+        });
+        let answer = async {
+            let response = client
+                .post(rpc)
+                .json(&request)
+                .send()
+                .await
+                .map_err(|e| format!("cannot reach CometBFT's RPC at {rpc}: {e}"))?;
+            response.json::<serde_json::Value>().await.map_err(|e| {
+                format!("CometBFT's RPC at {rpc} answered something else than JSON-RPC: {e}")
+            })
+        }
+        .await;
+        let refusal = match answer {
+            Err(log) => Some((1, log, RefusalKind::Engine)),
+            Ok(reply) => match (reply.get("result"), reply.get("error")) {
+                (Some(result), _) => {
+                    let code = result
+                        .get("code")
+                        .and_then(serde_json::Value::as_u64)
+                        .unwrap_or(0);
+                    let log = result
+                        .get("log")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
+                    match u32::try_from(code) {
+                        Ok(0) => None,
+                        Ok(20) => Some((20, log, RefusalKind::SenderLimit)),
+                        Ok(code) => Some((code, log, RefusalKind::Check)),
+                        Err(_) => Some((1, log, RefusalKind::Check)),
+                    }
+                }
+                (None, Some(error)) => {
+                    let text = error
+                        .get("data")
+                        .and_then(serde_json::Value::as_str)
+                        .or_else(|| error.get("message").and_then(serde_json::Value::as_str))
+                        .unwrap_or("CometBFT refused the transaction")
+                        .to_owned();
+                    Some(if text.contains("already exists in cache") {
+                        (
+                            19,
+                            format!("transaction {txhash} is already pending: {text}"),
+                            RefusalKind::Duplicate,
+                        )
+                    } else if text.contains("mempool is full") {
+                        (20, format!("CometBFT's mempool is full; try again after the next block: {text}"), RefusalKind::Full)
+                    } else {
+                        (
+                            1,
+                            format!("CometBFT refused the transaction: {text}"),
+                            RefusalKind::Engine,
+                        )
+                    })
+                }
+                (None, None) => Some((
+                    1,
+                    format!("CometBFT's RPC at {rpc} answered neither a result nor an error"),
+                    RefusalKind::Engine,
+                )),
+            },
+        };
+        if let Some((code, log, kind)) = refusal {
+            lock(&self.mempool).forget_waiters(&txhash);
+            return Err(BroadcastError {
+                txhash,
+                code,
+                log,
+                kind,
+            });
+        }
+        tracing::trace!(target: NODE_TARGET, tx = %txhash, "forwarded to CometBFT's mempool");
+        Ok((txhash, receiver))
+    }
+
+    /// Network mode's admission (CometBFT's CheckTx): the per-sender cap, then
+    /// [`View::admit`] on the committed state with the sender's transactions already admitted
+    /// since the last commit counted; on success they count this one too. CometBFT rechecks its
+    /// whole mempool after each commit, in order, which rebuilds the counts [`Node::commit`]
+    /// clears.
+    ///
+    /// # Errors
+    ///
+    /// Why it is refused.
+    pub fn admit_checked(&self, checked: &CheckedTx) -> Result<(), BroadcastError> {
+        let txhash = checked.hash;
+        let refuse = |code, log: String, kind| BroadcastError {
+            txhash,
+            code,
+            log,
+            kind,
+        };
+        let gas_limit = checked.tx.body.gas_limit;
+        if gas_limit > self.config.max_block_gas {
+            let e = CheckError::GasTooHigh {
+                limit: gas_limit,
+                max: self.config.max_block_gas,
+            };
+            return Err(refuse(e.code(), e.to_string(), RefusalKind::Check));
+        }
+        let sender = &checked.tx.body.sender;
+        let mut pool = lock(&self.mempool);
+        let pending = pool.pending_of(sender);
+        if pending.count >= self.config.max_sender_txs {
+            return Err(refuse(
+                20,
+                format!(
+                    "{sender} already has {} transactions pending, the most this node keeps per sender; send more once they are committed",
+                    pending.count
+                ),
+                RefusalKind::SenderLimit,
+            ));
+        }
+        let view = lock(&self.view).clone();
+        view.admit(checked, &pending)
+            .map_err(|e: CheckError| refuse(e.code(), e.to_string(), RefusalKind::Check))?;
+        pool.count_pending(sender, &checked.tx.body.fee);
+        Ok(())
+    }
+
+    /// Network mode: executes a block CometBFT decided, without writing it
+    /// ([`App::finalize_block`]).
+    ///
+    /// # Errors
+    ///
+    /// When the block is not the next one or the chain failed.
+    pub fn finalize_block(
+        &self,
+        height: u64,
+        time: Timestamp,
+        txs: Vec<consign_chain::DecodedTx>,
+    ) -> Result<consign_chain::Finalized, NodeError> {
+        Ok(lock(&self.app).finalize_block(height, time, txs)?)
+    }
+
+    /// Network mode: writes the finalized block ([`App::commit`]), then, as the dev producer
+    /// does after each block, swaps the view, tells who waits for its transactions, and
+    /// announces it. Clears the pending counts of admission: CometBFT's recheck rebuilds them.
+    ///
+    /// # Errors
+    ///
+    /// When nothing was finalized or the database failed.
+    pub fn commit(&self) -> Result<(), NodeError> {
+        let started = std::time::Instant::now();
+        let mut app = lock(&self.app);
+        let outcome = app.commit()?;
+        let view = app.view();
+        drop(app);
+        let mut pool = lock(&self.mempool);
+        *lock(&self.view) = view.clone();
+        pool.clear_counts();
+        for result in &outcome.results {
+            pool.notify(&result.txhash, || TxOutcome::Committed(result.clone()));
+        }
+        drop(pool);
+        let committed = self.announce(&view, outcome, started);
+        let _ = self.blocks.send(committed);
+        Ok(())
+    }
+
+    /// Stops the node because it failed, keeping why for [`Node::failure`].
+    pub fn fail(&self, why: String) {
+        tracing::error!(target: NODE_TARGET, error = %why, "the node failed");
+        lock(&self.failure).get_or_insert(why);
+        self.stop();
+    }
+
+    /// Why the node stopped by itself, if it failed.
+    pub fn failure(&self) -> Option<String> {
+        lock(&self.failure).clone()
     }
 
     /// The most gas a simulation may use: what one transaction may ask for, and no more than a
@@ -568,7 +810,18 @@ impl Node {
             }
         }
         drop(pool);
-        let status = status_of(&view);
+        Ok(self.announce(&view, outcome, started))
+    }
+
+    /// After a commit: logs the block, moves the delivery watch and the status on, and makes
+    /// the announcement for `/events`.
+    fn announce(
+        &self,
+        view: &View,
+        outcome: consign_chain::BlockOutcome,
+        started: std::time::Instant,
+    ) -> Arc<Committed> {
+        let status = status_of(view);
         let height = outcome.block.header.height;
         let txs = outcome.results.len();
         if txs > 0 || !outcome.dropped.is_empty() {
@@ -590,9 +843,9 @@ impl Node {
             changed
         });
         self.status.send_replace(status);
-        Ok(Arc::new(Committed {
+        Arc::new(Committed {
             block: outcome.block,
             results: outcome.results,
-        }))
+        })
     }
 }

@@ -106,7 +106,9 @@ fn refused(e: BroadcastError) -> ApiFailure {
     let status = match e.kind {
         RefusalKind::Check | RefusalKind::Duplicate => StatusCode::BAD_REQUEST,
         RefusalKind::SenderLimit => StatusCode::TOO_MANY_REQUESTS,
-        RefusalKind::Full | RefusalKind::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+        RefusalKind::Full | RefusalKind::ShuttingDown | RefusalKind::Engine => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
     };
     ApiFailure::new(status, e.log).for_tx(e.txhash, Some(e.code))
 }

@@ -1,0 +1,215 @@
+//! `consign init`: makes a node home for a CometBFT network of one validator: CometBFT's config
+//! and keys (`cometbft init`), rewritten for Consign, a genesis with funded dev accounts, and
+//! Consign's `config/app.toml`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use consign_chain::GenesisAccount;
+use consign_client::{coins, Keyring, SecretKey, NATIVE_DENOM};
+use serde::Serialize;
+
+use super::args::HomeArgs;
+use super::dev::{dev_names, DEV_FUNDS};
+use super::{OutputFormat, Session, EXIT_OK};
+use crate::cometbft::{self, AppState, AppToml, NodeSettings};
+
+/// Long help of `consign init`.
+pub(super) const LONG_ABOUT: &str = "\
+Make a node home for a Consign network run by CometBFT: a single validator on this machine.
+
+Runs `cometbft init` in the home (CometBFT v0.38.26 must be installed: scripts/install-cometbft.sh
+does it), then sets what Consign needs in config/config.toml: the ABCI connection on the Unix
+socket <home>/data/abci.sock, CometBFT's RPC and peer addresses (--rpc, --p2p), and sizes that fit
+a contract upload. The genesis (config/genesis.json) gets the chain id, a block gas limit
+(consensus_params.block.max_gas) and, in app_state, the dev accounts (alice, bob, carol, dave, …)
+funded with 1000000000000 ucsn each, whose keys go to the keyring in <home>/keys. Consign's own
+settings (the node API's address, --api) are in config/app.toml.
+
+Then `consign start --home <home>` runs the node. Dev keys are derived from their names: anyone can
+recreate them, so never hold real value with them. Networks of several validators (`consign
+testnet`) are not built yet.";
+
+/// Examples for `consign init --help`.
+pub(super) const EXAMPLES: &str = "\
+Examples:
+  A node home in ~/.consign-node, then run it:
+    consign init --home ~/.consign-node --chain-id my-chain
+    consign start --home ~/.consign-node
+  Other ports, and a block every 200 ms:
+    consign init --home /tmp/n --rpc 127.0.0.1:36657 --p2p 127.0.0.1:36656 --api 127.0.0.1:1318 --block-time 200ms";
+
+/// Arguments of `consign init`.
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// The node home to create (CometBFT's home with Consign's files added). Defaults to
+    /// `$HOME/.consign`.
+    #[arg(long, value_name = "DIR", env = "CONSIGN_HOME")]
+    pub home: Option<PathBuf>,
+
+    /// The chain id.
+    #[arg(long, value_name = "ID", default_value = "consign-testnet")]
+    pub chain_id: String,
+
+    /// How many funded dev accounts the genesis gets (alice, bob, carol, dave, dev5, …).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub accounts: u32,
+
+    /// CometBFT's RPC address (`HOST:PORT`): `consign start` forwards transactions there.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:26657")]
+    pub rpc: String,
+
+    /// CometBFT's peer-to-peer address (`HOST:PORT`).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:26656")]
+    pub p2p: String,
+
+    /// Where `consign start` serves the node API (`HOST:PORT`; port 0 picks a free one, written
+    /// to `<home>/api.url`).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:1317")]
+    pub api: String,
+
+    /// How long the validator waits after each block before the next (CometBFT's
+    /// `timeout_commit`), e.g. `1s` (CometBFT's default) or `200ms`.
+    #[arg(long, value_name = "DURATION")]
+    pub block_time: Option<String>,
+
+    /// The most gas one block may hold (the genesis' `consensus_params.block.max_gas`).
+    #[arg(long, value_name = "GAS", default_value_t = 10_000_000_000, value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
+    pub max_block_gas: u64,
+
+    /// The lowest gas price this node accepts, e.g. `0.025ucsn` (written to app.toml).
+    #[arg(long, value_name = "PRICE", default_value = "0ucsn")]
+    pub min_gas_price: consign_client::GasPrice,
+}
+
+/// What `consign init` prints.
+#[derive(Debug, Serialize)]
+struct Initialized {
+    home: PathBuf,
+    chain_id: String,
+    rpc: String,
+    api: String,
+    accounts: Vec<(String, String)>,
+}
+
+/// Runs `consign init`.
+///
+/// # Errors
+///
+/// When CometBFT is not installed, the home already holds a node, or a file cannot be written.
+pub fn run(args: &InitArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
+    let home = HomeArgs::new(args.home.clone()).dir()?;
+    let home = std::path::absolute(&home)
+        .with_context(|| format!("cannot make {} absolute", home.display()))?;
+    anyhow::ensure!(
+        !args.chain_id.trim().is_empty(),
+        "--chain-id is empty: give the chain an id"
+    );
+    let genesis_file = cometbft::genesis_path(&home);
+    anyhow::ensure!(
+        !genesis_file.exists(),
+        "{} already holds a node ({} exists): start it with `consign start --home {}`, or \
+         choose another --home",
+        home.display(),
+        genesis_file.display(),
+        home.display()
+    );
+    if let Some(block_time) = &args.block_time {
+        humantime::parse_duration(block_time).map_err(|e| {
+            anyhow::anyhow!(
+                "--block-time {block_time:?}: {e}; write a duration such as 1s or 200ms"
+            )
+        })?;
+    }
+    // Before anything is written: the socket path must fit.
+    cometbft::socket_path(&home)?;
+    let binary = cometbft::find_binary()?;
+    let home_text = home.display().to_string();
+    cometbft::run(&binary, &["init", "--home", &home_text])?;
+    cometbft::configure(
+        &home,
+        &NodeSettings {
+            moniker: "node0".into(),
+            rpc: args.rpc.clone(),
+            p2p: args.p2p.clone(),
+            block_time: args.block_time.clone(),
+        },
+    )?;
+
+    let names = dev_names(args.accounts);
+    let keys: Vec<(String, SecretKey)> = names
+        .iter()
+        .map(|name| (name.clone(), SecretKey::from_seed(name)))
+        .collect();
+    let app_state = AppState {
+        accounts: keys
+            .iter()
+            .map(|(_, key)| GenesisAccount {
+                address: key.address(),
+                coins: coins(DEV_FUNDS, NATIVE_DENOM),
+            })
+            .collect(),
+    };
+    cometbft::write_genesis(&home, &args.chain_id, args.max_block_gas, &app_state)?;
+    let app_toml = AppToml {
+        api: args.api.clone(),
+        min_gas_price: args.min_gas_price.to_string(),
+    };
+    let app_toml_path = cometbft::app_toml_path(&home);
+    consign_util::fs::atomic_write(
+        &app_toml_path,
+        format!(
+            "# Consign's settings for this node (`consign start`).\n\
+             # Where the node API listens (port 0: any free port, written to <home>/api.url).\n\
+             api = {:?}\n\
+             # The lowest gas price this node's CheckTx accepts.\n\
+             min_gas_price = {:?}\n",
+            app_toml.api, app_toml.min_gas_price
+        ),
+    )
+    .with_context(|| format!("writing {}", app_toml_path.display()))?;
+
+    let keyring = Keyring::new(home.join("keys"));
+    for (name, key) in &keys {
+        if !keyring.path_of(name)?.exists() {
+            keyring
+                .import(name, key.clone())
+                .with_context(|| format!("adding the dev key {name} to the keyring"))?;
+        }
+    }
+    tracing::info!(target: "runtime::node", home = %home.display(), chain_id = %args.chain_id, "initialised a node home");
+    let done = Initialized {
+        home,
+        chain_id: args.chain_id.clone(),
+        rpc: args.rpc.clone(),
+        api: args.api.clone(),
+        accounts: keys.iter().map(|(n, k)| (n.clone(), k.address())).collect(),
+    };
+    match session.output {
+        OutputFormat::Json => {
+            serde_json::to_writer(&mut *out, &done)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Text => {
+            writeln!(
+                out,
+                "initialised node home {} for chain {}",
+                done.home.display(),
+                done.chain_id
+            )?;
+            writeln!(out, "CometBFT RPC: {}   node API: {}", done.rpc, done.api)?;
+            writeln!(out, "dev accounts (keys in {}/keys):", done.home.display())?;
+            for (name, address) in &done.accounts {
+                writeln!(out, "  {name:6}  {address}")?;
+            }
+            writeln!(
+                out,
+                "start it with: consign start --home {}",
+                done.home.display()
+            )?;
+        }
+    }
+    Ok(EXIT_OK)
+}
