@@ -318,6 +318,22 @@ pub enum RebuildError {
         /// Valid shares at hand.
         shares: usize,
     },
+    /// Fewer than `k` valid key shares of distinct indices were given.
+    #[error("cannot rebuild the key: {shares} of the {k} key shares needed were given; wait for more storage nodes to deliver")]
+    NotEnoughShares {
+        /// `k`.
+        k: u16,
+        /// Distinct valid shares given.
+        shares: usize,
+    },
+    /// Fewer than `k` fragments of distinct indices were given.
+    #[error("cannot rebuild the ciphertext: {fragments} of the {k} fragments needed were given; wait for more storage nodes to deliver")]
+    NotEnoughFragments {
+        /// `k`.
+        k: u16,
+        /// Distinct fragments given.
+        fragments: usize,
+    },
     /// The shares given do not verify (see [`PieceError`]).
     #[error(transparent)]
     Piece(#[from] PieceError),

@@ -123,7 +123,7 @@ pub fn check_fragment<R: Read, W: Write>(
 /// # Errors
 ///
 /// [`RebuildError::Piece`] for the first share that fails its check,
-/// [`RebuildError::NotEnough`] with fewer than `k` distinct shares.
+/// [`RebuildError::NotEnoughShares`] with fewer than `k` distinct shares.
 pub fn rebuild_key(
     commitments: &Commitments,
     shares: &[KeyShare],
@@ -135,9 +135,8 @@ pub fn rebuild_key(
     }
     let k = commitments.params().k();
     if distinct.len() < usize::from(k) {
-        return Err(RebuildError::NotEnough {
+        return Err(RebuildError::NotEnoughShares {
             k,
-            fragments: 0,
             shares: distinct.len(),
         });
     }
@@ -171,7 +170,7 @@ impl<R: Read> CiphertextReader<R> {
     /// # Errors
     ///
     /// [`RebuildError::Piece`] if a header does not match the commitments,
-    /// [`RebuildError::NotEnough`] with fewer than `k` distinct fragments.
+    /// [`RebuildError::NotEnoughFragments`] with fewer than `k` distinct fragments.
     pub fn new(commitments: &Commitments, fragments: Vec<R>) -> Result<Self, RebuildError> {
         let params = commitments.params();
         let (k, n) = (usize::from(params.k()), usize::from(params.n()));
@@ -182,10 +181,9 @@ impl<R: Read> CiphertextReader<R> {
             by_index.entry(header.index).or_insert(fragment);
         }
         if by_index.len() < k {
-            return Err(RebuildError::NotEnough {
+            return Err(RebuildError::NotEnoughFragments {
                 k: params.k(),
                 fragments: by_index.len(),
-                shares: 0,
             });
         }
         let sources: Vec<(u16, R)> = by_index.into_iter().take(k).collect();

@@ -101,14 +101,27 @@ fn fewer_than_k_pieces_rebuild_nothing() {
         let p = prepared(k, n, 1024, &plaintext);
         for indices in subsets(k - 1, n) {
             let err = rebuild_from(&p, &indices).unwrap_err();
-            assert!(matches!(err, RebuildError::NotEnough { .. }), "{err}");
+            assert!(
+                matches!(err, RebuildError::NotEnoughShares { shares, .. } if shares == indices.len()),
+                "{err}"
+            );
             assert!(err.to_string().contains("wait for more"), "{err}");
+            // With all n shares, k − 1 fragments are still too few.
+            let fragments: Vec<&[u8]> = indices
+                .iter()
+                .map(|&i| &p.fragments[usize::from(i)][..])
+                .collect();
+            let err = rebuild(&p.commitments, &p.shares, fragments, io::sink()).unwrap_err();
+            assert!(
+                matches!(err, RebuildError::NotEnoughFragments { fragments, .. } if fragments == indices.len()),
+                "{err}"
+            );
         }
         // k − 1 shares beside k fragments: the shares are the ones refused.
         let shares: Vec<KeyShare> = p.shares[..usize::from(k) - 1].to_vec();
         let err = rebuild_key(&p.commitments, &shares).unwrap_err();
         assert!(
-            matches!(err, RebuildError::NotEnough { shares, .. } if shares == usize::from(k) - 1),
+            matches!(err, RebuildError::NotEnoughShares { shares, .. } if shares == usize::from(k) - 1),
             "{err}"
         );
         // k fragments but shares of another custody set: refused, never tried as a key.
