@@ -57,8 +57,8 @@ impl Status {
         self.fragments_needed() == 0 && self.shares_needed() == 0
     }
 
-    /// The storage-node indices from which nothing complete has arrived yet (neither a
-    /// fragment nor a share).
+    /// The indices (storage node `i` holds fragment `i` and share `i`) whose fragment or
+    /// share has not arrived yet.
     pub fn waiting_for(&self) -> Vec<u16> {
         (0..self.n)
             .filter(|i| !self.fragments.contains(i) || !self.shares.contains(i))

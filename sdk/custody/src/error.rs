@@ -34,6 +34,18 @@ pub enum ParamsError {
         /// The number of fragments given.
         n: u16,
     },
+    /// The buffers this shape needs exceed [`MAX_BUFFER`](crate::MAX_BUFFER).
+    #[error("{k} of {n} with {shard_size}-byte shards needs {bound} bytes of buffers, above the {} allowed; choose a smaller shard size", crate::MAX_BUFFER)]
+    Buffer {
+        /// The threshold.
+        k: u16,
+        /// The number of fragments.
+        n: u16,
+        /// The shard size.
+        shard_size: u32,
+        /// The buffers it needs, in bytes.
+        bound: u64,
+    },
     /// The shard size is odd or out of range.
     #[error(
         "invalid shard size {shard_size} bytes: it must be even and between {} and {} bytes",

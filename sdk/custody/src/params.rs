@@ -11,7 +11,11 @@ pub const MAX_FRAGMENTS: u16 = 255;
 /// The smallest shard (a fragment's part of one stripe), in bytes.
 pub const MIN_SHARD_SIZE: u32 = 64;
 /// The largest shard, in bytes: the seller and the buyer each hold about `n` of them at once.
-pub const MAX_SHARD_SIZE: u32 = 16 * 1024 * 1024;
+pub const MAX_SHARD_SIZE: u32 = 4 * 1024 * 1024;
+/// The most memory a custody set may ask either side to hold at once
+/// ([`Params::buffer_bound`]): 64 MiB, so commitments from a hostile offer cannot make a buyer
+/// allocate gigabytes.
+pub const MAX_BUFFER: u64 = 64 * 1024 * 1024;
 /// The largest ciphertext a custody set may hold: 1 PiB.
 pub const MAX_CIPHERTEXT_SIZE: u64 = 1 << 50;
 /// The shard size [`Params::new`] chooses: 64 KiB, age's own chunk size.
@@ -81,7 +85,7 @@ impl Params {
         {
             return Err(ParamsError::Unsupported { k, n });
         }
-        Ok(params)
+        params.within_buffer()
     }
 
     /// The same `k` of `n` with another shard size.
@@ -95,7 +99,20 @@ impl Params {
         {
             return Err(ParamsError::ShardSize { shard_size });
         }
-        Ok(Self { shard_size, ..self })
+        Self { shard_size, ..self }.within_buffer()
+    }
+
+    fn within_buffer(self) -> Result<Self, ParamsError> {
+        let bound = self.buffer_bound();
+        if bound > MAX_BUFFER {
+            return Err(ParamsError::Buffer {
+                k: self.k,
+                n: self.n,
+                shard_size: self.shard_size,
+                bound,
+            });
+        }
+        Ok(self)
     }
 
     /// How many fragments rebuild the data (and how many shares the key).
@@ -184,8 +201,28 @@ mod tests {
         assert_eq!(params.stripes(3073), 2);
         assert_eq!(params.fragment_size(3073), Some(HEADER_LEN as u64 + 2048));
         Params::new(1, 1).unwrap();
-        Params::new(255, 255).unwrap();
-        Params::new(1, 255).unwrap();
+        // Every k of n fits the memory cap with the default shard size.
+        for n in 1..=MAX_FRAGMENTS {
+            for k in 1..=n {
+                let params = Params::new(k, n).unwrap();
+                assert!(params.buffer_bound() <= MAX_BUFFER, "{k}/{n}");
+            }
+        }
+        // Large shards with many fragments (a hostile offer's commitments) do not.
+        let err = Params::new(2, 255)
+            .unwrap()
+            .with_shard_size(MAX_SHARD_SIZE)
+            .unwrap_err();
+        assert!(matches!(err, ParamsError::Buffer { .. }), "{err}");
+        assert!(err.to_string().contains("smaller shard"), "{err}");
+        Params::new(2, 3)
+            .unwrap()
+            .with_shard_size(MAX_SHARD_SIZE)
+            .unwrap();
+        Params::new(1, 1)
+            .unwrap()
+            .with_shard_size(MAX_SHARD_SIZE)
+            .unwrap();
     }
 
     #[test]

@@ -95,6 +95,38 @@ fn any_k_of_n_round_trip_at_every_size_that_matters() {
 }
 
 #[test]
+fn random_shapes_sizes_and_subsets_round_trip() {
+    // Property-style, without a framework: random (k, n), shard size, size and k-subset.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = |bound: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % bound
+    };
+    for round in 0..24 {
+        let n = 1 + next(8) as u16;
+        let k = 1 + next(u64::from(n)) as u16;
+        let shard = 2 * (32 + next(1000) as u32);
+        let size = next(40_000) as usize;
+        let plaintext = data(size, round);
+        let p = prepared(k, n, shard, &plaintext);
+        // A random k-subset: shuffle 0..n, keep k.
+        let mut indices: Vec<u16> = (0..n).collect();
+        for i in (1..indices.len()).rev() {
+            indices.swap(i, next(i as u64 + 1) as usize);
+        }
+        indices.truncate(usize::from(k));
+        let out = rebuild_from(&p, &indices)
+            .unwrap_or_else(|e| panic!("{k}/{n}, shard {shard}, {size} B, {indices:?}: {e}"));
+        assert!(
+            out == plaintext,
+            "{k}/{n}, shard {shard}, {size} B, {indices:?}"
+        );
+    }
+}
+
+#[test]
 fn fewer_than_k_pieces_rebuild_nothing() {
     let plaintext = data(50_000, 7);
     for (k, n) in [(2u16, 3u16), (3, 5)] {
