@@ -58,8 +58,8 @@ pub use error::{
 pub use header::{FragmentHeader, FORMAT_VERSION, HEADER_LEN, MAGIC};
 pub use key::{DataKey, KeyShare};
 pub use params::{
-    Params, DEFAULT_SHARD_SIZE, MAX_BUFFER, MAX_CIPHERTEXT_SIZE, MAX_FRAGMENTS, MAX_SHARD_SIZE,
-    MIN_SHARD_SIZE,
+    Params, DEFAULT_BUFFER, DEFAULT_SHARD_SIZE, MAX_BUFFER, MAX_CIPHERTEXT_SIZE, MAX_FRAGMENTS,
+    MAX_SHARD_SIZE, MIN_SHARD_SIZE,
 };
 pub use prepare::{prepare, Prepared};
 pub use rebuild::{check_fragment, rebuild, rebuild_key, CiphertextReader, RebuildReport};

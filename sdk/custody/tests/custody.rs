@@ -470,7 +470,10 @@ impl Write for Count {
 #[test]
 fn memory_stays_bounded_for_a_64_mib_stream() {
     const SIZE: u64 = 64 * 1024 * 1024;
-    let params = Params::new(2, 3).unwrap(); // 64 KiB shards, 128 KiB stripes
+    let params = Params::new(2, 3)
+        .unwrap()
+        .with_shard_size(64 * 1024)
+        .unwrap(); // 128 KiB stripes
     let dir = tempfile::tempdir().unwrap();
     let paths: Vec<_> = (0..3).map(|i| dir.path().join(format!("f{i}"))).collect();
     let outputs: Vec<_> = paths
