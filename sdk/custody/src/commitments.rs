@@ -1,13 +1,17 @@
 //! The public commitments of a custody set: what an offer may carry so the buyer (and each
 //! storage node) can check every piece. They name no storage node: `k`, `n`, the shard size,
-//! the ciphertext's size and SHA-256, one SHA-256 per fragment (by index), and the Feldman
-//! commitments to the key shares.
+//! the ciphertext's size, one SHA-256 per fragment (by index), and the Feldman commitments to
+//! the key shares.
+//!
+//! No SHA-256 of the whole ciphertext: the fragment digests bind every byte the buyer decodes
+//! (the code is deterministic), and age authenticates every chunk; a digest of the ciphertext
+//! would cost a SHA-256 pass on each side for no check the others do not already make.
 //!
 //! As JSON (the [`Commitments`] serde form):
 //!
 //! ```json
 //! {"version":1,"set_id":"<32 hex>","k":2,"n":3,"shard_size":65536,
-//!  "ciphertext_size":1048853,"ciphertext_sha256":"<64 hex>",
+//!  "ciphertext_size":1048853,
 //!  "fragment_sha256":["<64 hex>","<64 hex>","<64 hex>"],
 //!  "share_commitments":["<66 hex: compressed secp256k1 point>","<66 hex>"]}
 //! ```
@@ -28,7 +32,6 @@ pub struct Commitments {
     set_id: SetId,
     params: Params,
     ciphertext_size: u64,
-    ciphertext_sha256: [u8; 32],
     fragment_sha256: Vec<[u8; 32]>,
     share_commitments: Vec<ProjectivePoint>,
 }
@@ -42,8 +45,6 @@ struct CommitmentsWire {
     n: u16,
     shard_size: u32,
     ciphertext_size: u64,
-    #[serde(with = "hexser::bytes32")]
-    ciphertext_sha256: [u8; 32],
     #[serde(with = "hexser::list")]
     fragment_sha256: Vec<[u8; 32]>,
     #[serde(with = "hexser::list")]
@@ -89,7 +90,6 @@ impl TryFrom<CommitmentsWire> for Commitments {
             set_id: wire.set_id,
             params,
             ciphertext_size: wire.ciphertext_size,
-            ciphertext_sha256: wire.ciphertext_sha256,
             fragment_sha256: wire.fragment_sha256,
             share_commitments,
         })
@@ -105,7 +105,6 @@ impl From<Commitments> for CommitmentsWire {
             n: c.params.n(),
             shard_size: c.params.shard_size(),
             ciphertext_size: c.ciphertext_size,
-            ciphertext_sha256: c.ciphertext_sha256,
             fragment_sha256: c.fragment_sha256,
             share_commitments: c.share_commitments.iter().map(key::encode_point).collect(),
         }
@@ -117,7 +116,6 @@ impl Commitments {
         set_id: SetId,
         params: Params,
         ciphertext_size: u64,
-        ciphertext_sha256: [u8; 32],
         fragment_sha256: Vec<[u8; 32]>,
         share_commitments: Vec<ProjectivePoint>,
     ) -> Self {
@@ -125,7 +123,6 @@ impl Commitments {
             set_id,
             params,
             ciphertext_size,
-            ciphertext_sha256,
             fragment_sha256,
             share_commitments,
         }
@@ -144,11 +141,6 @@ impl Commitments {
     /// The ciphertext's size in bytes.
     pub fn ciphertext_size(&self) -> u64 {
         self.ciphertext_size
-    }
-
-    /// The ciphertext's SHA-256.
-    pub fn ciphertext_sha256(&self) -> [u8; 32] {
-        self.ciphertext_sha256
     }
 
     /// Fragment `index`'s SHA-256 (header and body), if `index < n`.

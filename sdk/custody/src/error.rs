@@ -364,14 +364,6 @@ pub enum RebuildError {
     /// The erasure decoder failed.
     #[error("erasure decoding failed: {0}")]
     Erasure(#[source] reed_solomon_simd::Error),
-    /// The rebuilt ciphertext is not the committed one.
-    #[error("the rebuilt ciphertext's SHA-256 is {actual}, the offer's commitments say {expected}: a kept fragment was altered after it was checked")]
-    CiphertextDigest {
-        /// The committed digest, hex.
-        expected: String,
-        /// The rebuilt digest, hex.
-        actual: String,
-    },
     /// age refused the ciphertext or the key.
     #[error("the rebuilt ciphertext does not decrypt with the rebuilt key: {0}")]
     Decrypt(#[source] age::DecryptError),

@@ -134,13 +134,12 @@ pub fn prepare<R: Read, W: Write>(
     let striper = Rc::try_unwrap(striper.0)
         .map_err(|_| PrepareError::Encrypt(io::Error::other("the age writer kept its output")))?
         .into_inner();
-    let (fragments, fragment_sha256, ciphertext_sha256) = striper.finish()?;
+    let (fragments, fragment_sha256) = striper.finish()?;
     Ok(Prepared {
         commitments: Commitments::new(
             set_id,
             params,
             ciphertext_size,
-            ciphertext_sha256,
             fragment_sha256,
             share_commitments,
         ),
@@ -165,7 +164,6 @@ struct Striper<W> {
     /// Ciphertext bytes not yet written out: less than one stripe once started.
     stripe: Vec<u8>,
     encoder: Option<ReedSolomonEncoder>,
-    hash: Sha256,
     written: u64,
     /// The typed error behind the last `io::Error` returned to age.
     error: Option<PrepareError>,
@@ -193,7 +191,6 @@ impl<W: Write> Striper<W> {
             ciphertext_size: None,
             stripe: Vec::with_capacity(k * shard),
             encoder,
-            hash: Sha256::new(),
             written: 0,
             error: None,
         })
@@ -222,7 +219,6 @@ impl<W: Write> Striper<W> {
 
     /// Takes ciphertext from age.
     fn absorb(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.hash.update(buf);
         self.written += buf.len() as u64;
         if self.ciphertext_size.is_none() {
             // Only age's header and nonce come before the start: a few hundred bytes.
@@ -290,8 +286,7 @@ impl<W: Write> Striper<W> {
     }
 
     /// Pads and writes the last stripe, checks the size, flushes the outputs.
-    #[allow(clippy::type_complexity)]
-    fn finish(mut self) -> Result<(Vec<W>, Vec<[u8; 32]>, [u8; 32]), PrepareError> {
+    fn finish(mut self) -> Result<(Vec<W>, Vec<[u8; 32]>), PrepareError> {
         let expected = self.ciphertext_size.unwrap_or(0);
         if self.written != expected {
             return Err(PrepareError::CiphertextSize {
@@ -316,7 +311,7 @@ impl<W: Write> Striper<W> {
             digests.push(output.hash.finalize().into());
             fragments.push(output.inner);
         }
-        Ok((fragments, digests, self.hash.finalize().into()))
+        Ok((fragments, digests))
     }
 
     fn take_error(&mut self) -> PrepareError {

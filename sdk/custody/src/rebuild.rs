@@ -146,7 +146,6 @@ pub fn rebuild_key(
 
 /// The ciphertext, rebuilt stripe by stripe from `k` fragments (already checked, e.g. by
 /// [`check_fragment`]) as it is read. Holds one stripe and the recovery shards at a time.
-/// At its end it checks the ciphertext's SHA-256 against the commitments.
 ///
 /// Its read errors wrap a [`RebuildError`] (`io::Error::other`); [`rebuild`] unwraps them.
 pub struct CiphertextReader<R> {
@@ -160,8 +159,6 @@ pub struct CiphertextReader<R> {
     position: usize,
     filled: usize,
     remaining: u64,
-    hash: Sha256,
-    checked: bool,
 }
 
 impl<R: Read> CiphertextReader<R> {
@@ -202,8 +199,6 @@ impl<R: Read> CiphertextReader<R> {
             position: 0,
             filled: 0,
             remaining: commitments.ciphertext_size(),
-            hash: Sha256::new(),
-            checked: false,
         })
     }
 
@@ -266,22 +261,6 @@ impl<R: Read> CiphertextReader<R> {
             usize::try_from(self.remaining).map_or(self.stripe.len(), |r| r.min(self.stripe.len()));
         Ok(())
     }
-
-    fn finish(&mut self) -> Result<(), RebuildError> {
-        if self.checked {
-            return Ok(());
-        }
-        self.checked = true;
-        let actual: [u8; 32] = std::mem::take(&mut self.hash).finalize().into();
-        let expected = self.commitments.ciphertext_sha256();
-        if actual != expected {
-            return Err(RebuildError::CiphertextDigest {
-                expected: hex::encode(expected),
-                actual: hex::encode(actual),
-            });
-        }
-        Ok(())
-    }
 }
 
 impl<R: Read> Read for CiphertextReader<R> {
@@ -291,14 +270,12 @@ impl<R: Read> Read for CiphertextReader<R> {
         }
         if self.position == self.filled {
             if self.remaining == 0 {
-                self.finish().map_err(io::Error::other)?;
                 return Ok(0);
             }
             self.next_stripe().map_err(io::Error::other)?;
         }
         let n = buf.len().min(self.filled - self.position);
         buf[..n].copy_from_slice(&self.stripe[self.position..self.position + n]);
-        self.hash.update(&buf[..n]);
         self.position += n;
         self.remaining -= n as u64;
         Ok(n)
@@ -375,8 +352,7 @@ pub fn rebuild<R: Read, W: Write>(
             size += got as u64;
         }
     }
-    // age stops at its final chunk: the whole ciphertext must have been read, and be the one
-    // committed to.
+    // age stops at its final chunk: the whole ciphertext must have been read.
     if ciphertext.remaining != 0 {
         return Err(RebuildError::Corrupted(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -386,7 +362,6 @@ pub fn rebuild<R: Read, W: Write>(
             ),
         )));
     }
-    ciphertext.finish()?;
     out.flush().map_err(RebuildError::Write)?;
     Ok(RebuildReport {
         plaintext_size: size,

@@ -421,7 +421,6 @@ fn commitments_travel_as_json_and_refuse_nonsense() {
     assert_eq!(
         keys,
         [
-            "ciphertext_sha256",
             "ciphertext_size",
             "fragment_sha256",
             "k",
