@@ -366,18 +366,6 @@ impl Node {
         // taking any lock, so broadcasts are checked on every core while a block executes.
         let checked = CheckedTx::decode(&bytes)
             .map_err(|e: CheckError| refuse(e.code(), e.to_string(), RefusalKind::Check))?;
-        let gas_limit = checked.tx.body.gas_limit;
-        if gas_limit > self.config.max_block_gas {
-            let e = CheckError::GasTooHigh {
-                limit: gas_limit,
-                max: self.config.max_block_gas,
-            };
-            return Err(refuse(
-                e.code(),
-                format!("{e} a block may hold; lower the gas limit"),
-                RefusalKind::Check,
-            ));
-        }
         // Admission reads the committed view, never the state machine, so it does not wait for
         // the block in progress. The view and the pending counts change together, under the
         // mempool's lock (the producer swaps the view while it holds it).
@@ -399,21 +387,7 @@ impl Node {
                 RefusalKind::Full,
             ));
         }
-        let sender = &checked.tx.body.sender;
-        let pending = pool.pending_of(sender);
-        if pending.count >= self.config.max_sender_txs {
-            return Err(refuse(
-                20,
-                format!(
-                    "{sender} already has {} transactions pending, the most this node keeps per sender; send more once they are committed",
-                    pending.count
-                ),
-                RefusalKind::SenderLimit,
-            ));
-        }
-        let view = lock(&self.view).clone();
-        view.admit(&checked, &pending)
-            .map_err(|e: CheckError| refuse(e.code(), e.to_string(), RefusalKind::Check))?;
+        self.check_admissible(&pool, &checked)?;
         let receiver = wait.then(|| pool.wait_for(txhash));
         pool.push(checked);
         drop(pool);
@@ -539,9 +513,20 @@ impl Node {
     ///
     /// Why it is refused.
     pub fn admit_checked(&self, checked: &CheckedTx) -> Result<(), BroadcastError> {
-        let txhash = checked.hash;
+        let mut pool = lock(&self.mempool);
+        self.check_admissible(&pool, checked)?;
+        pool.count_pending(&checked.tx.body.sender, &checked.tx.body.fee);
+        Ok(())
+    }
+
+    /// What both admissions (the dev mempool's and CometBFT's CheckTx) check of a decoded
+    /// transaction: its gas limit against a block's, the cap on its sender's pending
+    /// transactions, then the stateful checks (sequence, fees) against the committed view with
+    /// what the sender already has pending. `pool` is the locked mempool, so the view and the
+    /// pending counts are read together.
+    fn check_admissible(&self, pool: &Mempool, checked: &CheckedTx) -> Result<(), BroadcastError> {
         let refuse = |code, log: String, kind| BroadcastError {
-            txhash,
+            txhash: checked.hash,
             code,
             log,
             kind,
@@ -552,10 +537,13 @@ impl Node {
                 limit: gas_limit,
                 max: self.config.max_block_gas,
             };
-            return Err(refuse(e.code(), e.to_string(), RefusalKind::Check));
+            return Err(refuse(
+                e.code(),
+                format!("{e} a block may hold; lower the gas limit"),
+                RefusalKind::Check,
+            ));
         }
         let sender = &checked.tx.body.sender;
-        let mut pool = lock(&self.mempool);
         let pending = pool.pending_of(sender);
         if pending.count >= self.config.max_sender_txs {
             return Err(refuse(
@@ -569,9 +557,7 @@ impl Node {
         }
         let view = lock(&self.view).clone();
         view.admit(checked, &pending)
-            .map_err(|e: CheckError| refuse(e.code(), e.to_string(), RefusalKind::Check))?;
-        pool.count_pending(sender, &checked.tx.body.fee);
-        Ok(())
+            .map_err(|e: CheckError| refuse(e.code(), e.to_string(), RefusalKind::Check))
     }
 
     /// Network mode: executes a block CometBFT decided, without writing it
