@@ -15,7 +15,8 @@ use consign_util::daemon::Daemon;
 use serde::Serialize;
 
 use super::args::{HomeArgs, API_URL_FILE};
-use super::{OutputFormat, Session, EXIT_OK};
+use super::banner::{print_started, Banner};
+use super::{Session, EXIT_OK};
 use crate::cometbft;
 use crate::server::{self, Node, NodeConfig};
 
@@ -246,7 +247,7 @@ pub fn run(args: &StartArgs, session: &Session, out: &mut impl Write) -> anyhow:
             }
         };
         consign_util::fs::atomic_write(&url_file, format!("{url}\n"))?;
-        print_started(&started, session.output, out)?;
+        print_started(&started, &banner(&started), session.output, out)?;
 
         tokio::pin!(shutdown);
         let stop = loop {
@@ -399,33 +400,29 @@ async fn wait_for_rpc(
     }
 }
 
-fn print_started(
-    started: &Started,
-    output: OutputFormat,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    match output {
-        OutputFormat::Json => {
-            serde_json::to_writer(&mut *out, started)?;
-            writeln!(out)?;
-        }
-        OutputFormat::Text => {
-            writeln!(
-                out,
-                "chain {} at height {}, home {}",
-                started.chain_id,
-                started.height,
-                started.home.display()
-            )?;
-            writeln!(out, "API:          {}", started.api)?;
-            writeln!(out, "CometBFT RPC: {}", started.cometbft_rpc)?;
-            writeln!(out, "CometBFT log: {}", started.cometbft_log.display())?;
-            if let Some(pid) = started.cometbft_pid {
-                writeln!(out, "CometBFT pid: {pid}")?;
-            }
-            writeln!(out, "Ctrl-C stops CometBFT, then the node.")?;
-        }
+/// The text form of what `consign start` reports once it serves.
+fn banner(started: &Started) -> Banner<'_> {
+    let mut fields = vec![
+        ("API", started.api.clone()),
+        ("CometBFT RPC", started.cometbft_rpc.clone()),
+        ("CometBFT log", started.cometbft_log.display().to_string()),
+    ];
+    if let Some(pid) = started.cometbft_pid {
+        fields.push(("CometBFT pid", pid.to_string()));
     }
-    out.flush()?;
-    Ok(())
+    Banner {
+        headline: format!(
+            "chain {} at height {}, home {}",
+            started.chain_id,
+            started.height,
+            started.home.display()
+        ),
+        fields,
+        accounts: None,
+        hint: if started.cometbft_pid.is_some() {
+            "Ctrl-C stops CometBFT, then the node."
+        } else {
+            "Ctrl-C stops the node; CometBFT is the operator's to stop."
+        },
+    }
 }
