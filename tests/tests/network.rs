@@ -248,3 +248,48 @@ fn a_malformed_genesis_or_another_chains_home_is_refused_by_name() -> Result<()>
     assert!(err.contains("install-cometbft.sh"), "{err}");
     Ok(())
 }
+
+#[test]
+fn a_chain_behind_cometbfts_store_catches_up_and_one_ahead_is_refused_by_name() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let home = dir.path().join("node");
+    init(&home, "replay-test");
+    let mut node = NetworkNode::start(&home)?;
+    let bob = SecretKey::from_seed("bob").address();
+    let sent = send(&home, &node.api, &bob);
+    assert_eq!(sent["code"], 0, "{sent}");
+    let height = sent["height"].as_u64().expect("a height");
+    let hash = our_state_hash(&node.api, height).expect("the block");
+    let txhash = sent["txhash"].as_str().expect("a txhash").to_owned();
+    node.daemon.terminate(Duration::from_secs(30))?;
+
+    // The chain's directory lost (behind CometBFT's store by every block): CometBFT replays its
+    // blocks from the genesis, and the chain ends where it was.
+    std::fs::rename(home.join("consign"), dir.path().join("consign.lost"))?;
+    let mut node = NetworkNode::start(&home)?;
+    wait_for("the replay", PATIENCE, || {
+        (our_height(&node.api) >= height).then_some(())
+    });
+    assert_eq!(our_state_hash(&node.api, height), Some(hash));
+    let found = get_json(&format!("{}/txs/{txhash}", node.api))?;
+    assert_eq!(found["height"].as_u64(), Some(height), "{found}");
+    node.daemon.terminate(Duration::from_secs(30))?;
+
+    // CometBFT's data reset while the chain was kept: the chain is ahead of the store, and
+    // `consign start` says so instead of CometBFT's panic.
+    let home_text = home.display().to_string();
+    let reset = Command::new(cometbft_bin())
+        .args(["unsafe-reset-all", "--home", &home_text])
+        .output()?;
+    assert!(reset.status.success());
+    let err = refused_start(&home);
+    assert!(
+        err.contains("ahead of CometBFT's block store") && err.contains("ends at height 0"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&home.join("consign").display().to_string()),
+        "{err}"
+    );
+    Ok(())
+}

@@ -36,7 +36,9 @@ any order: it retries the socket), and `consign start` neither starts nor stops 
 
 Stop with Ctrl-C or SIGTERM: CometBFT is stopped first, then the node. Killed at any moment (even
 with kill -9), the node restarts where it was: CometBFT replays the blocks the chain had not
-committed. If CometBFT stops by itself, or the application fails, the other is stopped too and
+committed. A chain behind CometBFT's blocks (even an empty <home>/consign) catches up the same
+way; a chain ahead of them (CometBFT's data reset or restored from an older copy) is refused,
+saying so. If CometBFT stops by itself, or the application fails, the other is stopped too and
 the command fails, saying why.";
 
 /// Examples for `consign start --help`.
@@ -231,8 +233,10 @@ pub fn run(args: &StartArgs, session: &Session, out: &mut impl Write) -> anyhow:
 
         let mut cometbft = match args.cometbft {
             CometMode::Child => {
+                // Where this run's part of the (appended) log starts.
+                let log_start = std::fs::metadata(&cometbft_log).map_or(0, |m| m.len());
                 let mut child = spawn_cometbft(&binary, &home, &cometbft_log)?;
-                wait_for_rpc(&rpc, &mut child, &node, &cometbft_log).await?;
+                wait_for_rpc(&rpc, &mut child, &node, &home, log_start).await?;
                 started.cometbft_pid = child.pid();
                 Some(child)
             }
@@ -367,8 +371,10 @@ async fn wait_for_rpc(
     rpc: &str,
     child: &mut Daemon,
     node: &Node,
-    log: &Path,
+    home: &Path,
+    log_start: u64,
 ) -> anyhow::Result<()> {
+    let log = &home.join("cometbft.log");
     let client = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -382,6 +388,18 @@ async fn wait_for_rpc(
             return Ok(());
         }
         if let Some(status) = child.try_wait()? {
+            let this_run = std::fs::read(log)
+                .map(|bytes| {
+                    let start = usize::try_from(log_start).unwrap_or(0).min(bytes.len());
+                    String::from_utf8_lossy(&bytes[start..]).into_owned()
+                })
+                .unwrap_or_default();
+            if let Some(why) = explain_handshake(&this_run, home) {
+                anyhow::bail!(
+                    "{why}\n(CometBFT exited at start ({status}); its log: {})",
+                    log.display()
+                );
+            }
             anyhow::bail!(
                 "CometBFT exited at start ({status}); the end of its log {}:\n{}",
                 log.display(),
@@ -398,6 +416,33 @@ async fn wait_for_rpc(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// What a CometBFT that stopped at start means, when its log shows a handshake Consign can
+/// explain: a chain ahead of CometBFT's block store (CometBFT panics on it, or refuses it with
+/// `ErrAppBlockHeightTooHigh`, in its own words and a Go stack).
+fn explain_handshake(log: &str, home: &Path) -> Option<String> {
+    let line = log
+        .lines()
+        .rev()
+        .find(|line| line.contains("ABCI Replay Blocks"))?;
+    let field = |name: &str| {
+        line.split_whitespace()
+            .find_map(|word| word.strip_prefix(name))
+            .and_then(|value| value.parse::<u64>().ok())
+    };
+    let (app, store) = (field("appHeight=")?, field("storeHeight=")?);
+    (app > store).then(|| {
+        format!(
+            "the chain in {chain} is at height {app}, ahead of CometBFT's block store in {data}, \
+             which ends at height {store}: CometBFT's data was reset or restored from an older \
+             copy. Restore {data} from the same moment as {chain}, or remove {chain} so the chain \
+             is rebuilt by replaying CometBFT's blocks and its peers' (a lone validator whose \
+             blocks are gone starts its chain over from the genesis)",
+            chain = home.join("consign").display(),
+            data = home.join("data").display(),
+        )
+    })
 }
 
 /// The text form of what `consign start` reports once it serves.
@@ -424,5 +469,25 @@ fn banner(started: &Started) -> Banner<'_> {
         } else {
             "Ctrl-C stops the node; CometBFT is the operator's to stop."
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_ahead_of_cometbfts_store_is_explained() {
+        let home = Path::new("/h");
+        let log = "I[2026-12-02|19:14:03.742] ABCI Replay Blocks                           module=consensus appHeight=42 storeHeight=0 stateHeight=0\npanic: state.AppHash does not match AppHash after replay.";
+        let why = explain_handshake(log, home).expect("explained");
+        assert!(
+            why.contains("/h/consign is at height 42") && why.contains("ends at height 0"),
+            "{why}"
+        );
+        // A store ahead of the chain is a replay, not a refusal.
+        let replay = log.replace("appHeight=42 storeHeight=0", "appHeight=3 storeHeight=9");
+        assert_eq!(explain_handshake(&replay, home), None);
+        assert_eq!(explain_handshake("bind: address in use", home), None);
     }
 }
