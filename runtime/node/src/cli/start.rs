@@ -250,8 +250,9 @@ pub fn run(args: &StartArgs, session: &Session, out: &mut impl Write) -> anyhow:
                 None
             }
         };
-        consign_util::fs::atomic_write(&url_file, format!("{url}\n"))?;
+        // Reported first: whoever waits for api.url finds the report printed.
         print_started(&started, &banner(&started), session.output, out)?;
+        consign_util::fs::atomic_write(&url_file, format!("{url}\n"))?;
 
         tokio::pin!(shutdown);
         let stop = loop {
@@ -335,11 +336,13 @@ fn spawn_cometbft(binary: &Path, home: &Path, log: &Path) -> anyhow::Result<Daem
     Ok(child)
 }
 
-/// Makes the child get SIGTERM when this process dies, however it dies (kill -9 included), so
-/// no CometBFT outlives its node holding the home's ports and database. CometBFT usually stops
-/// by itself when its ABCI connection drops, but not when that happens mid-request. The signal
-/// follows the thread that forks: `run` spawns on the main thread (inside `block_on`), which
-/// lives as long as the process.
+/// Makes the child get SIGKILL when this process dies without stopping it (a crash, kill -9),
+/// so no CometBFT outlives its node holding the home's ports and database. Not SIGTERM:
+/// CometBFT's graceful stop hangs when the application died in the middle of a request (its
+/// consensus waits for FinalizeBlock's answer forever; seen under load), and a CometBFT killed
+/// mid-block recovers from its write-ahead log as it does after any crash. A clean stop of the
+/// node still stops CometBFT with SIGTERM first. The signal follows the thread that forks: `run`
+/// spawns on the main thread (inside `block_on`), which lives as long as the process.
 #[cfg(target_os = "linux")]
 fn stop_with_parent(command: &mut Command) {
     use std::os::unix::process::CommandExt as _;
@@ -347,7 +350,7 @@ fn stop_with_parent(command: &mut Command) {
     // getppid, which are async-signal-safe; it allocates nothing and takes no lock.
     unsafe {
         command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             // The parent may have died between fork and prctl.
