@@ -48,8 +48,9 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// The next block of ports to try; below the ephemeral range (32768 and up), so no outgoing
-/// connection takes one of them meanwhile, and different for each test process.
+/// How far past the process's first block the next one to try is. Blocks are 100 ports
+/// between 20000 and 32000: below the ephemeral range (32768 and up), so no outgoing
+/// connection takes one of them meanwhile.
 static NEXT_BLOCK: AtomicU32 = AtomicU32::new(0);
 
 /// A base port `B` for `consign testnet --base-port B` with `validators` nodes: every port it
@@ -59,10 +60,14 @@ static NEXT_BLOCK: AtomicU32 = AtomicU32::new(0);
 /// # Panics
 /// When no block is free.
 pub fn free_port_block(validators: u32) -> u16 {
-    let start = 20_000 + (std::process::id() % 60) * 200;
-    for _ in 0..200 {
+    // Processes (nextest runs each test in its own) start at different blocks.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let start = (std::process::id().wrapping_mul(7919) ^ nanos) % 120 * 100;
+    for _ in 0..120 {
         let offset = NEXT_BLOCK.fetch_add(100, Ordering::SeqCst);
-        let base = 20_000 + (start - 20_000 + offset) % 12_000;
+        let base = 20_000 + (start + offset) % 12_000;
         let all_free = (0..validators).all(|i| {
             (0..3).all(|k| {
                 u16::try_from(base + 10 * i + k)
@@ -125,25 +130,28 @@ impl NetworkNode {
         for (key, value) in env {
             command.env(key, value);
         }
-        let daemon = Daemon::builder(
-            "consign start",
-            command,
-            home.join("start.log"),
-            home.join("api.url"),
-        )
-        .append_log()
-        .ready_when(status_ok)
-        .error_log_lines(usize::MAX)
-        // A test that ends early stops the node, which stops its CometBFT.
-        .terminate_on_drop(Duration::from_secs(30))
-        .spawn()?;
-        let log = daemon.log();
-        let started: Value = log
-            .lines()
-            .rev()
-            .find(|l| l.starts_with('{'))
-            .map(serde_json::from_str)
-            .context("consign start printed no JSON line")??;
+        let log = home.join("start.log");
+        // The log is appended to across restarts: this run's report is after this.
+        let log_start = std::fs::metadata(&log).map_or(0, |m| m.len());
+        let daemon = Daemon::builder("consign start", command, &log, home.join("api.url"))
+            .append_log()
+            .ready_when(status_ok)
+            .error_log_lines(usize::MAX)
+            // A test that ends early stops the node, which stops its CometBFT.
+            .terminate_on_drop(Duration::from_secs(30))
+            .spawn()?;
+        let started: Value = wait_for(
+            "consign start's JSON report",
+            Duration::from_secs(30),
+            || {
+                let bytes = std::fs::read(&log).ok()?;
+                let start = usize::try_from(log_start).ok()?.min(bytes.len());
+                String::from_utf8_lossy(&bytes[start..])
+                    .lines()
+                    .find(|l| l.starts_with('{'))
+                    .and_then(|l| serde_json::from_str(l).ok())
+            },
+        );
         let comet_pid = started["cometbft_pid"]
             .as_u64()
             .and_then(|p| u32::try_from(p).ok())
