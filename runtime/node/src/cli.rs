@@ -16,6 +16,7 @@ pub mod args;
 mod banner;
 pub mod broadcast;
 pub mod market;
+mod node_home;
 pub mod offline;
 pub mod output;
 pub mod prompt;

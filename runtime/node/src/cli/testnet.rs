@@ -11,7 +11,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::banner::{write_accounts, DevAccount};
-use super::init::{check_block_time, dev_app_state, dev_keys, finish_home, import_dev_keys};
+use super::node_home::{check_block_time, dev_app_state, dev_keys, finish_home, import_dev_keys};
 use super::{OutputFormat, Session, EXIT_OK};
 use crate::cometbft::{self, AppToml, NodeSettings, LOOPBACK_TIMEOUTS, MAX_SOCKET_PATH};
 
