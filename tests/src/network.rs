@@ -1,4 +1,4 @@
-//! CometBFT networks under test: the `cometbft` binary, free ports and port blocks, `consign`
+//! CometBFT networks under test: the `cometbft` binary, free port blocks, `consign`
 //! with CometBFT found, nodes run with `consign start` (and the CometBFT each starts), killed
 //! with `kill -9` or stopped, CometBFT's RPC and the node API read as JSON, and a whole network
 //! written by `consign testnet`. Every node is stopped when dropped, so a test that fails midway
@@ -35,17 +35,6 @@ pub fn cometbft_bin() -> PathBuf {
     on_path
         .or(in_go_bin.filter(|p| p.is_file()))
         .expect("CometBFT v0.38.26 is not installed: run scripts/install-cometbft.sh (or set CONSIGN_COMETBFT)")
-}
-
-/// A port free on 127.0.0.1 now (CometBFT takes its ports from its config, not from us).
-///
-/// # Panics
-/// When no port can be bound.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// How far past the process's first block the next one to try is. Blocks are 100 ports

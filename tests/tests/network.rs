@@ -13,8 +13,8 @@ use std::time::Duration;
 use anyhow::Result;
 use consign_client::SecretKey;
 use consign_tests::network::{
-    alive, comet_status, cometbft_bin, consign, free_port, get_json, our_height, our_state_hash,
-    wait_for, NetworkNode,
+    alive, comet_status, cometbft_bin, consign, free_port_block, get_json, our_height,
+    our_state_hash, wait_for, NetworkNode,
 };
 use consign_tests::{consign_at, consign_bin, ok_json, Daemon};
 use serde_json::Value;
@@ -25,8 +25,11 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// `consign init` of a one-validator home on free ports, 100 ms between blocks; returns
 /// CometBFT's RPC URL.
 fn init(home: &Path, chain_id: &str) -> String {
-    let rpc = format!("127.0.0.1:{}", free_port());
-    let p2p = format!("127.0.0.1:{}", free_port());
+    // Below the ephemeral range: a port of a killed node is not taken by an outgoing connection
+    // before it restarts.
+    let base = free_port_block(1);
+    let rpc = format!("127.0.0.1:{}", base + 1);
+    let p2p = format!("127.0.0.1:{base}");
     let home_text = home.display().to_string();
     let out = consign(&[
         "init",
