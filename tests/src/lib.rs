@@ -1,7 +1,7 @@
 //! Helpers for tests across real processes: start `consign dev` and `consign-storage serve` in
 //! temporary directories on `127.0.0.1:0`, find the addresses they bound, run `consign` commands
-//! against them, stop them gracefully or with `kill -9`; a buyer's receiving server and a
-//! pausable TCP proxy for fault tests.
+//! against them, stop them gracefully or with `kill -9`; CometBFT networks (`consign start`,
+//! `consign testnet`); a buyer's receiving server and a pausable TCP proxy for fault tests.
 //!
 //! The binaries are the workspace's own (`target/debug/consign` and
 //! `target/debug/consign-storage`, or `CONSIGN_BIN` / `CONSIGN_STORAGE_BIN`); the test command
@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 mod daemon;
 pub mod inbox;
 mod market;
+pub mod network;
 mod proxy;
 mod receiver;
 pub mod soak;

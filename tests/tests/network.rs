@@ -6,57 +6,30 @@
 //! CometBFT is found as `consign` finds it: `$CONSIGN_COMETBFT`, then `PATH`, then `~/go/bin`
 //! (`scripts/install-cometbft.sh` installs it there).
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use consign_client::SecretKey;
-use consign_tests::{consign_at, consign_bin, ok_json, runtime, status_ok};
-use consign_util::daemon::Daemon;
+use consign_tests::network::{
+    alive, comet_status, cometbft_bin, consign, free_port_block, get_json, our_height,
+    our_state_hash, wait_for, NetworkNode,
+};
+use consign_tests::{consign_at, consign_bin, ok_json, Daemon};
 use serde_json::Value;
 
-/// The `cometbft` binary, or a failure that says how to install it.
-fn cometbft_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("CONSIGN_COMETBFT") {
-        return PathBuf::from(path);
-    }
-    let on_path = std::env::var_os("PATH")
-        .map(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join("cometbft"))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_default();
-    let in_go_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join("go/bin/cometbft"));
-    on_path
-        .or(in_go_bin.filter(|p| p.is_file()))
-        .expect("CometBFT v0.38.26 is not installed: run scripts/install-cometbft.sh (or set CONSIGN_COMETBFT)")
-}
-
-/// A port free on 127.0.0.1 now (CometBFT takes its ports from its config, not from us).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn consign(args: &[&str]) -> Output {
-    Command::new(consign_bin())
-        .args(args)
-        .env("CONSIGN_COMETBFT", cometbft_bin())
-        .stdin(Stdio::null())
-        .output()
-        .expect("consign runs")
-}
+/// How long a test waits for a network to get somewhere.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 /// `consign init` of a one-validator home on free ports, 100 ms between blocks; returns
 /// CometBFT's RPC URL.
 fn init(home: &Path, chain_id: &str) -> String {
-    let rpc = format!("127.0.0.1:{}", free_port());
-    let p2p = format!("127.0.0.1:{}", free_port());
+    // Below the ephemeral range: a port of a killed node is not taken by an outgoing connection
+    // before it restarts.
+    let base = free_port_block(1);
+    let rpc = format!("127.0.0.1:{}", base + 1);
+    let p2p = format!("127.0.0.1:{base}");
     let home_text = home.display().to_string();
     let out = consign(&[
         "init",
@@ -81,109 +54,9 @@ fn init(home: &Path, chain_id: &str) -> String {
     format!("http://{rpc}")
 }
 
-/// A running `consign start` and the CometBFT it started.
-struct NetworkNode {
-    daemon: Daemon,
-    comet_pid: u32,
-    api: String,
-}
-
-fn start(home: &Path) -> Result<NetworkNode> {
-    start_with(home, &[])
-}
-
-fn start_with(home: &Path, extra: &[&str]) -> Result<NetworkNode> {
-    let mut command = Command::new(consign_bin());
-    command
-        .args(["--output", "json", "start", "--home"])
-        .arg(home)
-        .args(extra)
-        .env("CONSIGN_COMETBFT", cometbft_bin())
-        .env("RUST_LOG", "info");
-    let daemon = Daemon::builder(
-        "consign start",
-        command,
-        home.join("start.log"),
-        home.join("api.url"),
-    )
-    .append_log()
-    .ready_when(status_ok)
-    .error_log_lines(usize::MAX)
-    // A test that ends early stops the node, which stops its CometBFT.
-    .terminate_on_drop(Duration::from_secs(30))
-    .spawn()?;
-    let log = daemon.log();
-    let started: Value = log
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .map(serde_json::from_str)
-        .context("consign start printed no JSON line")??;
-    let comet_pid = started["cometbft_pid"]
-        .as_u64()
-        .and_then(|p| u32::try_from(p).ok())
-        .unwrap_or(0);
-    Ok(NetworkNode {
-        api: daemon.url().to_owned(),
-        daemon,
-        comet_pid,
-    })
-}
-
-fn get_json(url: &str) -> Result<Value> {
-    runtime().block_on(async {
-        let response = reqwest::Client::new()
-            .get(url)
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await?;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "GET {url}: {}",
-            response.status()
-        );
-        Ok(response.json::<Value>().await?)
-    })
-}
-
-/// Waits until `check` gives a value, for at most 30 s.
-fn wait_for<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// CometBFT's `/status`: the latest height and its header's app hash (the state after the
-/// block before it).
-fn comet_status(rpc: &str) -> Option<(u64, String)> {
-    let status = get_json(&format!("{rpc}/status")).ok()?;
-    let info = &status["result"]["sync_info"];
-    Some((
-        info["latest_block_height"].as_str()?.parse().ok()?,
-        info["latest_app_hash"].as_str()?.to_owned(),
-    ))
-}
-
-/// Our state hash after block `height`, from the node API.
-fn our_state_hash(api: &str, height: u64) -> Option<String> {
-    let block = get_json(&format!("{api}/blocks/{height}")).ok()?;
-    Some(block["header"]["state_hash"].as_str()?.to_owned())
-}
-
-fn our_height(api: &str) -> u64 {
-    get_json(&format!("{api}/status")).expect("status")["height"]
-        .as_u64()
-        .expect("height")
-}
-
 /// CometBFT's app hash after block `height` (in the next block's header) equals ours.
 fn assert_same_app_hash(rpc: &str, api: &str, height: u64) {
-    let theirs = wait_for("CometBFT's next block", || {
+    let theirs = wait_for("CometBFT's next block", PATIENCE, || {
         let block = get_json(&format!("{rpc}/block?height={}", height + 1)).ok()?;
         Some(
             block["result"]["block"]["header"]["app_hash"]
@@ -208,18 +81,12 @@ fn send(home: &Path, api: &str, to: &str) -> Value {
     )
 }
 
-fn kill9(pid: u32) {
-    let _ = Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status();
-}
-
 #[test]
 fn a_single_validator_commits_a_cli_send_and_survives_kill_9() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let home = dir.path().join("node");
     let rpc = init(&home, "net-test");
-    let mut node = start(&home)?;
+    let mut node = NetworkNode::start(&home)?;
     let bob = SecretKey::from_seed("bob").address();
 
     // A send through the ordinary command line, committed end to end.
@@ -233,8 +100,8 @@ fn a_single_validator_commits_a_cli_send_and_survives_kill_9() -> Result<()> {
     );
     // CometBFT's record of our app hash is ours, both for that block and the latest one.
     assert_same_app_hash(&rpc, &node.api, height);
-    let (latest, app_hash) = wait_for("CometBFT's status", || comet_status(&rpc));
-    let ours = wait_for("our block before CometBFT's latest", || {
+    let (latest, app_hash) = wait_for("CometBFT's status", PATIENCE, || comet_status(&rpc));
+    let ours = wait_for("our block before CometBFT's latest", PATIENCE, || {
         our_state_hash(&node.api, latest - 1)
     });
     assert_eq!(app_hash, ours.to_uppercase());
@@ -242,13 +109,12 @@ fn a_single_validator_commits_a_cli_send_and_survives_kill_9() -> Result<()> {
     // Both processes killed as a crash would: the chain comes back where it was, and goes on.
     let committed = our_height(&node.api);
     let hash = our_state_hash(&node.api, committed).expect("the last block");
-    node.daemon.kill();
-    kill9(node.comet_pid);
+    node.kill9();
     assert!(
         home.join("data/abci.sock").exists(),
         "a killed node leaves its socket behind"
     );
-    let node = start(&home)?;
+    let node = NetworkNode::start(&home)?;
     assert!(our_height(&node.api) >= committed);
     assert_eq!(
         our_state_hash(&node.api, committed).as_deref(),
@@ -265,20 +131,10 @@ fn a_single_validator_commits_a_cli_send_and_survives_kill_9() -> Result<()> {
     // The node alone killed: its CometBFT does not outlive it.
     let mut node = node;
     node.daemon.kill();
-    wait_for("CometBFT to stop with its node", || {
+    wait_for("CometBFT to stop with its node", PATIENCE, || {
         (!alive(node.comet_pid)).then_some(())
     });
     Ok(())
-}
-
-/// Whether a process runs (a zombie does not count).
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|stat| {
-            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
-            !state.starts_with('Z')
-        })
-        .unwrap_or(false)
 }
 
 #[test]
@@ -286,7 +142,7 @@ fn cometbft_run_by_the_operator_drives_the_node() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let home = dir.path().join("node");
     let rpc = init(&home, "external-test");
-    let mut node = start_with(&home, &["--cometbft", "external"])?;
+    let mut node = NetworkNode::start_with(&home, &["--cometbft", "external"], &[])?;
     assert_eq!(node.comet_pid, 0, "no CometBFT child in external mode");
     let mut command = Command::new(cometbft_bin());
     command.arg("start").arg("--home").arg(&home);
@@ -297,7 +153,7 @@ fn cometbft_run_by_the_operator_drives_the_node() -> Result<()> {
         home.join("cometbft.ready"),
     )
     .spawn_now()?;
-    wait_for("CometBFT's RPC", || comet_status(&rpc));
+    wait_for("CometBFT's RPC", PATIENCE, || comet_status(&rpc));
     let bob = SecretKey::from_seed("bob").address();
     let result = send(&home, &node.api, &bob);
     assert_eq!(result["code"], 0, "{result}");
@@ -370,7 +226,7 @@ fn a_malformed_genesis_or_another_chains_home_is_refused_by_name() -> Result<()>
     // A home whose chain is another: its genesis now names another chain id.
     let other = dir.path().join("other");
     init(&other, "first-chain");
-    let mut node = start(&other)?;
+    let mut node = NetworkNode::start(&other)?;
     node.daemon.terminate(Duration::from_secs(30))?;
     edit_genesis(&other, |g| g["chain_id"] = "second-chain".into());
     let err = refused_start(&other);
@@ -393,5 +249,50 @@ fn a_malformed_genesis_or_another_chains_home_is_refused_by_name() -> Result<()>
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("install-cometbft.sh"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn a_chain_behind_cometbfts_store_catches_up_and_one_ahead_is_refused_by_name() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let home = dir.path().join("node");
+    init(&home, "replay-test");
+    let mut node = NetworkNode::start(&home)?;
+    let bob = SecretKey::from_seed("bob").address();
+    let sent = send(&home, &node.api, &bob);
+    assert_eq!(sent["code"], 0, "{sent}");
+    let height = sent["height"].as_u64().expect("a height");
+    let hash = our_state_hash(&node.api, height).expect("the block");
+    let txhash = sent["txhash"].as_str().expect("a txhash").to_owned();
+    node.daemon.terminate(Duration::from_secs(30))?;
+
+    // The chain's directory lost (behind CometBFT's store by every block): CometBFT replays its
+    // blocks from the genesis, and the chain ends where it was.
+    std::fs::rename(home.join("consign"), dir.path().join("consign.lost"))?;
+    let mut node = NetworkNode::start(&home)?;
+    wait_for("the replay", PATIENCE, || {
+        (our_height(&node.api) >= height).then_some(())
+    });
+    assert_eq!(our_state_hash(&node.api, height), Some(hash));
+    let found = get_json(&format!("{}/txs/{txhash}", node.api))?;
+    assert_eq!(found["height"].as_u64(), Some(height), "{found}");
+    node.daemon.terminate(Duration::from_secs(30))?;
+
+    // CometBFT's data reset while the chain was kept: the chain is ahead of the store, and
+    // `consign start` says so instead of CometBFT's panic.
+    let home_text = home.display().to_string();
+    let reset = Command::new(cometbft_bin())
+        .args(["unsafe-reset-all", "--home", &home_text])
+        .output()?;
+    assert!(reset.status.success());
+    let err = refused_start(&home);
+    assert!(
+        err.contains("ahead of CometBFT's block store") && err.contains("ends at height 0"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&home.join("consign").display().to_string()),
+        "{err}"
+    );
     Ok(())
 }

@@ -90,6 +90,9 @@ struct Abci {
     genesis: Genesis,
     max_block_gas: u64,
     cache: Mutex<SigCache>,
+    /// A fault a test asked for (`CONSIGN_TEST_FAULT`, debug builds only).
+    #[cfg(debug_assertions)]
+    fault: Option<crate::fault::Fault>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -276,6 +279,11 @@ impl Abci {
             i += 1;
             k
         });
+        #[cfg(debug_assertions)]
+        if self.fault == Some(crate::fault::Fault::BadProposal) {
+            tracing::warn!(target: TARGET, height = height_of(req.height), "test fault: proposing a transaction with a bad signature");
+            txs.push(crate::fault::bad_tx(self.node.view().chain_id()));
+        }
         response::PrepareProposal { txs }
     }
 
@@ -302,12 +310,20 @@ impl Abci {
             .finalize_block(height, timestamp(req.time), decoded)
             .map_err(|e| format!("FinalizeBlock {height}: {e}"))?;
         let tx_results = finalized.results.iter().map(exec_result).collect();
+        let hash = finalized.state_hash.to_vec();
+        #[cfg(debug_assertions)]
+        let hash = if self.fault == Some(crate::fault::Fault::NondeterministicHash) {
+            tracing::warn!(target: TARGET, height, "test fault: reporting an app hash mixed with the wall clock");
+            crate::fault::clock_mixed(&hash)
+        } else {
+            hash
+        };
         Ok(response::FinalizeBlock {
             events: Vec::new(),
             tx_results,
             validator_updates: Vec::new(),
             consensus_param_updates: None,
-            app_hash: AppHash::try_from(finalized.state_hash.to_vec()).unwrap_or_default(),
+            app_hash: AppHash::try_from(hash).unwrap_or_default(),
         })
     }
 
@@ -593,11 +609,17 @@ impl tower::Service<SnapshotRequest> for Snapshots {
 /// When the socket cannot be bound, or the chain's genesis cannot be read.
 pub async fn serve(socket: &Path, node: Arc<Node>, max_block_gas: u64) -> Result<(), BoxError> {
     let genesis = node.view().genesis()?;
+    #[cfg(not(debug_assertions))]
+    if std::env::var_os("CONSIGN_TEST_FAULT").is_some() {
+        tracing::warn!(target: TARGET, "CONSIGN_TEST_FAULT is ignored: a release build has no test faults");
+    }
     let abci = Arc::new(Abci {
         node: node.clone(),
         genesis,
         max_block_gas,
         cache: Mutex::new(SigCache::default()),
+        #[cfg(debug_assertions)]
+        fault: crate::fault::Fault::from_env()?,
     });
     let server = tower_abci::v038::Server::builder()
         .consensus(Consensus(abci.clone()))

@@ -13,8 +13,10 @@ use anyhow::Context as _;
 use clap::{ArgAction, Parser, Subcommand};
 
 pub mod args;
+mod banner;
 pub mod broadcast;
 pub mod market;
+mod node_home;
 pub mod offline;
 pub mod output;
 pub mod prompt;
@@ -34,6 +36,7 @@ pub mod query;
 pub mod sell;
 pub mod start;
 pub mod status;
+pub mod testnet;
 pub mod tx;
 
 pub use output::OutputFormat;
@@ -104,6 +107,9 @@ pub enum Command {
     /// Make a node home for a CometBFT network (one validator on this machine).
     #[command(long_about = init::LONG_ABOUT, after_help = init::EXAMPLES)]
     Init(init::InitArgs),
+    /// Write a ready network of N validators on this machine, one node home each.
+    #[command(long_about = testnet::LONG_ABOUT, after_help = testnet::EXAMPLES)]
+    Testnet(testnet::TestnetArgs),
     /// Run a node of a CometBFT network: the chain, its API, and CometBFT beside it.
     #[command(long_about = start::LONG_ABOUT, after_help = start::EXAMPLES)]
     Start(start::StartArgs),
@@ -190,6 +196,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dev(args) => dev::run(args, s, out)?,
         Command::Init(args) => init::run(args, s, out)?,
         Command::Start(args) => start::run(args, s, out)?,
+        Command::Testnet(args) => testnet::run(args, s, out)?,
         Command::Keys(args) => keys::run(args, s, out)?,
         Command::Tx(args) => tx::run(args, s, out)?,
         Command::Query(args) => query::run(args, s, out)?,

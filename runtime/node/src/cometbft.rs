@@ -28,7 +28,7 @@ pub const INSTALL_HINT: &str = "install CometBFT v0.38.26 with `bash scripts/ins
      CONSIGN_COMETBFT at its binary";
 
 /// The longest path a Unix socket may have (`sun_path`, less its terminating zero).
-const MAX_SOCKET_PATH: usize = 107;
+pub const MAX_SOCKET_PATH: usize = 107;
 
 /// Why CometBFT or its home cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -125,12 +125,12 @@ pub fn find_binary() -> Result<PathBuf, CometError> {
     Ok(path)
 }
 
-/// Runs `cometbft <args>` to completion.
+/// Runs `cometbft <args>` to completion; returns its standard output.
 ///
 /// # Errors
 ///
 /// [`CometError::Run`] with its output when it fails.
-pub fn run(binary: &Path, args: &[&str]) -> Result<(), CometError> {
+pub fn run(binary: &Path, args: &[&str]) -> Result<String, CometError> {
     let output = Command::new(binary)
         .args(args)
         .output()
@@ -140,7 +140,7 @@ pub fn run(binary: &Path, args: &[&str]) -> Result<(), CometError> {
             detail: e.to_string(),
         })?;
     if output.status.success() {
-        Ok(())
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     } else {
         Err(CometError::Run {
             path: binary.to_path_buf(),
@@ -153,6 +153,26 @@ pub fn run(binary: &Path, args: &[&str]) -> Result<(), CometError> {
             ),
         })
     }
+}
+
+/// The node's CometBFT peer id (`cometbft show-node-id`), as other nodes name it in their
+/// `persistent_peers`.
+///
+/// # Errors
+///
+/// When `cometbft` fails or prints no id.
+pub fn node_id(binary: &Path, home: &Path) -> Result<String, CometError> {
+    let home_text = home.display().to_string();
+    let args = ["show-node-id", "--home", &home_text];
+    let id = run(binary, &args)?.trim().to_owned();
+    if id.len() != 40 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(CometError::Run {
+            path: binary.to_path_buf(),
+            args: args.join(" "),
+            detail: format!("printed {id:?}, not a node id (40 hex digits)"),
+        });
+    }
+    Ok(id)
 }
 
 /// The ABCI socket of a home: `<home>/data/abci.sock`.
@@ -250,10 +270,24 @@ pub struct NodeSettings {
     pub p2p: String,
     /// `timeout_commit`: how long a validator waits after a commit before the next block.
     pub block_time: Option<String>,
+    /// The other validators of a network on one machine, `ID@HOST:PORT,…`: with it, peers are
+    /// only these (no peer exchange), several may share an IP, and the consensus timeouts are
+    /// the short ones [`LOOPBACK_TIMEOUTS`] that fit a loopback network.
+    pub persistent_peers: Option<String>,
 }
 
+/// CometBFT's consensus timeouts for a network on one machine (`consign testnet`), where a
+/// message takes microseconds: a validator that is down delays a block by `timeout_propose`
+/// on its turns, and not the 3 s of CometBFT's default.
+pub const LOOPBACK_TIMEOUTS: [(&str, &str); 3] = [
+    ("timeout_propose", "1s"),
+    ("timeout_prevote", "200ms"),
+    ("timeout_precommit", "200ms"),
+];
+
 /// Rewrites `<home>/config/config.toml` for Consign: the ABCI socket, the addresses, body and
-/// transaction sizes that fit a contract upload, and quicker gossip on loopback.
+/// transaction sizes that fit a contract upload, quicker gossip on loopback, and for a node of
+/// a network its peers and timeouts ([`NodeSettings::persistent_peers`]).
 ///
 /// # Errors
 ///
@@ -283,6 +317,19 @@ pub fn configure(home: &Path, settings: &NodeSettings) -> Result<(), CometError>
     }
     if let Some(block_time) = &settings.block_time {
         text = set_toml(&text, "consensus", "timeout_commit", &quoted(block_time));
+    }
+    if let Some(peers) = &settings.persistent_peers {
+        for (section, key, value) in [
+            ("p2p", "persistent_peers", quoted(peers)),
+            ("p2p", "pex", "false".into()),
+            ("p2p", "addr_book_strict", "false".into()),
+            ("p2p", "allow_duplicate_ip", "true".into()),
+        ] {
+            text = set_toml(&text, section, key, &value);
+        }
+        for (key, value) in LOOPBACK_TIMEOUTS {
+            text = set_toml(&text, "consensus", key, &quoted(value));
+        }
     }
     write(&path, text)
 }
@@ -435,6 +482,25 @@ pub struct AppToml {
 /// `<home>/config/app.toml`.
 pub fn app_toml_path(home: &Path) -> PathBuf {
     home.join("config").join("app.toml")
+}
+
+/// Writes `<home>/config/app.toml`, with a comment for each setting.
+///
+/// # Errors
+///
+/// When it cannot be written.
+pub fn write_app_toml(home: &Path, settings: &AppToml) -> Result<(), CometError> {
+    write(
+        &app_toml_path(home),
+        format!(
+            "# Consign's settings for this node (`consign start`).\n\
+             # Where the node API listens (port 0: any free port, written to <home>/api.url).\n\
+             api = {:?}\n\
+             # The lowest gas price this node's CheckTx accepts.\n\
+             min_gas_price = {:?}\n",
+            settings.api, settings.min_gas_price
+        ),
+    )
 }
 
 /// Reads `<home>/config/app.toml`.

@@ -8,4 +8,6 @@
 pub mod abci;
 pub mod cli;
 pub mod cometbft;
+#[cfg(debug_assertions)]
+pub mod fault;
 pub mod server;

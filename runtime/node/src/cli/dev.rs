@@ -12,7 +12,8 @@ use consign_client::{coins, GasPrice, Keyring, SecretKey, Timestamp, NATIVE_DENO
 use serde::Serialize;
 
 use super::args::{HomeArgs, API_URL_FILE};
-use super::{OutputFormat, Session, EXIT_OK};
+use super::banner::{print_started, Banner, DevAccount};
+use super::{Session, EXIT_OK};
 use crate::server::{self, Node, NodeConfig};
 
 /// Long help of `consign dev`.
@@ -141,13 +142,6 @@ pub(super) fn dev_names(count: u32) -> Vec<String> {
             },
         )
         .collect()
-}
-
-/// A dev account, as printed.
-#[derive(Debug, Serialize)]
-struct DevAccount {
-    name: String,
-    address: String,
 }
 
 /// What `consign dev` prints once it serves.
@@ -288,7 +282,7 @@ pub fn run(args: &DevArgs, session: &Session, out: &mut impl Write) -> anyhow::R
             keyring: keyring.dir().to_path_buf(),
             accounts,
         };
-        print_started(&started, output, out)?;
+        print_started(&started, &banner(&started), output, out)?;
 
         let node = Node::new(
             app,
@@ -310,57 +304,33 @@ pub fn run(args: &DevArgs, session: &Session, out: &mut impl Write) -> anyhow::R
     Ok(EXIT_OK)
 }
 
-fn print_started(
-    started: &Started,
-    output: OutputFormat,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    match output {
-        OutputFormat::Json => {
-            serde_json::to_writer(&mut *out, started)?;
-            writeln!(out)?;
-        }
-        OutputFormat::Text => {
-            let what = if started.new_chain {
-                "created"
-            } else {
-                "continuing"
-            };
-            writeln!(
-                out,
-                "chain {} ({what}) at height {}, home {}",
-                started.chain_id,
-                started.height,
-                started.home.display()
-            )?;
-            writeln!(out, "API:        {}", started.api)?;
-            let block_time = if started.block_time_ms == 0 {
-                "only when transactions wait".to_owned()
-            } else {
-                format!("{} ms", started.block_time_ms)
-            };
-            writeln!(out, "block time: {block_time}")?;
-            writeln!(out, "min gas price: {}", started.min_gas_price)?;
-            writeln!(
-                out,
-                "dev accounts (keys in {}; anyone can derive them, never hold real value):",
-                started.keyring.display()
-            )?;
-            let width = started
-                .accounts
-                .iter()
-                .map(|a| a.name.len())
-                .max()
-                .unwrap_or(0);
-            for account in &started.accounts {
-                writeln!(out, "  {:width$}  {}", account.name, account.address)?;
-            }
-            // A hint for the person, not part of what the node reports (stderr).
-            eprintln!("Ctrl-C stops the node after committing what it accepted.");
-        }
+/// The text form of what `consign dev` reports once it serves.
+fn banner(started: &Started) -> Banner<'_> {
+    let what = if started.new_chain {
+        "created"
+    } else {
+        "continuing"
+    };
+    let block_time = if started.block_time_ms == 0 {
+        "only when transactions wait".to_owned()
+    } else {
+        format!("{} ms", started.block_time_ms)
+    };
+    Banner {
+        headline: format!(
+            "chain {} ({what}) at height {}, home {}",
+            started.chain_id,
+            started.height,
+            started.home.display()
+        ),
+        fields: vec![
+            ("API", started.api.clone()),
+            ("block time", block_time),
+            ("min gas price", started.min_gas_price.clone()),
+        ],
+        accounts: Some((&started.keyring, &started.accounts)),
+        hint: "Ctrl-C stops the node after committing what it accepted.",
     }
-    out.flush()?;
-    Ok(())
 }
 
 #[cfg(test)]

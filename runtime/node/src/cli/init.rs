@@ -7,14 +7,13 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use consign_chain::GenesisAccount;
-use consign_client::{coins, Keyring, SecretKey, NATIVE_DENOM};
 use serde::Serialize;
 
 use super::args::HomeArgs;
-use super::dev::{dev_names, DEV_FUNDS};
+use super::banner::{write_accounts, DevAccount};
+use super::node_home::{check_block_time, dev_app_state, dev_keys, finish_home};
 use super::{OutputFormat, Session, EXIT_OK};
-use crate::cometbft::{self, AppState, AppToml, NodeSettings};
+use crate::cometbft::{self, AppToml, NodeSettings};
 
 /// Long help of `consign init`.
 pub(super) const LONG_ABOUT: &str = "\
@@ -29,8 +28,8 @@ funded with 1000000000000 ucsn each, whose keys go to the keyring in <home>/keys
 settings (the node API's address, --api) are in config/app.toml.
 
 Then `consign start --home <home>` runs the node. Dev keys are derived from their names: anyone can
-recreate them, so never hold real value with them. Networks of several validators (`consign
-testnet`) are not built yet.";
+recreate them, so never hold real value with them. For a network of several validators on this
+machine, see `consign testnet`.";
 
 /// Examples for `consign init --help`.
 pub(super) const EXAMPLES: &str = "\
@@ -116,69 +115,34 @@ pub fn run(args: &InitArgs, session: &Session, out: &mut impl Write) -> anyhow::
         genesis_file.display(),
         home.display()
     );
-    if let Some(block_time) = &args.block_time {
-        humantime::parse_duration(block_time).map_err(|e| {
-            anyhow::anyhow!(
-                "--block-time {block_time:?}: {e}; write a duration such as 1s or 200ms"
-            )
-        })?;
-    }
+    check_block_time(args.block_time.as_deref())?;
     // Before anything is written: the socket path must fit.
     cometbft::socket_path(&home)?;
     let binary = cometbft::find_binary()?;
     let home_text = home.display().to_string();
     cometbft::run(&binary, &["init", "--home", &home_text])?;
-    cometbft::configure(
+    let keys = dev_keys(args.accounts);
+    cometbft::write_genesis(
+        &home,
+        &args.chain_id,
+        args.max_block_gas,
+        &dev_app_state(&keys),
+    )?;
+    finish_home(
         &home,
         &NodeSettings {
             moniker: "node0".into(),
             rpc: args.rpc.clone(),
             p2p: args.p2p.clone(),
             block_time: args.block_time.clone(),
+            persistent_peers: None,
         },
+        &AppToml {
+            api: args.api.clone(),
+            min_gas_price: args.min_gas_price.to_string(),
+        },
+        &keys,
     )?;
-
-    let names = dev_names(args.accounts);
-    let keys: Vec<(String, SecretKey)> = names
-        .iter()
-        .map(|name| (name.clone(), SecretKey::from_seed(name)))
-        .collect();
-    let app_state = AppState {
-        accounts: keys
-            .iter()
-            .map(|(_, key)| GenesisAccount {
-                address: key.address(),
-                coins: coins(DEV_FUNDS, NATIVE_DENOM),
-            })
-            .collect(),
-    };
-    cometbft::write_genesis(&home, &args.chain_id, args.max_block_gas, &app_state)?;
-    let app_toml = AppToml {
-        api: args.api.clone(),
-        min_gas_price: args.min_gas_price.to_string(),
-    };
-    let app_toml_path = cometbft::app_toml_path(&home);
-    consign_util::fs::atomic_write(
-        &app_toml_path,
-        format!(
-            "# Consign's settings for this node (`consign start`).\n\
-             # Where the node API listens (port 0: any free port, written to <home>/api.url).\n\
-             api = {:?}\n\
-             # The lowest gas price this node's CheckTx accepts.\n\
-             min_gas_price = {:?}\n",
-            app_toml.api, app_toml.min_gas_price
-        ),
-    )
-    .with_context(|| format!("writing {}", app_toml_path.display()))?;
-
-    let keyring = Keyring::new(home.join("keys"));
-    for (name, key) in &keys {
-        if !keyring.path_of(name)?.exists() {
-            keyring
-                .import(name, key.clone())
-                .with_context(|| format!("adding the dev key {name} to the keyring"))?;
-        }
-    }
     tracing::info!(target: "runtime::node", home = %home.display(), chain_id = %args.chain_id, "initialised a node home");
     let done = Initialized {
         home,
@@ -200,10 +164,15 @@ pub fn run(args: &InitArgs, session: &Session, out: &mut impl Write) -> anyhow::
                 done.chain_id
             )?;
             writeln!(out, "CometBFT RPC: {}   node API: {}", done.rpc, done.api)?;
-            writeln!(out, "dev accounts (keys in {}/keys):", done.home.display())?;
-            for (name, address) in &done.accounts {
-                writeln!(out, "  {name:6}  {address}")?;
-            }
+            let accounts: Vec<DevAccount> = done
+                .accounts
+                .iter()
+                .map(|(name, address)| DevAccount {
+                    name: name.clone(),
+                    address: address.clone(),
+                })
+                .collect();
+            write_accounts(&done.home.join("keys"), &accounts, out)?;
             writeln!(
                 out,
                 "start it with: consign start --home {}",

@@ -15,7 +15,8 @@ use consign_util::daemon::Daemon;
 use serde::Serialize;
 
 use super::args::{HomeArgs, API_URL_FILE};
-use super::{OutputFormat, Session, EXIT_OK};
+use super::banner::{print_started, Banner};
+use super::{Session, EXIT_OK};
 use crate::cometbft;
 use crate::server::{self, Node, NodeConfig};
 
@@ -35,7 +36,9 @@ any order: it retries the socket), and `consign start` neither starts nor stops 
 
 Stop with Ctrl-C or SIGTERM: CometBFT is stopped first, then the node. Killed at any moment (even
 with kill -9), the node restarts where it was: CometBFT replays the blocks the chain had not
-committed. If CometBFT stops by itself, or the application fails, the other is stopped too and
+committed. A chain behind CometBFT's blocks (even an empty <home>/consign) catches up the same
+way; a chain ahead of them (CometBFT's data reset or restored from an older copy) is refused,
+saying so. If CometBFT stops by itself, or the application fails, the other is stopped too and
 the command fails, saying why.";
 
 /// Examples for `consign start --help`.
@@ -230,8 +233,10 @@ pub fn run(args: &StartArgs, session: &Session, out: &mut impl Write) -> anyhow:
 
         let mut cometbft = match args.cometbft {
             CometMode::Child => {
+                // Where this run's part of the (appended) log starts.
+                let log_start = std::fs::metadata(&cometbft_log).map_or(0, |m| m.len());
                 let mut child = spawn_cometbft(&binary, &home, &cometbft_log)?;
-                wait_for_rpc(&rpc, &mut child, &node, &cometbft_log).await?;
+                wait_for_rpc(&rpc, &mut child, &node, &home, log_start).await?;
                 started.cometbft_pid = child.pid();
                 Some(child)
             }
@@ -245,8 +250,9 @@ pub fn run(args: &StartArgs, session: &Session, out: &mut impl Write) -> anyhow:
                 None
             }
         };
+        // Reported first: whoever waits for api.url finds the report printed.
+        print_started(&started, &banner(&started), session.output, out)?;
         consign_util::fs::atomic_write(&url_file, format!("{url}\n"))?;
-        print_started(&started, session.output, out)?;
 
         tokio::pin!(shutdown);
         let stop = loop {
@@ -330,11 +336,13 @@ fn spawn_cometbft(binary: &Path, home: &Path, log: &Path) -> anyhow::Result<Daem
     Ok(child)
 }
 
-/// Makes the child get SIGTERM when this process dies, however it dies (kill -9 included), so
-/// no CometBFT outlives its node holding the home's ports and database. CometBFT usually stops
-/// by itself when its ABCI connection drops, but not when that happens mid-request. The signal
-/// follows the thread that forks: `run` spawns on the main thread (inside `block_on`), which
-/// lives as long as the process.
+/// Makes the child get SIGKILL when this process dies without stopping it (a crash, kill -9),
+/// so no CometBFT outlives its node holding the home's ports and database. Not SIGTERM:
+/// CometBFT's graceful stop hangs when the application died in the middle of a request (its
+/// consensus waits for FinalizeBlock's answer forever; seen under load), and a CometBFT killed
+/// mid-block recovers from its write-ahead log as it does after any crash. A clean stop of the
+/// node still stops CometBFT with SIGTERM first. The signal follows the thread that forks: `run`
+/// spawns on the main thread (inside `block_on`), which lives as long as the process.
 #[cfg(target_os = "linux")]
 fn stop_with_parent(command: &mut Command) {
     use std::os::unix::process::CommandExt as _;
@@ -342,7 +350,7 @@ fn stop_with_parent(command: &mut Command) {
     // getppid, which are async-signal-safe; it allocates nothing and takes no lock.
     unsafe {
         command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             // The parent may have died between fork and prctl.
@@ -366,8 +374,10 @@ async fn wait_for_rpc(
     rpc: &str,
     child: &mut Daemon,
     node: &Node,
-    log: &Path,
+    home: &Path,
+    log_start: u64,
 ) -> anyhow::Result<()> {
+    let log = &home.join("cometbft.log");
     let client = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -381,6 +391,18 @@ async fn wait_for_rpc(
             return Ok(());
         }
         if let Some(status) = child.try_wait()? {
+            let this_run = std::fs::read(log)
+                .map(|bytes| {
+                    let start = usize::try_from(log_start).unwrap_or(0).min(bytes.len());
+                    String::from_utf8_lossy(&bytes[start..]).into_owned()
+                })
+                .unwrap_or_default();
+            if let Some(why) = explain_handshake(&this_run, home) {
+                anyhow::bail!(
+                    "{why}\n(CometBFT exited at start ({status}); its log: {})",
+                    log.display()
+                );
+            }
             anyhow::bail!(
                 "CometBFT exited at start ({status}); the end of its log {}:\n{}",
                 log.display(),
@@ -399,33 +421,76 @@ async fn wait_for_rpc(
     }
 }
 
-fn print_started(
-    started: &Started,
-    output: OutputFormat,
-    out: &mut impl Write,
-) -> anyhow::Result<()> {
-    match output {
-        OutputFormat::Json => {
-            serde_json::to_writer(&mut *out, started)?;
-            writeln!(out)?;
-        }
-        OutputFormat::Text => {
-            writeln!(
-                out,
-                "chain {} at height {}, home {}",
-                started.chain_id,
-                started.height,
-                started.home.display()
-            )?;
-            writeln!(out, "API:          {}", started.api)?;
-            writeln!(out, "CometBFT RPC: {}", started.cometbft_rpc)?;
-            writeln!(out, "CometBFT log: {}", started.cometbft_log.display())?;
-            if let Some(pid) = started.cometbft_pid {
-                writeln!(out, "CometBFT pid: {pid}")?;
-            }
-            writeln!(out, "Ctrl-C stops CometBFT, then the node.")?;
-        }
+/// What a CometBFT that stopped at start means, when its log shows a handshake Consign can
+/// explain: a chain ahead of CometBFT's block store (CometBFT panics on it, or refuses it with
+/// `ErrAppBlockHeightTooHigh`, in its own words and a Go stack).
+fn explain_handshake(log: &str, home: &Path) -> Option<String> {
+    let line = log
+        .lines()
+        .rev()
+        .find(|line| line.contains("ABCI Replay Blocks"))?;
+    let field = |name: &str| {
+        line.split_whitespace()
+            .find_map(|word| word.strip_prefix(name))
+            .and_then(|value| value.parse::<u64>().ok())
+    };
+    let (app, store) = (field("appHeight=")?, field("storeHeight=")?);
+    (app > store).then(|| {
+        format!(
+            "the chain in {chain} is at height {app}, ahead of CometBFT's block store in {data}, \
+             which ends at height {store}: CometBFT's data was reset or restored from an older \
+             copy. Restore {data} from the same moment as {chain}, or remove {chain} so the chain \
+             is rebuilt by replaying CometBFT's blocks and its peers' (a lone validator whose \
+             blocks are gone starts its chain over from the genesis)",
+            chain = home.join("consign").display(),
+            data = home.join("data").display(),
+        )
+    })
+}
+
+/// The text form of what `consign start` reports once it serves.
+fn banner(started: &Started) -> Banner<'_> {
+    let mut fields = vec![
+        ("API", started.api.clone()),
+        ("CometBFT RPC", started.cometbft_rpc.clone()),
+        ("CometBFT log", started.cometbft_log.display().to_string()),
+    ];
+    if let Some(pid) = started.cometbft_pid {
+        fields.push(("CometBFT pid", pid.to_string()));
     }
-    out.flush()?;
-    Ok(())
+    Banner {
+        headline: format!(
+            "chain {} at height {}, home {}",
+            started.chain_id,
+            started.height,
+            started.home.display()
+        ),
+        fields,
+        accounts: None,
+        hint: if started.cometbft_pid.is_some() {
+            "Ctrl-C stops CometBFT, then the node."
+        } else {
+            "Ctrl-C stops the node; CometBFT is the operator's to stop."
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chain_ahead_of_cometbfts_store_is_explained() {
+        let home = Path::new("/h");
+        let log = "I[2026-12-02|19:14:03.742] ABCI Replay Blocks                           module=consensus appHeight=42 storeHeight=0 stateHeight=0\npanic: state.AppHash does not match AppHash after replay.";
+        let why = explain_handshake(log, home).expect("explained");
+        assert!(
+            why.contains("/h/consign is at height 42") && why.contains("ends at height 0"),
+            "{why}"
+        );
+        // A store ahead of the chain is a replay, not a refusal.
+        let replay = log.replace("appHeight=42 storeHeight=0", "appHeight=3 storeHeight=9");
+        assert_eq!(explain_handshake(&replay, home), None);
+        assert_eq!(explain_handshake("bind: address in use", home), None);
+    }
 }
