@@ -115,6 +115,14 @@ pub enum ExecError {
         /// Used when it ran out.
         used: u64,
     },
+    /// A submessage with its own gas limit (`SubMsg::gas_limit`) ran out of it. Unlike
+    /// [`ExecError::OutOfGas`], the calling contract's `reply_on_error`/`reply_always` catches
+    /// it, as on wasmd.
+    #[error("submessage hit its gas limit of {limit}: out of gas")]
+    SubMsgOutOfGas {
+        /// The submessage's gas limit, all of which was charged.
+        limit: u64,
+    },
     /// Not enough funds for a transfer.
     #[error("insufficient funds: {address} has {available}, needs {needed}")]
     InsufficientFunds {
@@ -153,7 +161,7 @@ impl ExecError {
     /// The result code recorded for the transaction.
     pub fn code(&self) -> u32 {
         match self {
-            Self::OutOfGas { .. } => 11,
+            Self::OutOfGas { .. } | Self::SubMsgOutOfGas { .. } => 11,
             Self::InsufficientFunds { .. } => 5,
             Self::Contract { .. } | Self::Vm { .. } => 5_000,
             Self::Invalid(_) => 3,

@@ -459,10 +459,8 @@ impl Executor<'_> {
                 "contracts may call contracts at most {MAX_DEPTH} levels deep"
             )));
         }
-        let gas_before = self.gas.used();
         lock(&self.core.layers).push();
-        let result = self.dispatch(contract, &sub.msg, depth + 1);
-        let gas_used = self.gas.used() - gas_before;
+        let (result, gas_used) = self.dispatch_metered(contract, &sub, depth + 1);
         let mut layers = lock(&self.core.layers);
         match &result {
             Ok(_) => layers.commit_top(),
@@ -473,7 +471,8 @@ impl Executor<'_> {
             (&result, sub.reply_on),
             (_, ReplyOn::Always) | (Ok(_), ReplyOn::Success) | (Err(_), ReplyOn::Error)
         );
-        // Running out of gas is never caught by a reply: the transaction is over.
+        // Running out of the transaction's gas is never caught by a reply: the transaction is
+        // over. (A submessage's own gas limit is: `ExecError::SubMsgOutOfGas`.)
         if let Err(e @ ExecError::OutOfGas { .. }) = &result {
             return Err(e.clone());
         }
@@ -525,6 +524,36 @@ impl Executor<'_> {
         let (more, data) = self.handle_response(contract, response, depth)?;
         events.extend(more);
         Ok((events, data))
+    }
+
+    /// Dispatches a submessage's message and returns its result with the gas it used. As wasmd
+    /// (`dispatchMsgWithGasLimit`): a `gas_limit` below the gas remaining runs the message on a
+    /// meter of its own, so running out of it is a [`ExecError::SubMsgOutOfGas`] that a reply can
+    /// catch, and the transaction is charged what the message used (all of its limit when it ran
+    /// out). A limit at or above the gas remaining changes nothing: running out then ends the
+    /// transaction.
+    fn dispatch_metered(
+        &mut self,
+        contract: &str,
+        sub: &SubMsg<Empty>,
+        depth: usize,
+    ) -> (Result<Outcome, ExecError>, u64) {
+        let Some(limit) = sub.gas_limit.filter(|&limit| limit < self.gas.remaining()) else {
+            let before = self.gas.used();
+            let result = self.dispatch(contract, &sub.msg, depth);
+            return (result, self.gas.used() - before);
+        };
+        let outer = std::mem::replace(&mut self.gas, GasMeter::new(limit));
+        let result = self.dispatch(contract, &sub.msg, depth);
+        let inner = std::mem::replace(&mut self.gas, outer);
+        let used = inner.used();
+        let result = match (result, self.gas.consume(used)) {
+            // `used` is at most `limit`, below what remained, so the charge itself succeeds.
+            (_, Err(e)) => Err(e),
+            (Err(ExecError::OutOfGas { .. }), Ok(())) => Err(ExecError::SubMsgOutOfGas { limit }),
+            (result, Ok(())) => result,
+        };
+        (result, used)
     }
 
     /// Carries out a message a contract returned, with the contract as sender.
