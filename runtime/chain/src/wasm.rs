@@ -284,11 +284,7 @@ impl Executor<'_> {
             )));
         }
         let checksum = code_checksum(self.core, code_id)?;
-        let old_version = {
-            // The migrate version of the old code, from its `cw_migrate_version` section, is not
-            // tracked yet; contracts see `None`.
-            None
-        };
+        let old_version = self.migrate_version(record.code_id)?;
         record.code_id = code_id;
         state::write_json(
             &mut lock(&self.core.layers),
@@ -317,6 +313,16 @@ impl Executor<'_> {
             data,
             ..Outcome::default()
         })
+    }
+
+    /// The migrate version the stored code declares (its `cw_migrate_version` section), read
+    /// when a contract migrates away from it, as wasmd does (`AnalyzeCode` of the old code).
+    fn migrate_version(&self, code_id: u64) -> Result<Option<u64>, ExecError> {
+        let wasm = lock(&self.core.layers)
+            .get(&state::code_bytes_key(code_id))
+            .ok_or_else(|| ExecError::Invalid(format!("the wasm of code {code_id} is missing")))?;
+        consign_vm::migrate_version(&wasm)
+            .map_err(|e| ExecError::Invalid(format!("code {code_id}: {e}")))
     }
 
     /// Sets or clears a contract's admin, if `sender` is its admin.

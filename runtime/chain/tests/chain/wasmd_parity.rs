@@ -2,10 +2,10 @@
 //! the old code's migrate version, bank events and the context of nested failures, and the
 //! queries behind the capabilities offered.
 
-use consign_types::Binary;
+use consign_types::{Binary, Msg};
 use serde_json::{json, Value};
 
-use crate::common::TestChain;
+use crate::common::{addr, TestChain};
 
 fn b64(v: &Value) -> String {
     Binary::new(serde_json::to_vec(v).unwrap()).to_base64()
@@ -93,4 +93,34 @@ fn a_gas_limited_submessage_that_runs_out_is_caught_by_the_reply_and_charged_its
     assert_eq!(result.code, 0, "{}", result.log);
     let replies = chain.query(&proxy, json!({"replies": {}}));
     assert_eq!(replies["replies"][0]["result"], "ok", "{replies}");
+}
+
+#[test]
+fn migrate_passes_the_old_codes_migrate_version() {
+    let mut chain = TestChain::new();
+    // The kitchen-sink declares `#[migrate_version(2)]`; the proxy declares none.
+    let sink_code = chain.store("kitchen_sink");
+    let proxy_code = chain.store("proxy");
+    let sink = chain.instantiate(sink_code, json!({}), "sink");
+    let proxy = chain.instantiate(proxy_code, json!({}), "proxy");
+    let migrate = |contract: &str| Msg::Migrate {
+        contract: contract.to_owned(),
+        code_id: sink_code,
+        msg: Binary::new(b"{}".to_vec()),
+    };
+    chain.run_ok("alice", vec![migrate(&sink), migrate(&proxy)]);
+    let record = |chain: &TestChain, contract: &str| {
+        chain.query(contract, json!({"get": {"key": "migrate"}}))["value"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(
+        record(&chain, &sink),
+        format!("sender={} old_version=2", addr("alice"))
+    );
+    assert_eq!(
+        record(&chain, &proxy),
+        format!("sender={} old_version=none", addr("alice"))
+    );
 }
