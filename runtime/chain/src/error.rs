@@ -155,6 +155,16 @@ pub enum ExecError {
     /// A message type this chain does not support.
     #[error("unsupported message: {0}")]
     Unsupported(String),
+    /// A message a contract returned failed: `context` names the contract and the step (as
+    /// wasmd wraps such errors in "dispatch" and "reply"), `source` is why. Deep chains of calls
+    /// nest, naming every level from the outermost.
+    #[error("{context}: {source}")]
+    Nested {
+        /// Which contract, and what it was doing (dispatching submessage 3, its reply to 3).
+        context: String,
+        /// The failure inside.
+        source: Box<ExecError>,
+    },
 }
 
 impl ExecError {
@@ -166,6 +176,20 @@ impl ExecError {
             Self::Contract { .. } | Self::Vm { .. } => 5_000,
             Self::Invalid(_) => 3,
             Self::Unsupported(_) => 4,
+            Self::Nested { source, .. } => source.code(),
+        }
+    }
+
+    /// This error with the context of the contract step it happened in. Running out of the
+    /// transaction's gas is left as it is: it is no step's failure, and no reply may catch it
+    /// however deep it happened.
+    pub(crate) fn within(self, context: impl FnOnce() -> String) -> Self {
+        match self {
+            Self::OutOfGas { .. } => self,
+            other => Self::Nested {
+                context: context(),
+                source: Box::new(other),
+            },
         }
     }
 

@@ -88,8 +88,7 @@ impl Executor<'_> {
     ) -> Result<Vec<Event>, ExecError> {
         self.gas.consume(gas::BANK_SEND)?;
         self.validate(to, "recipient")?;
-        let event = bank::transfer(&mut lock(&self.core.layers), from, to, amount)?;
-        Ok(event.into_iter().collect())
+        bank::transfer(&mut lock(&self.core.layers), from, to, amount)
     }
 
     /// Checks, compiles and stores a code.
@@ -483,7 +482,9 @@ impl Executor<'_> {
             return Err(e.clone());
         }
         if !wants_reply {
-            return result.map(|outcome| (outcome.events, None));
+            return result
+                .map(|outcome| (outcome.events, None))
+                .map_err(|e| e.within(|| format!("{contract}: dispatch submessage {}", sub.id)));
         }
         let (result_json, mut events, mode) = match result {
             Ok(outcome) => {
@@ -496,9 +497,15 @@ impl Executor<'_> {
                     }
                     _ => None,
                 };
+                // As wasmd, a reply sees the events of wasm messages only.
+                let seen: &[Event] = if matches!(sub.msg, CosmosMsg::Wasm(_)) {
+                    &outcome.events
+                } else {
+                    &[]
+                };
                 (
                     json!({"ok": {
-                        "events": outcome.events,
+                        "events": seen,
                         "data": data,
                         "msg_responses": msg_responses,
                     }}),
@@ -522,12 +529,18 @@ impl Executor<'_> {
         let record = self.contract(contract)?;
         let checksum = code_checksum(self.core, record.code_id)?;
         let env = self.core.env(contract);
-        let response = self.call(contract, &checksum, |i| i.call_reply::<Empty>(&env, &reply))?;
+        let in_reply =
+            |e: ExecError| e.within(|| format!("{contract}: reply to submessage {}", sub.id));
+        let response = self
+            .call(contract, &checksum, |i| i.call_reply::<Empty>(&env, &reply))
+            .map_err(in_reply)?;
         events.push(event(
             "reply",
             [attr("_contract_address", contract), attr("mode", mode)],
         ));
-        let (more, data) = self.handle_response(contract, response, depth)?;
+        let (more, data) = self
+            .handle_response(contract, response, depth)
+            .map_err(in_reply)?;
         events.extend(more);
         Ok((events, data))
     }
@@ -576,9 +589,9 @@ impl Executor<'_> {
             }),
             CosmosMsg::Bank(BankMsg::Burn { amount }) => {
                 self.gas.consume(gas::BANK_SEND)?;
-                let event = bank::burn(&mut lock(&self.core.layers), sender, amount)?;
+                let events = bank::burn(&mut lock(&self.core.layers), sender, amount)?;
                 Ok(Outcome {
-                    events: vec![event],
+                    events,
                     ..Outcome::default()
                 })
             }

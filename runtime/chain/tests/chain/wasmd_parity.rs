@@ -2,7 +2,7 @@
 //! the old code's migrate version, bank events and the context of nested failures, and the
 //! queries behind the capabilities offered.
 
-use consign_types::{Binary, Msg};
+use consign_types::{coins, Binary, Msg};
 use serde_json::{json, Value};
 
 use crate::common::{addr, TestChain};
@@ -122,5 +122,108 @@ fn migrate_passes_the_old_codes_migrate_version() {
     assert_eq!(
         record(&chain, &proxy),
         format!("sender={} old_version=none", addr("alice"))
+    );
+}
+
+/// The `(type, [(key, value)])` of the bank's events, in order.
+fn bank_events(events: &[cosmwasm_std::Event]) -> Vec<(String, Vec<(String, String)>)> {
+    events
+        .iter()
+        .filter(|e| ["coin_spent", "coin_received", "transfer", "burn"].contains(&e.ty.as_str()))
+        .map(|e| {
+            let attributes = e
+                .attributes
+                .iter()
+                .map(|a| (a.key.clone(), a.value.clone()))
+                .collect();
+            (e.ty.clone(), attributes)
+        })
+        .collect()
+}
+
+/// What the SDK's bank emits for one send.
+fn sent(from: &str, to: &str, amount: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let pairs = |list: &[(&str, &str)]| {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    vec![
+        (
+            "coin_spent".into(),
+            pairs(&[("spender", from), ("amount", amount)]),
+        ),
+        (
+            "coin_received".into(),
+            pairs(&[("receiver", to), ("amount", amount)]),
+        ),
+        (
+            "transfer".into(),
+            pairs(&[("recipient", to), ("sender", from), ("amount", amount)]),
+        ),
+    ]
+}
+
+#[test]
+fn bank_transfers_emit_the_sdks_events_and_nested_failures_name_every_level() {
+    let mut chain = TestChain::new();
+    let (alice, dave) = (addr("alice"), addr("dave"));
+
+    let result = chain.run_ok(
+        "alice",
+        vec![Msg::BankSend {
+            to: dave.clone(),
+            amount: coins(250, "ucsn"),
+        }],
+    );
+    assert_eq!(bank_events(&result.events), sent(&alice, &dave, "250ucsn"));
+
+    // Funds sent with an execute, then a contract's `BankMsg::Send` and `BankMsg::Burn`.
+    let proxy_code = chain.store("proxy");
+    let proxy = chain.instantiate(proxy_code, json!({}), "proxy");
+    let msg = json!({"dispatch": {"messages": [
+        {"id": 1, "msg": {"bank": {"send": {"to_address": dave, "amount": [{"denom": "ucsn", "amount": "30"}]}}}, "reply_on": "never", "payload": ""},
+        {"id": 2, "msg": {"bank": {"burn": {"amount": [{"denom": "ucsn", "amount": "5"}]}}}, "reply_on": "never", "payload": ""}
+    ]}});
+    let result = chain.execute("alice", &proxy, msg, coins(100, "ucsn"));
+    assert_eq!(result.code, 0, "{}", result.log);
+    let mut expected = sent(&alice, &proxy, "100ucsn");
+    expected.extend(sent(&proxy, &dave, "30ucsn"));
+    expected.push((
+        "coin_spent".into(),
+        vec![
+            ("spender".into(), proxy.clone()),
+            ("amount".into(), "5ucsn".into()),
+        ],
+    ));
+    expected.push((
+        "burn".into(),
+        vec![
+            ("burner".into(), proxy.clone()),
+            ("amount".into(), "5ucsn".into()),
+        ],
+    ));
+    assert_eq!(bank_events(&result.events), expected);
+
+    // A failure three contracts deep names each level, outermost first, and keeps the code of
+    // the innermost failure.
+    let middle = chain.instantiate(proxy_code, json!({}), "middle");
+    let inner = chain.instantiate(proxy_code, json!({}), "inner");
+    let fail = json!({"fail": {"message": "deep down"}});
+    let to_middle = json!({"dispatch": {"messages": [
+        {"id": 2, "msg": {"wasm": {"execute": {"contract_addr": inner, "msg": b64(&fail), "funds": []}}}, "reply_on": "never", "payload": ""}
+    ]}});
+    let result = chain.execute(
+        "alice",
+        &proxy,
+        dispatch_one(&middle, &to_middle, "never", None),
+        vec![],
+    );
+    assert_eq!(result.code, 5_000, "{}", result.log);
+    assert_eq!(
+        result.log,
+        format!(
+            "{proxy}: dispatch submessage 1: {middle}: dispatch submessage 2: contract {inner} returned an error: kind: Other, error: deep down"
+        )
     );
 }
