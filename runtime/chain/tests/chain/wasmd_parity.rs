@@ -227,3 +227,128 @@ fn bank_transfers_emit_the_sdks_events_and_nested_failures_name_every_level() {
         )
     );
 }
+
+/// The kitchen-sink's `chain` query: `Ok(answer)` decoded from JSON, or `Err(the whole raw
+/// SystemResult)` when the host did not answer with data.
+fn ask(chain: &TestChain, sink: &str, request: Value) -> Result<Value, Value> {
+    let answer = chain.query(sink, json!({"chain": {"request": request}}));
+    match answer["ok"].get("ok") {
+        Some(data) => {
+            let bytes: Binary = serde_json::from_value(data.clone()).unwrap();
+            Ok(serde_json::from_slice(&bytes).unwrap())
+        }
+        None => Err(answer),
+    }
+}
+
+#[test]
+fn every_offered_capability_answers_or_says_what_is_missing() {
+    let mut chain = TestChain::new();
+    let sink_code = chain.store("kitchen_sink");
+    let sink = chain.instantiate(sink_code, json!({}), "sink");
+    let other = chain.instantiate(sink_code, json!({}), "other");
+    for (key, value) in [("c", "3"), ("a", "1"), ("b", "2")] {
+        let result = chain.execute(
+            "alice",
+            &other,
+            json!({"set": {"key": key, "value": value}}),
+            vec![],
+        );
+        assert_eq!(result.code, 0, "{}", result.log);
+    }
+    let b = |text: &str| Binary::new(text.as_bytes().to_vec());
+    let entry = |key: &str, value: &str| json!([b(key), b(value)]);
+
+    // cosmwasm_3_0: WasmQuery::RawRange pages through another contract's storage.
+    let range = |order: &str, start: Option<&str>, limit: u16| {
+        json!({"wasm": {"raw_range": {"contract_addr": other, "start": start.map(b),
+            "end": b("kv;"), "limit": limit, "order": order}}})
+    };
+    assert_eq!(
+        ask(&chain, &sink, range("ascending", Some("kv:"), 2)).unwrap(),
+        json!({"data": [entry("kv:a", "1"), entry("kv:b", "2")], "next_key": b("kv:c")})
+    );
+    assert_eq!(
+        ask(&chain, &sink, range("ascending", Some("kv:c"), 2)).unwrap(),
+        json!({"data": [entry("kv:c", "3")], "next_key": null})
+    );
+    assert_eq!(
+        ask(&chain, &sink, range("descending", Some("kv:"), 2)).unwrap(),
+        json!({"data": [entry("kv:c", "3"), entry("kv:b", "2")], "next_key": b("kv:a")})
+    );
+    let nobody = ask(
+        &chain,
+        &sink,
+        json!({"wasm": {"raw_range": {"contract_addr": addr("nobody"), "start": null, "end": null, "limit": 1, "order": "ascending"}}}),
+    )
+    .unwrap_err();
+    assert!(nobody.to_string().contains("no_such_contract"), "{nobody}");
+
+    // cosmwasm_1_3: denomination metadata of the native denomination.
+    let metadata = ask(
+        &chain,
+        &sink,
+        json!({"bank": {"denom_metadata": {"denom": "ucsn"}}}),
+    )
+    .unwrap();
+    assert_eq!(metadata["metadata"]["base"], "ucsn");
+    assert_eq!(metadata["metadata"]["display"], "csn");
+    assert_eq!(metadata["metadata"]["denom_units"][1]["exponent"], 6);
+    let all = ask(
+        &chain,
+        &sink,
+        json!({"bank": {"all_denom_metadata": {"pagination": null}}}),
+    )
+    .unwrap();
+    assert_eq!(all["metadata"][0], metadata["metadata"]);
+    let unknown = ask(
+        &chain,
+        &sink,
+        json!({"bank": {"denom_metadata": {"denom": "uatom"}}}),
+    )
+    .unwrap_err();
+    assert!(
+        unknown.to_string().contains("no metadata for denomination"),
+        "{unknown}"
+    );
+
+    // What needs the staking or stargate parts of issue 15 says so to the contract.
+    let grpc = ask(
+        &chain,
+        &sink,
+        json!({"grpc": {"path": "/cosmos.bank.v1beta1.Query/Balance", "data": ""}}),
+    )
+    .unwrap_err();
+    assert!(
+        grpc.to_string()
+            .contains("GrpcQuery is not supported by this chain yet (issue 15: stargate)"),
+        "{grpc}"
+    );
+    let distribution = ask(
+        &chain,
+        &sink,
+        json!({"distribution": {"delegator_withdraw_address": {"delegator_address": addr("alice")}}}),
+    )
+    .unwrap_err();
+    assert!(
+        distribution
+            .to_string()
+            .contains("no staking module (issue 15: staking)"),
+        "{distribution}"
+    );
+
+    let proxy_code = chain.store("proxy");
+    let proxy = chain.instantiate(proxy_code, json!({}), "proxy");
+    let any = json!({"dispatch": {"messages": [
+        {"id": 1, "msg": {"any": {"type_url": "/cosmos.staking.v1beta1.MsgDelegate", "value": ""}}, "reply_on": "never", "payload": ""}
+    ]}});
+    let result = chain.execute("alice", &proxy, any, vec![]);
+    assert_eq!(result.code, 4, "{}", result.log);
+    assert!(
+        result.log.contains(
+            "CosmosMsg::Any (/cosmos.staking.v1beta1.MsgDelegate) is not supported by this chain yet (issue 15: stargate)"
+        ),
+        "{}",
+        result.log
+    );
+}
