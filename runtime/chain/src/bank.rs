@@ -3,6 +3,7 @@
 use cosmwasm_std::{Coin, Event};
 
 use crate::events::{attr, event};
+use crate::fees::coins_text;
 
 use crate::error::{ChainError, ExecError};
 use crate::state::{balance_key, read_u128, supply_key, write_u128};
@@ -37,16 +38,17 @@ fn ensure_funds<'a>(
 }
 
 /// Moves `amount` from `from` to `to`; fails without changing anything if `from` lacks any
-/// of it.
+/// of it. Returns the events the Cosmos SDK's bank emits for a send, in its order:
+/// `coin_spent`, `coin_received`, `transfer` (none for an empty amount).
 pub(crate) fn transfer(
     layers: &mut Layers,
     from: &str,
     to: &str,
     amount: &[Coin],
-) -> Result<Option<Event>, ExecError> {
+) -> Result<Vec<Event>, ExecError> {
     let amount: Vec<&Coin> = amount.iter().filter(|c| !c.amount.is_zero()).collect();
     if amount.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     ensure_funds(layers, from, amount.iter().copied())?;
     for coin in &amount {
@@ -61,19 +63,31 @@ pub(crate) fn transfer(
         })?;
         write_u128(layers, &to_key, sum);
     }
-    let amount_text = amount
-        .iter()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    Ok(Some(event(
-        "transfer",
-        [
-            attr("recipient", to),
-            attr("sender", from),
-            attr("amount", amount_text),
-        ],
-    )))
+    let sent: Vec<Coin> = amount.into_iter().cloned().collect();
+    let amount_text = coins_text(&sent);
+    Ok(vec![
+        coin_spent(from, &amount_text),
+        event(
+            "coin_received",
+            [attr("receiver", to), attr("amount", &amount_text)],
+        ),
+        event(
+            "transfer",
+            [
+                attr("recipient", to),
+                attr("sender", from),
+                attr("amount", amount_text),
+            ],
+        ),
+    ])
+}
+
+/// The event the SDK's bank emits whenever coins leave an account.
+fn coin_spent(spender: &str, amount_text: &str) -> Event {
+    event(
+        "coin_spent",
+        [attr("spender", spender), attr("amount", amount_text)],
+    )
 }
 
 /// Creates coins (genesis only).
@@ -94,8 +108,12 @@ pub(crate) fn mint(layers: &mut Layers, to: &str, coin: &Coin) -> Result<(), Cha
     Ok(())
 }
 
-/// Destroys coins held by `from`.
-pub(crate) fn burn(layers: &mut Layers, from: &str, amount: &[Coin]) -> Result<Event, ExecError> {
+/// Destroys coins held by `from`. Returns the SDK's events for a burn: `coin_spent`, `burn`.
+pub(crate) fn burn(
+    layers: &mut Layers,
+    from: &str,
+    amount: &[Coin],
+) -> Result<Vec<Event>, ExecError> {
     ensure_funds(layers, from, amount)?;
     for coin in amount {
         let key = balance_key(from, &coin.denom);
@@ -106,18 +124,9 @@ pub(crate) fn burn(layers: &mut Layers, from: &str, amount: &[Coin]) -> Result<E
         let supply = read_u128(layers, &skey).map_err(|e| ExecError::Invalid(e.to_string()))?;
         write_u128(layers, &skey, supply.saturating_sub(need));
     }
-    Ok(event(
-        "burn",
-        [
-            attr("burner", from),
-            attr(
-                "amount",
-                amount
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-        ],
-    ))
+    let amount_text = coins_text(amount);
+    Ok(vec![
+        coin_spent(from, &amount_text),
+        event("burn", [attr("burner", from), attr("amount", amount_text)]),
+    ])
 }

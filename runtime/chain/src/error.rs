@@ -115,6 +115,14 @@ pub enum ExecError {
         /// Used when it ran out.
         used: u64,
     },
+    /// A submessage with its own gas limit (`SubMsg::gas_limit`) ran out of it. Unlike
+    /// [`ExecError::OutOfGas`], the calling contract's `reply_on_error`/`reply_always` catches
+    /// it, as on wasmd.
+    #[error("submessage hit its gas limit of {limit}: out of gas")]
+    SubMsgOutOfGas {
+        /// The submessage's gas limit, all of which was charged.
+        limit: u64,
+    },
     /// Not enough funds for a transfer.
     #[error("insufficient funds: {address} has {available}, needs {needed}")]
     InsufficientFunds {
@@ -147,17 +155,41 @@ pub enum ExecError {
     /// A message type this chain does not support.
     #[error("unsupported message: {0}")]
     Unsupported(String),
+    /// A message a contract returned failed: `context` names the contract and the step (as
+    /// wasmd wraps such errors in "dispatch" and "reply"), `source` is why. Deep chains of calls
+    /// nest, naming every level from the outermost.
+    #[error("{context}: {source}")]
+    Nested {
+        /// Which contract, and what it was doing (dispatching submessage 3, its reply to 3).
+        context: String,
+        /// The failure inside.
+        source: Box<ExecError>,
+    },
 }
 
 impl ExecError {
     /// The result code recorded for the transaction.
     pub fn code(&self) -> u32 {
         match self {
-            Self::OutOfGas { .. } => 11,
+            Self::OutOfGas { .. } | Self::SubMsgOutOfGas { .. } => 11,
             Self::InsufficientFunds { .. } => 5,
             Self::Contract { .. } | Self::Vm { .. } => 5_000,
             Self::Invalid(_) => 3,
             Self::Unsupported(_) => 4,
+            Self::Nested { source, .. } => source.code(),
+        }
+    }
+
+    /// This error with the context of the contract step it happened in. Running out of the
+    /// transaction's gas is left as it is: it is no step's failure, and no reply may catch it
+    /// however deep it happened.
+    pub(crate) fn within(self, context: impl FnOnce() -> String) -> Self {
+        match self {
+            Self::OutOfGas { .. } => self,
+            other => Self::Nested {
+                context: context(),
+                source: Box::new(other),
+            },
         }
     }
 

@@ -207,6 +207,18 @@ impl Layers {
     }
 }
 
+/// The first key after every key that starts with `prefix`.
+pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![u8::MAX; prefix.len() + 1]
+}
+
 /// Layers shared between the chain and the contract instances it runs.
 pub(crate) type SharedLayers = Arc<Mutex<Layers>>;
 

@@ -88,8 +88,7 @@ impl Executor<'_> {
     ) -> Result<Vec<Event>, ExecError> {
         self.gas.consume(gas::BANK_SEND)?;
         self.validate(to, "recipient")?;
-        let event = bank::transfer(&mut lock(&self.core.layers), from, to, amount)?;
-        Ok(event.into_iter().collect())
+        bank::transfer(&mut lock(&self.core.layers), from, to, amount)
     }
 
     /// Checks, compiles and stores a code.
@@ -284,11 +283,7 @@ impl Executor<'_> {
             )));
         }
         let checksum = code_checksum(self.core, code_id)?;
-        let old_version = {
-            // The migrate version of the old code, from its `cw_migrate_version` section, is not
-            // tracked yet; contracts see `None`.
-            None
-        };
+        let old_version = self.migrate_version(record.code_id)?;
         record.code_id = code_id;
         state::write_json(
             &mut lock(&self.core.layers),
@@ -317,6 +312,16 @@ impl Executor<'_> {
             data,
             ..Outcome::default()
         })
+    }
+
+    /// The migrate version the stored code declares (its `cw_migrate_version` section), read
+    /// when a contract migrates away from it, as wasmd does (`AnalyzeCode` of the old code).
+    fn migrate_version(&self, code_id: u64) -> Result<Option<u64>, ExecError> {
+        let wasm = lock(&self.core.layers)
+            .get(&state::code_bytes_key(code_id))
+            .ok_or_else(|| ExecError::Invalid(format!("the wasm of code {code_id} is missing")))?;
+        consign_vm::migrate_version(&wasm)
+            .map_err(|e| ExecError::Invalid(format!("code {code_id}: {e}")))
     }
 
     /// Sets or clears a contract's admin, if `sender` is its admin.
@@ -459,10 +464,8 @@ impl Executor<'_> {
                 "contracts may call contracts at most {MAX_DEPTH} levels deep"
             )));
         }
-        let gas_before = self.gas.used();
         lock(&self.core.layers).push();
-        let result = self.dispatch(contract, &sub.msg, depth + 1);
-        let gas_used = self.gas.used() - gas_before;
+        let (result, gas_used) = self.dispatch_metered(contract, &sub, depth + 1);
         let mut layers = lock(&self.core.layers);
         match &result {
             Ok(_) => layers.commit_top(),
@@ -473,12 +476,15 @@ impl Executor<'_> {
             (&result, sub.reply_on),
             (_, ReplyOn::Always) | (Ok(_), ReplyOn::Success) | (Err(_), ReplyOn::Error)
         );
-        // Running out of gas is never caught by a reply: the transaction is over.
+        // Running out of the transaction's gas is never caught by a reply: the transaction is
+        // over. (A submessage's own gas limit is: `ExecError::SubMsgOutOfGas`.)
         if let Err(e @ ExecError::OutOfGas { .. }) = &result {
             return Err(e.clone());
         }
         if !wants_reply {
-            return result.map(|outcome| (outcome.events, None));
+            return result
+                .map(|outcome| (outcome.events, None))
+                .map_err(|e| e.within(|| format!("{contract}: dispatch submessage {}", sub.id)));
         }
         let (result_json, mut events, mode) = match result {
             Ok(outcome) => {
@@ -491,9 +497,15 @@ impl Executor<'_> {
                     }
                     _ => None,
                 };
+                // As wasmd, a reply sees the events of wasm messages only.
+                let seen: &[Event] = if matches!(sub.msg, CosmosMsg::Wasm(_)) {
+                    &outcome.events
+                } else {
+                    &[]
+                };
                 (
                     json!({"ok": {
-                        "events": outcome.events,
+                        "events": seen,
                         "data": data,
                         "msg_responses": msg_responses,
                     }}),
@@ -517,14 +529,50 @@ impl Executor<'_> {
         let record = self.contract(contract)?;
         let checksum = code_checksum(self.core, record.code_id)?;
         let env = self.core.env(contract);
-        let response = self.call(contract, &checksum, |i| i.call_reply::<Empty>(&env, &reply))?;
+        let in_reply =
+            |e: ExecError| e.within(|| format!("{contract}: reply to submessage {}", sub.id));
+        let response = self
+            .call(contract, &checksum, |i| i.call_reply::<Empty>(&env, &reply))
+            .map_err(in_reply)?;
         events.push(event(
             "reply",
             [attr("_contract_address", contract), attr("mode", mode)],
         ));
-        let (more, data) = self.handle_response(contract, response, depth)?;
+        let (more, data) = self
+            .handle_response(contract, response, depth)
+            .map_err(in_reply)?;
         events.extend(more);
         Ok((events, data))
+    }
+
+    /// Dispatches a submessage's message and returns its result with the gas it used. As wasmd
+    /// (`dispatchMsgWithGasLimit`): a `gas_limit` below the gas remaining runs the message on a
+    /// meter of its own, so running out of it is a [`ExecError::SubMsgOutOfGas`] that a reply can
+    /// catch, and the transaction is charged what the message used (all of its limit when it ran
+    /// out). A limit at or above the gas remaining changes nothing: running out then ends the
+    /// transaction.
+    fn dispatch_metered(
+        &mut self,
+        contract: &str,
+        sub: &SubMsg<Empty>,
+        depth: usize,
+    ) -> (Result<Outcome, ExecError>, u64) {
+        let Some(limit) = sub.gas_limit.filter(|&limit| limit < self.gas.remaining()) else {
+            let before = self.gas.used();
+            let result = self.dispatch(contract, &sub.msg, depth);
+            return (result, self.gas.used() - before);
+        };
+        let outer = std::mem::replace(&mut self.gas, GasMeter::new(limit));
+        let result = self.dispatch(contract, &sub.msg, depth);
+        let inner = std::mem::replace(&mut self.gas, outer);
+        let used = inner.used();
+        let result = match (result, self.gas.consume(used)) {
+            // `used` is at most `limit`, below what remained, so the charge itself succeeds.
+            (_, Err(e)) => Err(e),
+            (Err(ExecError::OutOfGas { .. }), Ok(())) => Err(ExecError::SubMsgOutOfGas { limit }),
+            (result, Ok(())) => result,
+        };
+        (result, used)
     }
 
     /// Carries out a message a contract returned, with the contract as sender.
@@ -541,9 +589,9 @@ impl Executor<'_> {
             }),
             CosmosMsg::Bank(BankMsg::Burn { amount }) => {
                 self.gas.consume(gas::BANK_SEND)?;
-                let event = bank::burn(&mut lock(&self.core.layers), sender, amount)?;
+                let events = bank::burn(&mut lock(&self.core.layers), sender, amount)?;
                 Ok(Outcome {
-                    events: vec![event],
+                    events,
                     ..Outcome::default()
                 })
             }
@@ -601,11 +649,36 @@ impl Executor<'_> {
             CosmosMsg::Wasm(WasmMsg::ClearAdmin { contract_addr }) => {
                 self.set_admin(sender, contract_addr, None)
             }
-            other => Err(ExecError::Unsupported(format!(
-                "{} (this chain handles bank and wasm messages)",
-                serde_json::to_string(other).unwrap_or_else(|_| "a message".into())
-            ))),
+            other => Err(ExecError::Unsupported(unsupported_message(other))),
         }
+    }
+}
+
+/// Why a message this chain does not carry out fails, in words for the contract's author: the
+/// modules still missing say which part of issue 15 adds them.
+fn unsupported_message(msg: &CosmosMsg<Empty>) -> String {
+    let json = serde_json::to_value(msg).unwrap_or_default();
+    let (kind, body) = json
+        .as_object()
+        .and_then(|map| map.iter().next())
+        .map_or(("unknown", &serde_json::Value::Null), |(k, v)| {
+            (k.as_str(), v)
+        });
+    match kind {
+        "staking" | "distribution" => format!(
+            "{kind} messages are not supported by this chain yet: it has no staking module \
+             (issue 15: staking)"
+        ),
+        "any" | "stargate" => format!(
+            "CosmosMsg::{} ({}) is not supported by this chain yet (issue 15: stargate)",
+            if kind == "any" { "Any" } else { "Stargate" },
+            body.get("type_url")
+                .and_then(|t| t.as_str())
+                .unwrap_or("no type URL")
+        ),
+        "ibc" | "ibc2" => format!("{kind} messages are not supported: this chain has no IBC"),
+        "gov" => "gov messages are not supported: this chain has no governance module".to_owned(),
+        _ => format!("{json} (this chain handles bank and wasm messages)"),
     }
 }
 

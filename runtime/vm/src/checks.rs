@@ -20,6 +20,7 @@
 //! code-size limit is applied before parsing.
 
 mod error;
+mod migrate_version;
 mod module;
 
 use std::collections::BTreeSet;
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use wasmtime::wasmparser::{ExternalKind, TypeRef, ValType, WasmFeatures};
 
 pub use self::error::CheckError;
+pub use self::migrate_version::migrate_version;
 use self::module::{kind_name, FuncSig, ModuleInfo};
 use crate::interface::{
     self, WasmType, ENTRY_POINTS, IMPORT_MODULE, INTERFACE_VERSION_EXPORT,
@@ -216,6 +218,9 @@ pub fn check_wasm(wasm: &[u8], config: &CheckConfig) -> CheckReport {
     check_exports(&info, problems);
     check_interface_version(&info, problems);
     check_capabilities(&report.required_capabilities, config, problems);
+    if let Some(Err(problem)) = info.migrate_version.map(migrate_version::parse) {
+        problems.push(problem);
+    }
     check_imports(&info, limits, problems);
     check_memories(&info, limits, problems);
     check_tables(&info, limits, problems);

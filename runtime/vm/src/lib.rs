@@ -48,7 +48,7 @@ pub use backend::{
     Backend, BackendApi, BackendError, BackendResult, Bech32Api, GasInfo, MemoryStorage,
     NoChainQuerier, Querier, QuerierResult, Record, Storage,
 };
-pub use checks::{check_wasm, CheckConfig, CheckError, CheckLimits, CheckReport};
+pub use checks::{check_wasm, migrate_version, CheckConfig, CheckError, CheckLimits, CheckReport};
 pub use engine::Allocation;
 pub use errors::{VmError, VmResult};
 pub use gas::{GasCosts, LinearCost};

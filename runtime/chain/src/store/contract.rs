@@ -42,18 +42,6 @@ impl ContractStore {
         full
     }
 
-    /// The first key after every key with this prefix.
-    fn prefix_end(&self) -> Vec<u8> {
-        let mut end = self.prefix.clone();
-        while let Some(last) = end.pop() {
-            if last < u8::MAX {
-                end.push(last + 1);
-                return end;
-            }
-        }
-        vec![u8::MAX; self.prefix.len() + 1]
-    }
-
     fn refuse_write(&self) -> BackendResult<()> {
         if self.read_only {
             return Err(BackendError::unknown("storage is read-only in a query"));
@@ -76,7 +64,7 @@ impl Storage for ContractStore {
         let id = u32::try_from(self.iterators.len())
             .map_err(|_| BackendError::unknown("too many iterators"))?;
         let start = start.map_or_else(|| self.prefix.clone(), |s| self.full_key(s));
-        let end = end.map_or_else(|| self.prefix_end(), |e| self.full_key(e));
+        let end = end.map_or_else(|| super::prefix_end(&self.prefix), |e| self.full_key(e));
         self.iterators.push(Cursor {
             done: start >= end,
             start,

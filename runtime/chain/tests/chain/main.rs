@@ -9,3 +9,4 @@ mod durability;
 mod fees;
 mod finalize;
 mod simulate;
+mod wasmd_parity;

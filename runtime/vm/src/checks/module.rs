@@ -276,6 +276,8 @@ pub(super) struct ModuleInfo<'a> {
     pub(super) locals: Vec<u64>,
     /// Function names from the `name` custom section, if present.
     names: HashMap<u32, &'a str>,
+    /// The `cw_migrate_version` custom section's bytes, if present.
+    pub(super) migrate_version: Option<&'a [u8]>,
 }
 
 impl<'a> ModuleInfo<'a> {
@@ -334,7 +336,9 @@ impl<'a> ModuleInfo<'a> {
                     info.locals.push(locals);
                 }
                 Payload::CustomSection(section) => {
-                    if let KnownCustom::Name(reader) = section.as_known() {
+                    if section.name() == super::migrate_version::SECTION {
+                        info.migrate_version = Some(section.data());
+                    } else if let KnownCustom::Name(reader) = section.as_known() {
                         info.read_names(reader);
                     }
                 }
