@@ -14,6 +14,7 @@ use anyhow::{Context, Result};
 
 mod daemon;
 pub mod inbox;
+pub mod load;
 mod market;
 pub mod network;
 mod proxy;

@@ -309,12 +309,20 @@ impl Testnet {
     /// # Errors
     /// When `consign testnet` fails.
     pub fn write(validators: u32, block_time: &str) -> Result<Self> {
+        Self::write_with(validators, block_time, &[])
+    }
+
+    /// As [`Testnet::write`], with more arguments for `consign testnet` (e.g. `--accounts`).
+    ///
+    /// # Errors
+    /// As [`Testnet::write`].
+    pub fn write_with(validators: u32, block_time: &str, extra: &[&str]) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let out_dir = dir.path().join("net");
         let base = free_port_block(validators).to_string();
         let validators_text = validators.to_string();
         let out_text = out_dir.display().to_string();
-        let written = consign(&[
+        let mut args = vec![
             "--output",
             "json",
             "testnet",
@@ -326,7 +334,9 @@ impl Testnet {
             &base,
             "--block-time",
             block_time,
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        let written = consign(&args);
         anyhow::ensure!(
             written.status.success(),
             "consign testnet failed: {}",
