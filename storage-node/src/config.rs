@@ -34,9 +34,13 @@ pub struct Config {
     /// Where the HTTP API listens (`HOST:PORT`; port 0 picks a free one, written to
     /// `<data_dir>/api.url`). Default `127.0.0.1:7070`.
     pub listen: SocketAddr,
-    /// The chain node's API base URL, e.g. `http://127.0.0.1:26657`: the node checks offers and
-    /// purchases there and follows its delivery feed.
-    pub node_url: String,
+    /// The chain nodes' API base URLs, e.g. `http://127.0.0.1:26657`: the node checks offers
+    /// and purchases there and follows the delivery feed. Several full nodes of one chain may be
+    /// given (a list in the file; the flag repeated): the storage node uses the first that
+    /// answers, on the data directory's chain, and switches to the next when it fails (see
+    /// [`consign_client::NodePool`]). The feed's sequence numbers are the same on every node,
+    /// so a switch neither skips nor repeats an instruction. A single string is one node.
+    pub node_url: Vec<String>,
     /// The operator's token for the admin routes (`/v1/admin/…`), sent as
     /// `Authorization: Bearer <token>`; at least 16 characters. Without one the admin routes
     /// are disabled (403). Prefer the environment or the config file to the flag, which other
@@ -133,7 +137,7 @@ impl Default for Config {
         Self {
             data_dir,
             listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
-            node_url: "http://127.0.0.1:26657".to_owned(),
+            node_url: vec!["http://127.0.0.1:26657".to_owned()],
             admin_token: None,
             quota_per_account: 10 * GIB,
             max_blob_size: 64 * GIB,
@@ -348,7 +352,7 @@ impl Config {
                 ));
             }
         }
-        consign_client::NodeClient::new(&self.node_url)
+        consign_client::NodePool::new(&self.node_url)
             .map_err(|e| ConfigError::invalid("node_url", e.to_string()))?;
         if self.quota_per_account == 0 {
             return Err(ConfigError::invalid(
@@ -489,7 +493,15 @@ impl Config {
              upload_idle_timeout = {idle}\nupload_min_rate = {min_rate}\n",
             data_dir = toml_string(&self.data_dir.to_string_lossy()),
             listen = self.listen,
-            node_url = toml_string(&self.node_url),
+            node_url = match self.node_url.as_slice() {
+                [one] => toml_string(one),
+                many => toml::Value::Array(
+                    many.iter()
+                        .map(|url| toml::Value::String(url.clone()))
+                        .collect()
+                )
+                .to_string(),
+            },
             quota = self.quota_per_account,
             max = self.max_blob_size,
             private = self.allow_private_egress,
@@ -593,7 +605,7 @@ mod tests {
         assert!(err.contains("admin_token") && err.contains("16"), "{err}");
 
         let url = Config {
-            node_url: "127.0.0.1:26657".into(),
+            node_url: vec!["127.0.0.1:26657".into()],
             ..Config::default()
         };
         assert!(url.validate().unwrap_err().to_string().contains("node_url"));

@@ -6,7 +6,11 @@
 //!
 //! The cursor (`follower_cursor` in the `META` table, u64 big-endian: the last sequence fully
 //! handled, 0 before the first; [`cursor`]) advances in the same write transaction as the deliveries it
-//! covers, so a crash never skips an instruction nor records one twice. The feed is gap-free;
+//! covers, so a crash never skips an instruction nor records one twice. The feed is read
+//! through the [`NodePool`](consign_client::NodePool) of every `--node-url`: the sequence
+//! numbers are the chain's, the same on every node, so when the pool switches nodes (the one
+//! read goes away, fails, or is behind the cursor) the next page is asked after the same cursor
+//! and nothing is skipped or read twice. The feed is gap-free;
 //! the follower checks it and never moves past a sequence it has not handled. It starts once the
 //! chain node is known to be on this node's chain; when the node is unreachable it logs a
 //! warning, reports the chain unreachable (the operator's status) and tries again with
@@ -155,7 +159,7 @@ pub async fn run(svc: Services, mut shutdown: watch::Receiver<bool>) {
             return;
         }
     }
-    tracing::info!(target: "storage::follower", node = %svc.chain.client().base_url(), "following the delivery feed");
+    tracing::info!(target: "storage::follower", nodes = %svc.chain.urls(), "following the delivery feed");
     loop {
         if *shutdown.borrow() {
             break;
@@ -202,10 +206,10 @@ async fn step(
     cursor: u64,
     shutdown: &mut watch::Receiver<bool>,
 ) -> anyhow::Result<Option<u64>> {
-    let client = svc.chain.client();
+    let nodes = svc.chain.nodes();
     let page = tokio::select! {
         _ = shutdown.changed() => return Ok(None),
-        page = client.deliveries(cursor, Some(PAGE_SIZE), Some(svc.config.follower_wait)) => page,
+        page = nodes.deliveries(cursor, Some(PAGE_SIZE), Some(svc.config.follower_wait)) => page,
     };
     // The long poll is the storage node's heartbeat of its chain node.
     let page = match page {
@@ -224,7 +228,7 @@ async fn step(
     }
     svc.metrics.follower_cursor.set(gauge_value(outcome.cursor));
     // The lag needs the chain's head; a failure here only leaves the gauge stale.
-    match client.status().await {
+    match nodes.status().await {
         Ok(status) => {
             let head = status.next_delivery_sequence.saturating_sub(1);
             svc.metrics

@@ -441,12 +441,26 @@ impl Fulfiller {
             Err(error) => {
                 return Outcome::Retry(format!("cannot check the purchase on chain: {error:#}"))
             }
-            Ok(None) => {
-                return Outcome::Fail(format!(
-                    "purchase {} not found on chain",
-                    instruction.purchase_id
-                ))
-            }
+            // Following several nodes, the one asked now may lag the one the instruction was
+            // read from: "not found" is the chain's word only from a node at its block or later.
+            Ok(None) => match self.svc.chain.nodes().status().await {
+                Ok(status) if status.height >= record.height => {
+                    return Outcome::Fail(format!(
+                        "purchase {} not found on chain",
+                        instruction.purchase_id
+                    ))
+                }
+                Ok(status) => {
+                    return Outcome::Retry(format!(
+                        "purchase {} not found yet: the chain node is at height {}, behind the \
+                         instruction's block {}",
+                        instruction.purchase_id, status.height, record.height
+                    ))
+                }
+                Err(error) => {
+                    return Outcome::Retry(format!("cannot check the purchase on chain: {error}"))
+                }
+            },
             Ok(Some(purchase)) => {
                 let mismatch = if purchase.offer_id != instruction.offer_id {
                     Some(format!(

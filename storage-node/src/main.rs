@@ -38,6 +38,13 @@ The data directory (--data-dir) holds:
   api.url          http://ADDR of the API once it listens
   metrics.url      http://ADDR of the operator's listener (--metrics-listen) once it listens
 
+Chain nodes: --node-url may be given several times (a list in the config file), full nodes of
+one chain network. The node uses the first that answers on the data directory's chain and stays
+with it; when it fails (unreachable, slower than its time limit, a server error, or behind the
+delivery already read) the next one is used, and the switch is logged. The follower's cursor is
+the feed's sequence number, the same on every node, so a switch neither skips nor repeats an
+instruction. A node that reports another chain is refused and never asked again.
+
 Egress policy: buyers choose the endpoints deliveries are sent to. Unless
 --allow-private-egress is given, the node refuses to send to loopback, private (10/8,
 172.16/12, 192.168/16, 100.64/10, fc00::/7), link-local (169.254/16 with the cloud metadata
@@ -67,6 +74,9 @@ Examples:
   A throw-away node on a free port, delivering to local test servers:
     consign-storage -v serve --data-dir /tmp/storage --listen 127.0.0.1:0 \\
       --node-url \"$(cat ~/.consign/api.url)\" --allow-private-egress
+  Follow a network through any of three full nodes, failing over between them:
+    consign-storage serve --node-url http://10.0.0.1:26602 --node-url http://10.0.0.2:26602 \
+      --node-url http://10.0.0.3:26602
   Where it listens, and what it is doing (the operator's listener):
     curl \"$(cat /tmp/storage/metrics.url)/status\"
   Check the settings a config file and the environment give:

@@ -1,6 +1,7 @@
-//! [`Chain`]: what the storage node asks the chain, through the node's HTTP API: the data-sale
-//! contract's offers and purchases (smart queries), and the delivery feed (through
-//! [`Chain::client`]).
+//! [`Chain`]: what the storage node asks the chain, through the chain nodes' HTTP API: the
+//! data-sale contract's offers and purchases (smart queries), and the delivery feed (through
+//! [`Chain::nodes`]). With several `--node-url`s the requests go through one
+//! [`NodePool`], which uses one node at a time and fails over to the next.
 //!
 //! "Not found" and "could not ask" are kept apart: [`Chain::offer`] and [`Chain::purchase`]
 //! return `Ok(None)` only when the node answered that the contract or the entry does not exist,
@@ -10,11 +11,11 @@
 //! Queries and answers are the contract's interface types ([`consign_market`]), so this crate
 //! links neither the contract nor the chain.
 
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context as _;
 use consign_client::storage::{ChainLink, ChainState};
-use consign_client::{ClientError, NodeClient};
+use consign_client::{ClientError, NodePool};
 use consign_market::{OfferResponse, PurchaseResponse, QueryMsg};
 use tokio::sync::watch;
 
@@ -26,21 +27,21 @@ pub(crate) const CHAIN_TARGET: &str = "storage::chain";
 ///
 /// The storage node serves before its chain node answers: a handle made by
 /// [`Chain::unverified`] knows at most the chain id its data directory recorded, and becomes
-/// verified when [`Chain::verify`] finds the node at the URL on that chain (or, for a new data
-/// directory, learns the chain from it). Until then nothing that acts on the chain's word runs:
-/// the follower and the fulfiller wait ([`Chain::wait_verified`]), and registrations and
-/// balance checks are answered "unavailable".
+/// verified when [`Chain::verify`] finds a node at the URLs on that chain (or, for a new data
+/// directory, learns the chain from the first that answers). Until then nothing that acts on
+/// the chain's word runs: the follower and the fulfiller wait ([`Chain::wait_verified`]), and
+/// registrations and balance checks are answered "unavailable".
 #[derive(Clone, Debug)]
 pub struct Chain {
-    client: NodeClient,
+    /// The chain nodes; they hold the chain id (given, recorded in the data directory, or
+    /// learnt from the first answer).
+    nodes: NodePool,
     link: Arc<Link>,
 }
 
 #[derive(Debug)]
 struct Link {
-    /// Set once: given, recorded in the data directory, or learnt from the node's first answer.
-    chain_id: OnceLock<String>,
-    /// Whether the node at the URL answered with `chain_id` (or the caller vouched for it).
+    /// Whether a node at the URLs answered with the chain id (or the caller vouched for it).
     verified: watch::Sender<bool>,
     health: Mutex<ChainLink>,
 }
@@ -49,7 +50,7 @@ struct Link {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
-    /// The chain node did not answer (or answered with an error); try again later.
+    /// No chain node answered (or each answered with an error); try again later.
     #[error("the chain node at {url} does not answer: {error}")]
     Unreachable {
         /// The node's URL.
@@ -74,27 +75,37 @@ pub enum VerifyError {
 }
 
 impl Chain {
-    /// A handle on the node at `node_url`, serving chain `chain_id`, taken as verified (the
-    /// caller vouches for the chain id); makes no request.
+    /// A handle on the nodes at `node_urls`, serving chain `chain_id`, taken as verified (the
+    /// caller vouches for the chain id; each node is still checked before it is used);
+    /// makes no request.
     ///
     /// # Errors
     ///
-    /// If `node_url` is not an `http://` URL.
-    pub fn new(node_url: &str, chain_id: impl Into<String>) -> anyhow::Result<Self> {
-        let chain = Self::unverified(node_url, Some(chain_id.into()))?;
+    /// If a URL is not an `http://` URL, or there is none.
+    pub fn new<S: AsRef<str>>(
+        node_urls: impl IntoIterator<Item = S>,
+        chain_id: impl Into<String>,
+    ) -> anyhow::Result<Self> {
+        let chain = Self::unverified(node_urls, Some(chain_id.into()))?;
         chain.link.verified.send_replace(true);
         Ok(chain)
     }
 
-    /// A handle on the node at `node_url` that has not answered yet; `chain_id` is the chain
+    /// A handle on the nodes at `node_urls` that have not answered yet; `chain_id` is the chain
     /// the data directory recorded, if any. Makes no request; see [`Chain::verify`].
     ///
     /// # Errors
     ///
-    /// If `node_url` is not an `http://` URL.
-    pub fn unverified(node_url: &str, chain_id: Option<String>) -> anyhow::Result<Self> {
+    /// If a URL is not an `http://` URL, or there is none.
+    pub fn unverified<S: AsRef<str>>(
+        node_urls: impl IntoIterator<Item = S>,
+        chain_id: Option<String>,
+    ) -> anyhow::Result<Self> {
+        let mut nodes = NodePool::new(node_urls)?;
+        if let Some(id) = chain_id {
+            nodes = nodes.expect_chain_id(id);
+        }
         let link = Link {
-            chain_id: OnceLock::new(),
             verified: watch::Sender::new(false),
             health: Mutex::new(ChainLink {
                 state: ChainState::Connecting,
@@ -102,46 +113,54 @@ impl Chain {
                 last_error: None,
             }),
         };
-        if let Some(id) = chain_id {
-            let _ = link.chain_id.set(id);
-        }
         Ok(Self {
-            client: NodeClient::new(node_url)?,
+            nodes,
             link: Arc::new(link),
         })
     }
 
-    /// Asks the node for its status: records it as reachable (or not), and, the first time it
-    /// answers, checks its chain id against the one known (or adopts it when none is) and
-    /// marks the handle verified.
+    /// Asks the nodes for their status (the first that answers, see [`NodePool`]): records the
+    /// chain as reachable (or not), checks the chain id against the one known (or adopts the
+    /// first answer's when none is) and marks the handle verified.
     ///
     /// # Errors
     ///
-    /// [`VerifyError::Unreachable`] when the node does not answer (retry later);
-    /// [`VerifyError::WrongChain`] when it serves another chain (do not retry).
+    /// [`VerifyError::Unreachable`] when no node answers (retry later);
+    /// [`VerifyError::WrongChain`] when every node serves another chain (do not retry).
     pub async fn verify(&self) -> Result<(), VerifyError> {
-        let url = self.client.base_url().to_string();
-        let status = match self.client.status().await {
-            Ok(status) => status,
+        match self.nodes.status().await {
+            Ok(_) => {}
+            Err(ClientError::WrongChain {
+                url,
+                expected,
+                found,
+            }) => {
+                return Err(VerifyError::WrongChain {
+                    url,
+                    expected,
+                    found,
+                });
+            }
             Err(error) => {
                 self.mark_unreachable(&error.to_string());
-                return Err(VerifyError::Unreachable { url, error });
+                return Err(VerifyError::Unreachable {
+                    url: self.urls(),
+                    error,
+                });
             }
-        };
-        self.mark_reachable();
-        let expected = self.link.chain_id.get_or_init(|| status.chain_id.clone());
-        if *expected != status.chain_id {
-            return Err(VerifyError::WrongChain {
-                url,
-                expected: expected.clone(),
-                found: status.chain_id,
-            });
         }
+        self.mark_reachable();
         self.link.verified.send_replace(true);
         Ok(())
     }
 
-    /// Whether the node at the URL is known to serve [`Chain::chain_id`].
+    /// The nodes' URLs, for messages: `http://a, http://b`.
+    pub fn urls(&self) -> String {
+        let urls: Vec<String> = self.nodes.urls().map(ToString::to_string).collect();
+        urls.join(", ")
+    }
+
+    /// Whether a node at the URLs is known to serve [`Chain::chain_id`].
     pub fn is_verified(&self) -> bool {
         *self.link.verified.borrow()
     }
@@ -159,7 +178,7 @@ impl Chain {
     ///
     /// While the handle is not verified.
     pub fn verified_chain_id(&self) -> anyhow::Result<&str> {
-        match self.link.chain_id.get() {
+        match self.nodes.chain_id() {
             Some(id) if self.is_verified() => Ok(id),
             _ => {
                 let health = self.health();
@@ -169,7 +188,7 @@ impl Chain {
                     .unwrap_or_default();
                 anyhow::bail!(
                     "the storage node has not reached its chain node at {} yet{why}",
-                    self.client.base_url()
+                    self.urls()
                 )
             }
         }
@@ -184,9 +203,9 @@ impl Chain {
             .unwrap_or_else(PoisonError::into_inner);
         if health.state != ChainState::Reachable {
             if health.state == ChainState::Unreachable {
-                tracing::info!(target: CHAIN_TARGET, node = %self.client.base_url(), "the chain node answers again");
+                tracing::info!(target: CHAIN_TARGET, node = %self.nodes.current().base_url(), "the chain node answers again");
             } else {
-                tracing::info!(target: CHAIN_TARGET, node = %self.client.base_url(), "the chain node answers");
+                tracing::info!(target: CHAIN_TARGET, node = %self.nodes.current().base_url(), "the chain node answers");
             }
             *health = ChainLink {
                 state: ChainState::Reachable,
@@ -207,7 +226,7 @@ impl Chain {
         if health.state != ChainState::Unreachable {
             tracing::warn!(
                 target: CHAIN_TARGET,
-                node = %self.client.base_url(),
+                node = %self.nodes.current().base_url(),
                 %error,
                 "the chain node is unreachable: registrations, balance checks, the delivery feed \
                  and deliveries wait until it answers"
@@ -227,15 +246,15 @@ impl Chain {
             .clone()
     }
 
-    /// The node's client, for the delivery feed and status.
-    pub fn client(&self) -> &NodeClient {
-        &self.client
+    /// The chain nodes, for the delivery feed, status and balances.
+    pub fn nodes(&self) -> &NodePool {
+        &self.nodes
     }
 
     /// The chain id, if known: given, recorded in the data directory, or learnt from the node.
     /// Known is not verified: see [`Chain::verified_chain_id`].
     pub fn chain_id(&self) -> Option<&str> {
-        self.link.chain_id.get().map(String::as_str)
+        self.nodes.chain_id()
     }
 
     /// Offer `offer_id` of the data-sale contract at `contract`; `None` if there is no
@@ -276,7 +295,7 @@ impl Chain {
         contract: &str,
         msg: &QueryMsg,
     ) -> Result<Option<T>, ClientError> {
-        match self.client.smart_query::<T>(contract, msg).await {
+        match self.nodes.smart_query::<T>(contract, msg).await {
             Ok(answer) => Ok(Some(answer)),
             Err(error) if error.is_absent() => Ok(None),
             Err(error) => Err(error),

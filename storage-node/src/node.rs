@@ -220,7 +220,7 @@ fn record_chain_id(db: &Db, config: &Config, chain_id: Option<&str>) -> anyhow::
                 "the data directory {} belongs to chain {stored}, but the node at {} is on chain \
                  {chain_id}; use another --data-dir, or the --node-url of chain {stored}",
                 config.data_dir.display(),
-                config.node_url
+                config.node_url.join(", ")
             ),
             Some(_) => {}
             None => {

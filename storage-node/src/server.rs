@@ -147,7 +147,7 @@ async fn reach_chain(svc: Services, stop: Arc<watch::Sender<bool>>) -> anyhow::R
     tracing::info!(
         target: CHAIN_TARGET,
         chain_id = svc.chain.chain_id().unwrap_or_default(),
-        node = %svc.chain.client().base_url(),
+        node = %svc.chain.nodes().current().base_url(),
         "following the chain"
     );
     Ok(())
@@ -217,7 +217,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         api = %format!("http://{addr}"),
         node_id = %svc.node_id,
         chain_id = svc.chain.chain_id().unwrap_or("(not known yet)"),
-        chain_node = %svc.chain.client().base_url(),
+        chain_nodes = %svc.chain.urls(),
         data_dir = %svc.config.data_dir.display(),
         admin_api = svc.config.admin_token.is_some(),
         allow_private_egress = svc.config.allow_private_egress,

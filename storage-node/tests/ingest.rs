@@ -48,7 +48,7 @@ impl TestNode {
         drop(closed);
         let mut config = Config {
             data_dir: dir.path().join("data"),
-            node_url: node_url.clone(),
+            node_url: vec![node_url.clone()],
             admin_token: Some(TOKEN.to_owned()),
             // No chain to ask for balances here.
             min_seller_balance: consign_client::Coin::new(0u128, "ucsn"),
@@ -56,7 +56,7 @@ impl TestNode {
         };
         adjust(&mut config);
         config.validate().unwrap();
-        let chain = Chain::new(&node_url, CHAIN_ID).unwrap();
+        let chain = Chain::new([&node_url], CHAIN_ID).unwrap();
         let svc = Services::open(config, chain).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -677,7 +677,7 @@ async fn the_node_id_and_blobs_survive_a_restart() {
     second.shutdown().await;
 
     // The data directory belongs to its chain.
-    let chain = Chain::new("http://127.0.0.1:1", "another-chain").unwrap();
+    let chain = Chain::new(["http://127.0.0.1:1"], "another-chain").unwrap();
     let config = Config {
         data_dir,
         ..Config::default()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{consign_bin, DevNode};
+use crate::{consign_bin, ChainNode};
 use serde_json::Value;
 
 /// Generous bound for anything that takes well under a second on loopback: how long the helpers
@@ -26,15 +26,24 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    /// Starts it on `listen`, saving to `<dir>/out`, with `extra` flags; waits for its URL.
-    pub fn start(node: &DevNode, dir: &Path, listen: &str, extra: &[&str]) -> Self {
+    /// Starts it on `listen`, saving to `<dir>/out`, checking purchases on `node` (more with
+    /// `--node URL` in `extra`: it fails over between them), with `extra` flags; waits for its
+    /// URL.
+    pub fn start(node: &impl ChainNode, dir: &Path, listen: &str, extra: &[&str]) -> Self {
         std::fs::create_dir_all(dir).unwrap();
         let url_file = dir.join("inbox.url");
         let events = dir.join("events.jsonl");
         let log = dir.join("inbox.log");
         let out = dir.join("out");
         let child = Command::new(consign_bin())
-            .args(["--output", "json", "inbox", "--node", &node.url, "--home"])
+            .args([
+                "--output",
+                "json",
+                "inbox",
+                "--node",
+                node.api_url(),
+                "--home",
+            ])
             .arg(node.home())
             .args(["--listen", listen, "--url-file"])
             .arg(&url_file)

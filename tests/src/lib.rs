@@ -12,6 +12,7 @@ use std::process::{Command, Output, Stdio};
 
 use anyhow::{Context, Result};
 
+mod chain_node;
 mod daemon;
 pub mod inbox;
 pub mod load;
@@ -22,6 +23,7 @@ mod receiver;
 pub mod soak;
 mod storage;
 
+pub use chain_node::{age_key_in, ChainNode};
 pub use daemon::{status_ok, workspace_bin, Daemon};
 pub use inbox::Inbox;
 pub use market::{buy, Bought, Seller, Sold};
@@ -145,42 +147,12 @@ impl DevNode {
     }
 
     /// The age recipient (`age1…`) of the buyer's identity `NAME` in its home, made on first
-    /// use; `consign inbox --age-key NAME` decrypts with it. Read from `<home>/age/NAME.agekey`
-    /// when it is there; otherwise `consign keys age NAME --show` asks the command line (which
-    /// knows where it keeps identities), and if it has none, `consign keys age NAME` makes one.
+    /// use ([`age_key_in`]).
     ///
     /// # Errors
-    /// When the file cannot be read as an identity, or both commands fail.
+    /// As [`age_key_in`].
     pub fn age_key(&self, name: &str) -> Result<String> {
-        let file = self.home.join("age").join(format!("{name}.agekey"));
-        if file.exists() {
-            let identity = consign_client::AgeIdentity::load(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            return Ok(identity.recipient());
-        }
-        let keys_age = |extra: &[&str]| -> Result<Output> {
-            Ok(Command::new(consign_bin())
-                .args(["keys", "age", name])
-                .args(extra)
-                .arg("--home")
-                .arg(&self.home)
-                .stdin(Stdio::null())
-                .output()?)
-        };
-        let shown = keys_age(&["--show"])?;
-        let out = if shown.status.success() {
-            shown
-        } else {
-            let made = keys_age(&[])?;
-            anyhow::ensure!(
-                made.status.success(),
-                "consign keys age {name} --show failed: {}and consign keys age {name} failed: {}",
-                String::from_utf8_lossy(&shown.stderr),
-                String::from_utf8_lossy(&made.stderr)
-            );
-            made
-        };
-        Ok(String::from_utf8(out.stdout)?.trim().to_owned())
+        age_key_in(&self.home, name)
     }
 
     /// The node's log so far.
@@ -212,6 +184,16 @@ impl DevNode {
     /// When the binary cannot be run.
     pub fn consign(&self, args: &[&str]) -> Result<Output> {
         consign_at(&self.url, &self.home, args)
+    }
+}
+
+impl ChainNode for DevNode {
+    fn api_url(&self) -> &str {
+        &self.url
+    }
+
+    fn home(&self) -> &Path {
+        &self.home
     }
 }
 
@@ -262,7 +244,7 @@ pub const RELEASE_WINDOW_SECONDS: u64 = 3600;
 ///
 /// # Errors
 /// When a transaction fails.
-pub fn deploy_data_sale(node: &DevNode) -> Result<String> {
+pub fn deploy_data_sale(node: &impl ChainNode) -> Result<String> {
     deploy_data_sale_with(node, RELEASE_WINDOW_SECONDS, None)
 }
 
@@ -272,7 +254,7 @@ pub fn deploy_data_sale(node: &DevNode) -> Result<String> {
 /// # Errors
 /// When a transaction fails.
 pub fn deploy_data_sale_with(
-    node: &DevNode,
+    node: &impl ChainNode,
     release_window_seconds: u64,
     arbitration_window_seconds: Option<u64>,
 ) -> Result<String> {
@@ -290,7 +272,7 @@ pub fn deploy_data_sale_with(
 ///
 /// # Errors
 /// When a transaction fails.
-pub fn deploy(node: &DevNode, name: &str, init: &str, label: &str) -> Result<String> {
+pub fn deploy(node: &impl ChainNode, name: &str, init: &str, label: &str) -> Result<String> {
     let wasm = contract(name);
     let stored = node.consign(&[
         "tx",

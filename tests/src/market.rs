@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use consign_client::{Keyring, SecretKey};
 
-use crate::{consign_at, ok_json, DevNode, StorageNode};
+use crate::{consign_at, ok_json, ChainNode, StorageNode};
 
 /// A seller: a fresh key in its own home directory (so deleting the directory deletes the key),
 /// funded by the dev account `alice`.
@@ -49,7 +49,7 @@ impl Seller {
     ///
     /// # Errors
     /// When the key cannot be written or the transfer fails.
-    pub fn new(node: &DevNode, home: &Path) -> Result<Self> {
+    pub fn new(node: &impl ChainNode, home: &Path) -> Result<Self> {
         let key = SecretKey::generate();
         Keyring::new(home.join("keys")).import("seller", key.clone())?;
         ok_json(&node.consign(&[
@@ -72,8 +72,8 @@ impl Seller {
     ///
     /// # Errors
     /// When the binary cannot be run.
-    pub fn consign(&self, node: &DevNode, args: &[&str]) -> Result<Output> {
-        consign_at(&node.url, &self.home, args)
+    pub fn consign(&self, node: &impl ChainNode, args: &[&str]) -> Result<Output> {
+        consign_at(node.api_url(), &self.home, args)
     }
 
     /// Runs `consign offer create FILE` as the seller, at 100ucsn in `market`, and registers it
@@ -82,7 +82,7 @@ impl Seller {
     ///
     /// # Errors
     /// When the binary cannot be run (a failed command is in the output).
-    pub fn create_offer(&self, node: &DevNode, market: &str, file: &Path) -> Result<Output> {
+    pub fn create_offer(&self, node: &impl ChainNode, market: &str, file: &Path) -> Result<Output> {
         self.create_offer_with(node, market, file, &[])
     }
 
@@ -92,7 +92,7 @@ impl Seller {
     /// When the binary cannot be run (a failed command is in the output).
     pub fn create_offer_with(
         &self,
-        node: &DevNode,
+        node: &impl ChainNode,
         market: &str,
         file: &Path,
         extra: &[&str],
@@ -123,7 +123,7 @@ impl Seller {
     /// When a step fails.
     pub fn sell(
         &self,
-        node: &DevNode,
+        node: &impl ChainNode,
         storage: &StorageNode,
         market: &str,
         file: &Path,
@@ -139,7 +139,7 @@ impl Seller {
         let offer_id = created["offer_id"].as_u64().context("offer_id")?;
         anyhow::ensure!(created["content_sha256"] == receipt.sha256.as_str());
         let chain_id = runtime
-            .block_on(consign_client::NodeClient::new(&node.url)?.status())?
+            .block_on(consign_client::NodeClient::new(node.api_url())?.status())?
             .chain_id;
         runtime
             .block_on(client.register(market, offer_id, &receipt.sha256, &chain_id, &self.key))
@@ -167,7 +167,7 @@ impl Seller {
 /// # Errors
 /// When the purchase fails.
 pub fn buy(
-    node: &DevNode,
+    node: &impl ChainNode,
     market: &str,
     offer_id: u64,
     endpoint: &str,

@@ -28,23 +28,33 @@ impl StorageNode {
     /// # Errors
     /// When it does not start within 60 seconds (its log is `<dir>/storage.log`).
     pub fn start(dir: &Path, node_url: &str, extra: &[&str]) -> Result<Self> {
-        let mut args: Vec<String> = [
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--node-url",
-            node_url,
-            "--retry-initial",
-            "100ms",
-            "--retry-max",
-            "1s",
-            "--follower-wait",
-            "2s",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        Self::start_following(dir, &[node_url], extra)
+    }
+
+    /// As [`StorageNode::start`], following the chain through any of `node_urls` (a
+    /// `--node-url` each, in order): it fails over between them.
+    ///
+    /// # Errors
+    /// As [`StorageNode::start`].
+    pub fn start_following(dir: &Path, node_urls: &[&str], extra: &[&str]) -> Result<Self> {
+        let mut args: Vec<String> = ["serve", "--listen", "127.0.0.1:0"]
+            .into_iter()
+            .chain(node_urls.iter().flat_map(|url| ["--node-url", url]))
+            .map(str::to_owned)
+            .collect();
+        args.extend(
+            [
+                "--retry-initial",
+                "100ms",
+                "--retry-max",
+                "1s",
+                "--follower-wait",
+                "2s",
+            ]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .map(str::to_owned),
+        );
         let mut node = Self {
             daemon: Self::spawn(dir, &args)?,
             dir: dir.to_path_buf(),

@@ -94,7 +94,7 @@ fn bank_send_takes_from_positionally_and_the_common_options() {
         build.options.broadcast.broadcast_mode,
         BroadcastModeArg::Sync
     );
-    assert_eq!(args.node.node.as_deref(), Some(NO_NODE));
+    assert_eq!(args.node.node, [NO_NODE]);
     assert_eq!(args.node.home.home.as_deref(), Some(Path::new("/tmp/h")));
     let Built::Bank(BankTx::Send { from, to, amount }) = command else {
         panic!("{command:?}")
@@ -496,7 +496,7 @@ fn query_commands_parse() {
     assert!(matches!(q, QueryCommand::Account { .. }));
 
     let cli = parse(&["--output", "json", "status", "--node", NO_NODE]).unwrap();
-    assert!(matches!(cli.command, Sub::Status(ref s) if s.node.node.as_deref() == Some(NO_NODE)));
+    assert!(matches!(cli.command, Sub::Status(ref s) if s.node.node == [NO_NODE]));
 }
 
 #[test]

@@ -12,7 +12,8 @@
 //!    is refused (`422`).
 //! 2. **Exactly once**: if the purchase was already saved (its [`SavedRecord`] exists under
 //!    `<out>/.consign-inbox/`), the answer is `200` again and nothing is written.
-//! 3. **On-chain** (smart queries through [`NodeClient`]): the purchase exists in that contract,
+//! 3. **On-chain** (smart queries through a [`NodePool`], one node or several of the chain, failing
+//!    over between them): the purchase exists in that contract,
 //!    is of the header's offer, was made by the configured buyer, names this identity's
 //!    recipient as its key, and was not refunded; the expected SHA-256 and size come from the
 //!    **offer on-chain**, and headers that claim others are refused (`422`). A node that cannot
@@ -89,7 +90,7 @@ pub use headers::DeliveryHeaders;
 pub use preflight::{preflight_response, Preflight};
 pub use store::{NameTemplate, SavedRecord, STATE_DIR};
 
-use crate::{validate_address, AgeIdentity, NodeClient};
+use crate::{validate_address, AgeIdentity, NodePool};
 use consign_util::pace::BodyPace;
 use store::Store;
 
@@ -249,7 +250,7 @@ pub struct Inbox {
     config: InboxConfig,
     identity: AgeIdentity,
     recipient: String,
-    node: NodeClient,
+    node: NodePool,
     store: Store,
     events: Option<EventSink>,
     /// Held while a verified reception checks it is the first and saves: one at a time, so of
@@ -268,8 +269,9 @@ impl std::fmt::Debug for Inbox {
 
 impl Inbox {
     /// An inbox saving to `config.out_dir` (created if needed), decrypting with `identity`, and
-    /// checking deliveries on the chain `node` serves. `.part` files left in the output
-    /// directory by an inbox that crashed are removed.
+    /// checking deliveries on the chain `node` serves: a [`NodeClient`](crate::NodeClient), or a
+    /// [`NodePool`] of several nodes of the chain, asked in turn when one fails. `.part` files
+    /// left in the output directory by an inbox that crashed are removed.
     ///
     /// # Errors
     ///
@@ -278,7 +280,7 @@ impl Inbox {
     pub fn new(
         config: InboxConfig,
         identity: AgeIdentity,
-        node: NodeClient,
+        node: impl Into<NodePool>,
     ) -> Result<Self, InboxError> {
         validate_address(&config.contract).map_err(|e| InboxError::Config {
             field: "contract",
@@ -301,7 +303,7 @@ impl Inbox {
             recipient: identity.recipient(),
             config,
             identity,
-            node,
+            node: node.into(),
             store,
             events: None,
             commit: tokio::sync::Mutex::new(()),

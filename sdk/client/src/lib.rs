@@ -6,7 +6,8 @@
 //! - [`KeyFile`] and [`Keyring`]: keys on disk, in a `test` (plaintext) or `file`
 //!   (passphrase-encrypted) keyring; [`Mnemonic`]: BIP-39 mnemonics derived as wasmd and Keplr do.
 //! - [`NodeClient`]: an async client of the node's HTTP API, one method per route, and
-//!   [`NodeClient::sign_and_broadcast`].
+//!   [`NodeClient::sign_and_broadcast`]; [`NodePool`]: several nodes of one chain used as one,
+//!   failing over between them.
 //! - [`StorageClient`]: an async client of a storage node: uploads streamed from disk with
 //!   progress, registrations, status and the operator's routes; the wire types are in
 //!   [`storage`].
@@ -32,6 +33,7 @@ pub mod inbox;
 mod keys;
 mod mnemonic;
 mod node;
+mod pool;
 pub mod seal;
 mod storage_client;
 
@@ -47,6 +49,9 @@ pub use keys::{
     PassphraseRequest, PassphraseSource, ARMOR_BEGIN,
 };
 pub use mnemonic::{Mnemonic, COSMOS_HD_PATH};
-pub use node::{min_fee, BlockId, Broadcast, BroadcastMode, ClientError, NodeClient};
+pub use node::{
+    min_fee, BlockId, Broadcast, BroadcastMode, ClientError, NodeClient, REQUEST_TIMEOUT,
+};
+pub use pool::NodePool;
 pub use seal::{AgeIdentity, OpenReport, SealError};
 pub use storage_client::{StorageClient, StorageClientError};

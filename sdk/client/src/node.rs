@@ -20,9 +20,8 @@ use crate::{
     Simulation, SmartQueryResponse, Tx, TxBody, TxHash, TxResult,
 };
 
-/// How long to wait to open a connection to the node.
 /// How long an ordinary request (not a commit broadcast or a long poll) may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Extra time allowed on top of a server-side wait (commit timeout, long poll) before the client
 /// gives up on the request itself.
 const WAIT_MARGIN: Duration = Duration::from_secs(10);
@@ -105,6 +104,36 @@ pub enum ClientError {
         /// Where and how decoding failed (in the message, so not also a `source`).
         error: serde_json::Error,
     },
+    /// A node of a [`NodePool`](crate::NodePool) serves another chain than the pool's: it is
+    /// refused and never asked again.
+    #[error("the node at {url} is on chain {found}, not {expected}: it is not used; give only nodes of chain {expected}")]
+    WrongChain {
+        /// The node's URL.
+        url: String,
+        /// The pool's chain id.
+        expected: String,
+        /// The chain id the node reported.
+        found: String,
+    },
+    /// The node's delivery feed ends before the sequence already read (from another node): it
+    /// is behind the chain.
+    #[error("the node at {url} is behind: its delivery feed ends at sequence {head}, and {after} was read already")]
+    Behind {
+        /// The node's URL.
+        url: String,
+        /// The last sequence it has.
+        head: u64,
+        /// The sequence asked after.
+        after: u64,
+    },
+    /// Every node of a [`NodePool`](crate::NodePool) failed the request (or was refused).
+    #[error("none of the {tried} nodes could answer; the last one tried: {last}")]
+    NoNodeAnswered {
+        /// How many nodes were tried.
+        tried: usize,
+        /// The last node's error.
+        last: Box<ClientError>,
+    },
 }
 
 impl ClientError {
@@ -132,6 +161,27 @@ impl ClientError {
                 message.ends_with("not found") || message.ends_with("does not exist")
             }
             _ => false,
+        }
+    }
+
+    /// Whether another node of the same chain might answer where this one did not: the node
+    /// could not be reached, timed out, broke the connection, answered with a server error
+    /// (5xx), answered something that is not the route's JSON, or is behind. A refusal, a
+    /// client error (4xx) and a failed contract query are the chain's answer, the same from
+    /// every node.
+    pub fn is_node_failure(&self) -> bool {
+        match self {
+            Self::Unreachable { .. }
+            | Self::Transport { .. }
+            | Self::Decode { .. }
+            | Self::Behind { .. }
+            | Self::WrongChain { .. } => true,
+            Self::Api { status, .. } => *status >= 500,
+            Self::InvalidUrl { .. }
+            | Self::Refused { .. }
+            | Self::CommitTimeout { .. }
+            | Self::QueryFailed { .. }
+            | Self::NoNodeAnswered { .. } => false,
         }
     }
 
@@ -290,6 +340,8 @@ struct ErrorBody {
 pub struct NodeClient {
     base: Url,
     http: reqwest::Client,
+    /// The time limit of an ordinary request, from connecting to the end of the answer's body.
+    timeout: Duration,
 }
 
 impl NodeClient {
@@ -305,7 +357,21 @@ impl NodeClient {
             reason,
         };
         let (base, http) = crate::http::base_client(base_url).map_err(invalid)?;
-        Ok(Self { base, http })
+        Ok(Self {
+            base,
+            http,
+            timeout: REQUEST_TIMEOUT,
+        })
+    }
+
+    /// The same client with another time limit for ordinary requests ([`REQUEST_TIMEOUT`]
+    /// unless set): from connecting to the last byte of the answer, so a node that accepts the
+    /// connection and then trickles its answer is cut off after it. A commit broadcast and a
+    /// long poll get their own wait plus a margin on top of it instead.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The node's base URL.
@@ -347,7 +413,7 @@ impl NodeClient {
         let timeout = match mode {
             BroadcastMode::Sync => {
                 url.query_pairs_mut().append_pair("mode", "sync");
-                REQUEST_TIMEOUT
+                self.timeout
             }
             BroadcastMode::Commit { timeout } => {
                 url.query_pairs_mut()
@@ -450,7 +516,7 @@ impl NodeClient {
             .post(url.clone())
             .header(CONTENT_TYPE, "application/json")
             .body(bytes)
-            .timeout(REQUEST_TIMEOUT);
+            .timeout(self.timeout);
         let (status, body) = self.send(&url, request).await?;
         if !status.is_success() {
             return Err(error_from_response(status, &body, true));
@@ -517,7 +583,7 @@ impl NodeClient {
     /// As [`NodeClient::code`].
     pub async fn code_wasm(&self, code_id: u64) -> Result<Vec<u8>, ClientError> {
         let url = self.url(&["codes", &code_id.to_string(), "wasm"]);
-        let request = self.http.get(url.clone()).timeout(REQUEST_TIMEOUT);
+        let request = self.http.get(url.clone()).timeout(self.timeout);
         let (status, body) = self.send(&url, request).await?;
         if !status.is_success() {
             return Err(error_from_response(status, &body, false));
@@ -598,7 +664,7 @@ impl NodeClient {
         if url.query() == Some("") {
             url.set_query(None);
         }
-        let request = self.http.get(url.clone()).timeout(REQUEST_TIMEOUT);
+        let request = self.http.get(url.clone()).timeout(self.timeout);
         self.json_response(&url, request).await
     }
 
@@ -654,7 +720,7 @@ impl NodeClient {
             .post(url.clone())
             .header(CONTENT_TYPE, "application/json")
             .body(msg)
-            .timeout(REQUEST_TIMEOUT);
+            .timeout(self.timeout);
         let answer: SmartQueryResponse = self
             .json_response(&url, request)
             .await
@@ -694,7 +760,7 @@ impl NodeClient {
         wait: Option<Duration>,
     ) -> Result<DeliveryPage, ClientError> {
         let mut url = self.url(&["deliveries"]);
-        let mut timeout = REQUEST_TIMEOUT;
+        let mut timeout = self.timeout;
         {
             let mut query = url.query_pairs_mut();
             query.append_pair("after", &after.to_string());
@@ -727,7 +793,7 @@ impl NodeClient {
         let request = self
             .http
             .request(Method::GET, url.clone())
-            .timeout(REQUEST_TIMEOUT);
+            .timeout(self.timeout);
         self.json_response(&url, request).await
     }
 

@@ -228,7 +228,9 @@ async fn check_seller(svc: &Services, account: &str) -> Result<(), ApiFailure> {
             format!("cannot check account {account}'s balance: {e:#}; try again shortly"),
         )
     })?;
-    let balances = svc.chain.client().balances(account).await.map_err(|e| {
+    let nodes = svc.chain.nodes();
+    let balances = nodes.call(|node| async move { node.balances(account).await });
+    let balances = balances.await.map_err(|e| {
         tracing::warn!(target: API_TARGET, %account, error = %e, "cannot check a seller's balance");
         ApiFailure::new(
             StatusCode::BAD_GATEWAY,

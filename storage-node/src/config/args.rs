@@ -36,10 +36,19 @@ pub struct ConfigArgs {
     #[arg(long, value_name = "ADDR", env = "CONSIGN_STORAGE_LISTEN")]
     pub listen: Option<SocketAddr>,
 
-    /// The chain node's API, to check offers and purchases and follow its delivery feed.
+    /// The chain node's API, to check offers and purchases and follow the delivery feed.
+    /// Repeat the flag (comma-separated in the environment) to give several full nodes of the
+    /// chain: the first that answers on the data directory's chain is used, and when it fails
+    /// (unreachable, too slow, a server error, behind the chain) the next one is, without
+    /// skipping or repeating an instruction; a node on another chain is refused.
     /// [default: http://127.0.0.1:26657]
-    #[arg(long, value_name = "URL", env = "CONSIGN_STORAGE_NODE_URL")]
-    pub node_url: Option<String>,
+    #[arg(
+        long,
+        value_name = "URL",
+        value_delimiter = ',',
+        env = "CONSIGN_STORAGE_NODE_URL"
+    )]
+    pub node_url: Vec<String>,
 
     /// The operator's token for the admin routes (/v1/admin/…), sent as `Authorization: Bearer
     /// TOKEN`; at least 16 characters (e.g. `openssl rand -hex 32`). Without it the admin routes
@@ -188,7 +197,7 @@ impl ConfigArgs {
         Layer {
             data_dir: self.data_dir.clone(),
             listen: self.listen,
-            node_url: self.node_url.clone(),
+            node_url: (!self.node_url.is_empty()).then(|| self.node_url.clone()),
             admin_token: self.admin_token.clone(),
             quota_per_account: self.quota_per_account,
             max_blob_size: self.max_blob_size,

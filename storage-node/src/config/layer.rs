@@ -18,7 +18,8 @@ use super::ConfigError;
 pub struct Layer {
     pub data_dir: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
-    pub node_url: Option<String>,
+    #[serde(default, deserialize_with = "urls")]
+    pub node_url: Option<Vec<String>>,
     pub admin_token: Option<String>,
     #[serde(default, deserialize_with = "size")]
     pub quota_per_account: Option<u64>,
@@ -146,6 +147,23 @@ fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duratio
     parse_duration(&text)
         .map(Some)
         .map_err(serde::de::Error::custom)
+}
+
+/// One URL, or a list of them.
+fn urls<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Urls {
+        One(String),
+        Many(Vec<String>),
+    }
+    match Urls::deserialize(deserializer)? {
+        Urls::One(url) => Ok(Some(vec![url])),
+        Urls::Many(urls) if urls.is_empty() => Err(serde::de::Error::custom(
+            "the list is empty; give at least one node URL",
+        )),
+        Urls::Many(urls) => Ok(Some(urls)),
+    }
 }
 
 fn size<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {

@@ -196,7 +196,7 @@ fn ready(
 fn services(dir: &std::path::Path, chain: SocketAddr, allow_private_egress: bool) -> Services {
     let config = Config {
         data_dir: dir.to_owned(),
-        node_url: format!("http://{chain}"),
+        node_url: vec![format!("http://{chain}")],
         allow_private_egress,
         retry_initial: Duration::from_millis(20),
         retry_max: Duration::from_millis(100),

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use consign_client::{
     validate_address, Binary, BroadcastMode, Coin, GasPrice, Keyring, KeyringBackend, NodeClient,
-    SecretKey,
+    NodePool, SecretKey,
 };
 
 /// The home directory's default, under `$HOME`.
@@ -143,9 +143,16 @@ pub const API_URL_FILE: &str = "api.url";
 #[derive(Debug, Clone, Args)]
 pub struct NodeArgs {
     /// The node's API URL [default: the URL in <home>/api.url, written by a running
-    /// `consign dev --home <home>`]
-    #[arg(long, global = true, value_name = "URL", env = "CONSIGN_NODE")]
-    pub node: Option<String>,
+    /// `consign dev --home <home>`]. `consign inbox` takes it several times (comma-separated
+    /// in $CONSIGN_NODE): full nodes of one chain, asked in turn when one fails
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        value_delimiter = ',',
+        env = "CONSIGN_NODE"
+    )]
+    pub node: Vec<String>,
 
     /// The home directory.
     #[command(flatten)]
@@ -162,8 +169,15 @@ impl NodeArgs {
     /// If no URL is given and `<home>/api.url` does not exist (the message names the home and
     /// says how to start a node there or pass `--node`), is empty, or cannot be read.
     pub fn node_url(&self) -> anyhow::Result<(String, Option<PathBuf>)> {
-        if let Some(node) = &self.node {
-            return Ok((node.clone(), None));
+        match self.node.as_slice() {
+            [] => {}
+            [node] => return Ok((node.clone(), None)),
+            many => anyhow::bail!(
+                "{} node URLs were given (--node or $CONSIGN_NODE), but this command talks to \
+                 one node: give one. Only `consign inbox` uses several, failing over between \
+                 them",
+                many.len()
+            ),
         }
         let home = self.home.dir()?;
         let file = home.join(API_URL_FILE);
@@ -206,6 +220,20 @@ impl NodeArgs {
             ),
             None => anyhow::anyhow!("{error} (given by --node or $CONSIGN_NODE)"),
         })
+    }
+
+    /// Clients of every node given (`--node` repeated), used as one [`NodePool`] that fails
+    /// over between them; the one node of [`NodeArgs::client`] when one or none is given.
+    ///
+    /// # Errors
+    ///
+    /// As [`NodeArgs::client`], for each URL.
+    pub fn pool(&self) -> anyhow::Result<NodePool> {
+        if self.node.len() > 1 {
+            return NodePool::new(&self.node)
+                .map_err(|error| anyhow::anyhow!("{error} (given by --node or $CONSIGN_NODE)"));
+        }
+        self.client().map(NodePool::from)
     }
 }
 
@@ -579,7 +607,7 @@ mod tests {
     fn node_url_prefers_flag_then_api_url_file_and_never_guesses() {
         let home = tempfile::tempdir().unwrap();
         let args = |node: Option<&str>| NodeArgs {
-            node: node.map(str::to_owned),
+            node: node.map(str::to_owned).into_iter().collect(),
             home: HomeArgs::new(Some(home.path().to_owned())),
         };
         let error = args(None).node_url().unwrap_err().to_string();
@@ -606,5 +634,14 @@ mod tests {
             args(Some("http://10.0.0.1:1")).node_url().unwrap(),
             ("http://10.0.0.1:1".to_owned(), None)
         );
+        // Several are for `consign inbox`; any other command says so.
+        let several = NodeArgs {
+            node: vec!["http://10.0.0.1:1".into(), "http://10.0.0.2:1".into()],
+            home: HomeArgs::new(Some(home.path().to_owned())),
+        };
+        let error = several.node_url().unwrap_err().to_string();
+        assert!(error.contains("Only `consign inbox`"), "{error}");
+        assert_eq!(several.pool().unwrap().len(), 2);
+        assert_eq!(args(None).pool().unwrap().len(), 1);
     }
 }

@@ -101,6 +101,15 @@ FILES AND EXACTLY-ONCE
   purchase delivered again is answered 200 and not written twice, even after a restart. Delete
   the record to receive a purchase again.
 
+NODES
+  --node may be given several times (comma-separated in $CONSIGN_NODE): full nodes of one
+  chain network. Every check, confirmation and dispute goes to the first that answers, and to
+  the next when it fails (unreachable, too slow, a server error), so the inbox keeps working
+  when a node goes away; each switch is logged. Every node must report the chain of the first
+  one that answers (or --chain-id): a node on another chain is refused and never asked again.
+  A purchase your node does not know yet (it may be behind the storage node's) is answered
+  503, and the storage node sends it again later.
+
 CONFIRMING
   With --confirm --from KEY, after a delivery is verified, saved and answered, the inbox sends
   confirm_receipt for it, which releases the escrow to the seller, and prints the transaction
@@ -130,7 +139,8 @@ Examples:
   consign inbox --age-key bob --out ~/Downloads --contract $MARKET --confirm --from bob
   consign buy 1 --deliver-to http://127.0.0.1:8080/ --recipient $(consign keys age bob --show) --from bob --contract $MARKET
   age-keygen -o key.txt && consign inbox --identity key.txt --out data --listen 0.0.0.0:8080 --contract $MARKET --buyer $(consign keys show bob -a)
-  consign --output json inbox --age-key bob --out data --from bob --contract $MARKET --exit-after 1 | jq -c 'select(.event == \"saved\")'";
+  consign --output json inbox --age-key bob --out data --from bob --contract $MARKET --exit-after 1 | jq -c 'select(.event == \"saved\")'
+  consign inbox --age-key bob --out data --from bob --confirm --contract $MARKET --node http://10.0.0.1:26602 --node http://10.0.0.2:26602";
 
 /// `consign inbox`.
 #[derive(Debug, Clone, Args)]
@@ -256,7 +266,12 @@ pub fn run(args: &InboxArgs, session: &Session, out: &mut impl Write) -> anyhow:
         anyhow::bail!(NO_BUYER);
     }
     let identity = load_identity(args)?;
-    let client = args.market.node.client()?;
+    // Every request to the chain (checks, confirmations, the watch) goes through the pool of
+    // the --node URLs, so the inbox carries on when a node goes away.
+    let mut nodes = args.market.node.pool()?;
+    if let Some(chain_id) = &args.market.options.chain_id {
+        nodes = nodes.expect_chain_id(chain_id.clone());
+    }
     let key: Option<SecretKey> = match &args.from {
         Some(from) => Some(
             args.market
@@ -289,7 +304,7 @@ pub fn run(args: &InboxArgs, session: &Session, out: &mut impl Write) -> anyhow:
     }
     let confirmer = match (&key, args.confirm) {
         (Some(key), true) => Some(Signer {
-            client: client.clone(),
+            nodes: nodes.clone(),
             key: key.clone(),
             options: args.market.options.clone(),
             turn: Arc::default(),
@@ -299,7 +314,7 @@ pub fn run(args: &InboxArgs, session: &Session, out: &mut impl Write) -> anyhow:
 
     let (notes_tx, mut notes_rx) = mpsc::unbounded_channel::<Note>();
     let events = notes_tx.clone();
-    let inbox = Inbox::new(config, identity, client.clone())?.on_event(move |event| {
+    let inbox = Inbox::new(config, identity, nodes.clone())?.on_event(move |event| {
         let _ = events.send(Note::Inbox(event.clone()));
     });
     let inbox = Arc::new(inbox);
@@ -325,7 +340,7 @@ pub fn run(args: &InboxArgs, session: &Session, out: &mut impl Write) -> anyhow:
         if let Some(file) = &args.url_file {
             consign_util::fs::atomic_write(file, format!("{url}\n"))?;
         }
-        if let Err(e) = client.status().await {
+        if let Err(e) = nodes.status().await {
             reporter.note(&Note::Cli(CliEvent::NodeUnreachable {
                 reason: e.to_string(),
             }))?;
@@ -337,7 +352,7 @@ pub fn run(args: &InboxArgs, session: &Session, out: &mut impl Write) -> anyhow:
         let watcher = match &confirmer {
             Some(signer) if !args.no_auto_dispute => Some(tokio::spawn(guard::run(
                 guard::Watch {
-                    client: client.clone(),
+                    nodes: nodes.clone(),
                     signer: signer.clone(),
                     inbox: inbox.clone(),
                     dispute_before: args.dispute_before,

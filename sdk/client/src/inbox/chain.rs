@@ -5,7 +5,7 @@ use consign_market::{Escrow, OfferResponse, PurchaseResponse, QueryMsg};
 use serde::Serialize;
 
 use super::{DeliveryHeaders, InboxError};
-use crate::{ClientError, NodeClient};
+use crate::{ClientError, NodePool};
 
 /// A delivery checked against the chain: what is being received, with the digest and size
 /// taken from the offer on-chain.
@@ -44,6 +44,13 @@ fn query_error(
     if error.is_absent() {
         return absent();
     }
+    // Every node answering something that is not a data-sale answer is the contract's doing.
+    let error = match error {
+        ClientError::NoNodeAnswered { last, .. } if matches!(*last, ClientError::Decode { .. }) => {
+            *last
+        }
+        other => other,
+    };
     match error {
         ClientError::Api {
             status: 400..=499,
@@ -68,7 +75,7 @@ fn query_error(
 /// header's offer, was made by `buyer`, names `recipient` as its key and was not refunded; the
 /// header's digest and size are the offer's.
 pub(super) async fn verify(
-    node: &NodeClient,
+    node: &NodePool,
     headers: &DeliveryHeaders,
     buyer: &str,
     recipient: &str,

@@ -15,7 +15,7 @@ use self::world::{body, data, World, BUYER};
 use super::*;
 use crate::seal::seal;
 use crate::storage::delivery_headers as h;
-use crate::{contract_address, humanize_address};
+use crate::{contract_address, humanize_address, NodeClient};
 
 #[tokio::test]
 async fn a_delivery_is_saved_exactly_once() {

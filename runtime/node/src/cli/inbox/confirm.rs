@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use consign_client::inbox::{Accepted, SavedRecord};
-use consign_client::{Broadcast, ClientError, NodeClient, SecretKey, Tx};
+use consign_client::{Broadcast, ClientError, NodePool, SecretKey, Tx};
 use consign_market::ExecuteMsg;
 use tokio::sync::{mpsc, oneshot, watch, Mutex};
 
@@ -30,7 +30,9 @@ use crate::cli::broadcast::{self, prepare, would_fail};
 /// gas price.
 #[derive(Clone)]
 pub(super) struct Signer {
-    pub(super) client: NodeClient,
+    /// The chain's nodes: a transaction that a failing node could not take is prepared and sent
+    /// again through the next (the same sequence, so it is committed at most once).
+    pub(super) nodes: NodePool,
     pub(super) key: SecretKey,
     /// The command's transaction options; never a fixed `--sequence` (refused at start).
     pub(super) options: TxOptions,
@@ -55,16 +57,19 @@ impl Signer {
         let _turn = self.turn.lock().await;
         let signer = broadcast::Signer::Key(self.key.clone());
         let messages = vec![msg.to_msg(contract, vec![])];
-        let outcome = match prepare(&self.client, &self.options, &signer, messages, false).await {
-            Ok(prepared) => match prepared.simulation.as_ref().filter(|s| s.code != 0) {
-                Some(simulation) => Err(would_fail(simulation)),
-                None => {
-                    let tx = Tx::sign(prepared.body, &self.key);
-                    self.client.broadcast(&tx, self.options.mode()).await
+        let (signer, messages) = (&signer, &messages);
+        let outcome = self
+            .nodes
+            .call(|node| async move {
+                let prepared =
+                    prepare(&node, &self.options, signer, messages.clone(), false).await?;
+                if let Some(simulation) = prepared.simulation.as_ref().filter(|s| s.code != 0) {
+                    return Err(would_fail(simulation));
                 }
-            },
-            Err(e) => Err(e),
-        };
+                let tx = Tx::sign(prepared.body, &self.key);
+                node.broadcast(&tx, self.options.mode()).await
+            })
+            .await;
         match outcome {
             Ok(Broadcast::Committed(result)) if result.code == 0 => Ok(Sent {
                 txhash: result.txhash.to_string(),

@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use consign_client::{Inbox, NodeClient, Timestamp};
+use consign_client::{Inbox, NodePool, Timestamp};
 use consign_market::{ConfigResponse, Escrow, ExecuteMsg, PurchaseResponse, QueryMsg};
 use tokio::sync::{mpsc, watch};
 
@@ -32,7 +32,7 @@ const RETRY: Duration = Duration::from_secs(5);
 
 /// What the watch needs.
 pub(super) struct Watch {
-    pub(super) client: NodeClient,
+    pub(super) nodes: NodePool,
     pub(super) signer: Signer,
     pub(super) inbox: Arc<Inbox>,
     /// `--dispute-before`, if given.
@@ -135,7 +135,7 @@ pub(super) async fn run(
     let mut unreachable = false;
     let config: ConfigResponse = loop {
         match watch
-            .client
+            .nodes
             .smart_query(&contract, &QueryMsg::config())
             .await
         {
@@ -197,7 +197,7 @@ async fn look(
     note: &impl Fn(CliEvent),
 ) -> Result<(), String> {
     let latest = watch
-        .client
+        .nodes
         .status()
         .await
         .map_err(|e| e.to_string())?
@@ -209,7 +209,7 @@ async fn look(
     let mut all_done_so_far = true;
     loop {
         let page: consign_market::PurchasesResponse = watch
-            .client
+            .nodes
             .smart_query(
                 contract,
                 &QueryMsg::purchases_by_buyer(buyer.as_str(), start_after, Some(PAGE)),

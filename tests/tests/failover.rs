@@ -1,0 +1,158 @@
+//! The storage node and the buyer's inbox on a network of four validators written by `consign
+//! testnet` (real `consign start` and CometBFT processes on 127.0.0.1), each following several
+//! nodes:
+//!
+//! - the whole story: a seller who sells (through the storage node's node B, so its
+//!   registration is checked where its offer just committed) and goes offline, purchases sent
+//!   through node A, a storage node following node B, the inbox checking node C; each file
+//!   arrives once, verified (the inbox does not confirm: bob's transactions all go through A,
+//!   so no two nodes' views of his account sequence race);
+//! - node B goes away (`kill -9`) while the storage node long-polls it, with a purchase just
+//!   committed: the storage node switches to another node and every delivery is made exactly
+//!   once (each purchase saved once, none delivered twice, the storage node's deliveries the
+//!   feed's sequences with no gap).
+//!
+//! One network serves both checks, to keep the test lean.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use consign_client::storage::DeliveryState;
+use consign_tests::inbox::TIMEOUT;
+use consign_tests::network::{our_height, wait_for, Testnet};
+use consign_tests::{
+    buy, deploy_data_sale, runtime, sample_data, ChainNode, Inbox, Seller, StorageNode, ADMIN_TOKEN,
+};
+
+/// Between blocks (CometBFT's `timeout_commit`).
+const BLOCK_TIME: &str = "150ms";
+
+/// How long the test waits for the network to get somewhere.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+#[test]
+fn deliveries_cross_the_network_once_and_survive_the_followed_node_going_away() -> Result<()> {
+    let mut net = Testnet::write(4, BLOCK_TIME)?;
+    net.start_all()?;
+    let dir = tempfile::tempdir()?;
+    let nodes = net.nodes.clone();
+    let (a, b, c, d) = (&nodes[0], &nodes[1], &nodes[2], &nodes[3]);
+
+    let market = deploy_data_sale(a)?;
+    // The storage node follows B first, C and D next; the inbox checks C, then D.
+    let storage = StorageNode::start_following(
+        &dir.path().join("storage"),
+        &[b.api_url(), c.api_url(), d.api_url()],
+        &["--allow-private-egress"],
+    )?;
+    let recipient = c.age_key("bob")?;
+    let inbox = Inbox::start(
+        c,
+        &dir.path().join("inbox"),
+        "127.0.0.1:0",
+        &[
+            "--node",
+            d.api_url(),
+            "--age-key",
+            "bob",
+            "--from",
+            "bob",
+            "--contract",
+            &market,
+        ],
+    );
+
+    // The seller sells and goes away for good.
+    let seller = Seller::new(b, &dir.path().join("seller"))?;
+    let files: Vec<_> = (0..3u8)
+        .map(|i| {
+            let path = dir.path().join(format!("data-{i}.bin"));
+            std::fs::write(&path, sample_data(20_000 + usize::from(i) * 1000, i))?;
+            Ok(path)
+        })
+        .collect::<Result<_>>()?;
+    let sold = files
+        .iter()
+        .map(|file| seller.sell(b, &storage, &market, file))
+        .collect::<Result<Vec<_>>>()?;
+    seller.vanish()?;
+
+    // A purchase through A, delivered while the storage node follows B.
+    let endpoint = format!("{}/", inbox.url);
+    let first = buy(a, &market, sold[0].offer_id, &endpoint, &recipient)?;
+    inbox.wait_for("saved", first.purchase_id);
+    assert!(
+        !storage.log().contains("switched to another node"),
+        "B answers, so the storage node stays with it: {}",
+        storage.log()
+    );
+
+    // A purchase commits, and B goes away while the storage node long-polls it.
+    let second = buy(a, &market, sold[1].offer_id, &endpoint, &recipient)?;
+    net.kill9(1);
+    // The chain goes on with three of four validators.
+    let height = our_height(a.api_url());
+    wait_for("the chain to go on without B", PATIENCE, || {
+        (our_height(a.api_url()) >= height + 2).then_some(())
+    });
+    let third = buy(a, &market, sold[2].offer_id, &endpoint, &recipient)?;
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while inbox.saved_files().len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not every purchase arrived; storage log: {}\ninbox log: {}",
+            storage.log(),
+            inbox.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for bought in [&second, &third] {
+        inbox.wait_for("saved", bought.purchase_id);
+    }
+    let log = storage.log();
+    assert!(
+        log.contains("switched to another node"),
+        "the storage node says it switched: {log}"
+    );
+
+    // Exactly once: each purchase saved once, with the right bytes, never as a duplicate.
+    let events = inbox.events();
+    for (bought, file) in [&first, &second, &third].into_iter().zip(&files) {
+        let saved: Vec<_> = events
+            .iter()
+            .filter(|e| e["event"] == "saved" && e["purchase_id"] == bought.purchase_id)
+            .collect();
+        assert_eq!(
+            saved.len(),
+            1,
+            "purchase {}: {events:?}",
+            bought.purchase_id
+        );
+        let name = saved[0]["file"].as_str().context("a file name")?;
+        assert_eq!(std::fs::read(inbox.out.join(name))?, std::fs::read(file)?);
+    }
+    assert!(
+        !events.iter().any(|e| e["event"] == "duplicate"),
+        "nothing was delivered twice: {events:?}"
+    );
+    // The storage node recorded each instruction once, by its sequence, and delivered each.
+    let client = storage.client();
+    let listed = wait_for("the storage node to record the deliveries", TIMEOUT, || {
+        let listed = runtime()
+            .block_on(client.deliveries(ADMIN_TOKEN, None, Some(100), None))
+            .ok()?;
+        let done = listed.deliveries.len() >= 3
+            && listed
+                .deliveries
+                .iter()
+                .all(|d| d.state == DeliveryState::Delivered);
+        done.then_some(listed)
+    });
+    let sequences: Vec<u64> = listed.deliveries.iter().map(|d| d.sequence).collect();
+    assert_eq!(
+        sequences,
+        [first.sequence, second.sequence, third.sequence],
+        "one delivery per instruction"
+    );
+    Ok(())
+}
