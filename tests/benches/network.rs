@@ -38,21 +38,24 @@ fn shape() -> (usize, usize) {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let (senders, per_sender) = shape();
     let accounts = senders.to_string();
     println!("{senders} senders × {per_sender} transactions each, bank sends then cw20 transfers");
+    // The load runs on a runtime of its own; the helpers that start nodes block, so they run
+    // outside it.
+    let load = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
 
     let dir = tempfile::tempdir()?;
     let dev = DevNode::start_with(&dir.path().join("dev"), &["--accounts", &accounts])?;
-    run(
+    load.block_on(run(
         "consign dev",
         std::slice::from_ref(&dev.url),
         senders,
         per_sender,
-    )
-    .await;
+    ));
     drop(dev);
 
     let started = Instant::now();
@@ -63,13 +66,12 @@ async fn main() -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     let urls: Vec<String> = net.nodes.iter().map(|n| n.api.clone()).collect();
-    run(
+    load.block_on(run(
         &format!("{VALIDATORS} validators"),
         &urls,
         senders,
         per_sender,
-    )
-    .await;
+    ));
     Ok(())
 }
 
