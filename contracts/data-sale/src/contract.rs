@@ -99,6 +99,7 @@ pub fn execute(
             terms,
             expires,
             extension,
+            custody,
         } => execute_create_offer(
             deps,
             env,
@@ -112,6 +113,7 @@ pub fn execute(
                 terms,
                 expires,
                 extension,
+                custody,
             },
         ),
         ExecuteMsg::UpdateOffer {
@@ -230,6 +232,9 @@ pub fn execute_create_offer(
     if let Some(extension) = &offer.extension {
         validate_extension(extension).map_err(ContractError::InvalidExtension)?;
     }
+    if let Some(custody) = &offer.custody {
+        custody.validate().map_err(ContractError::InvalidCustody)?;
+    }
 
     let id = OFFER_COUNT.load(deps.storage)? + 1;
     OFFER_COUNT.save(deps.storage, &id)?;
@@ -250,6 +255,7 @@ pub fn execute_create_offer(
             status: OfferStatus::Active,
             created: env.block.time,
             extension: offer.extension,
+            custody: offer.custody,
         },
     )?;
     OFFERS_BY_SELLER.save(deps.storage, (&seller, id), &())?;
@@ -808,6 +814,7 @@ fn validate_expiry(expires: Timestamp, now: Timestamp) -> Result<(), ContractErr
 
 #[cfg(test)]
 mod tests {
+    use consign_market::Custody;
     use consign_sdk::cosmwasm_std::{coin, coins, from_json, CosmosMsg, OwnedDeps};
     use consign_sdk::testing::{
         call, message_info, mock_dependencies, mock_env, take_delivered, MockApi, MockQuerier,
@@ -875,6 +882,7 @@ mod tests {
             terms: "Research use only".to_owned(),
             expires: None,
             extension: None,
+            custody: None,
         }
     }
 
@@ -1047,6 +1055,7 @@ mod tests {
                     status: OfferStatus::Active,
                     created: mock_env().block.time,
                     extension: None,
+                    custody: None,
                 }
             );
             assert!(take_delivered().is_empty());
@@ -1062,6 +1071,53 @@ mod tests {
             exec(&mut deps, mock_env(), &who.seller, &[], msg).unwrap();
             let offer = query_offer(deps.as_ref(), 1).unwrap();
             assert_eq!(offer.extension.as_deref(), Some("tar.gz"));
+        }
+
+        fn custody() -> Custody {
+            Custody {
+                version: 1,
+                set_id: "5e".repeat(16),
+                k: 2,
+                n: 3,
+                shard_size: 262_144,
+                ciphertext_size: 1_300,
+                fragment_sha256: vec!["ab".repeat(32), "cd".repeat(32), "ef".repeat(32)],
+                share_commitments: vec![format!("02{}", "12".repeat(32)); 2],
+            }
+        }
+
+        #[test]
+        fn keeps_custody_commitments_and_refuses_malformed_ones() {
+            let (mut deps, who) = setup();
+            let mut msg = new_offer();
+            if let ExecuteMsg::CreateOffer { custody: c, .. } = &mut msg {
+                *c = Some(custody());
+            }
+            exec(&mut deps, mock_env(), &who.seller, &[], msg).unwrap();
+            assert_eq!(
+                query_offer(deps.as_ref(), 1).unwrap().custody,
+                Some(custody())
+            );
+
+            // k above n, and a digest list one short: refused by name, nothing stored.
+            for broken in [
+                Custody { k: 4, ..custody() },
+                Custody {
+                    fragment_sha256: vec!["ab".repeat(32); 2],
+                    ..custody()
+                },
+            ] {
+                let mut msg = new_offer();
+                if let ExecuteMsg::CreateOffer { custody: c, .. } = &mut msg {
+                    *c = Some(broken.clone());
+                }
+                let err = exec(&mut deps, mock_env(), &who.seller, &[], msg).unwrap_err();
+                assert_eq!(
+                    err,
+                    ContractError::InvalidCustody(broken.validate().unwrap_err())
+                );
+            }
+            assert!(query_offer(deps.as_ref(), 2).is_err());
         }
 
         #[test]

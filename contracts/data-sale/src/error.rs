@@ -206,6 +206,10 @@ pub enum ContractError {
     /// The offer's extension is not one.
     #[error("invalid extension: {0}")]
     InvalidExtension(String),
+
+    /// The offer's custody commitments are malformed.
+    #[error("invalid custody commitments: {0}")]
+    InvalidCustody(String),
 }
 
 impl PartialEq for ContractError {

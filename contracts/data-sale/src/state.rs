@@ -9,7 +9,7 @@ use consign_sdk::DeliveryAddress;
 use cosmwasm_schema::cw_serde;
 use cw_storage_plus::{Item, Map};
 
-use consign_market::{ConfigResponse, OfferResponse, PurchaseResponse};
+use consign_market::{ConfigResponse, Custody, OfferResponse, PurchaseResponse};
 
 // Stored as they are answered: the interface crate defines them once.
 pub use consign_market::{Escrow, OfferStatus};
@@ -53,6 +53,10 @@ pub struct Offer {
     pub created: Timestamp,
     /// The data's file name extension, if the seller published one.
     pub extension: Option<String>,
+    /// Commitments to the k-of-n custody set holding the data, if several storage nodes hold it.
+    /// Absent from offers stored before it existed, which read as `None`.
+    #[serde(default)]
+    pub custody: Option<Custody>,
 }
 
 impl Offer {
@@ -144,6 +148,7 @@ impl From<Offer> for OfferResponse {
             status,
             created,
             extension,
+            custody,
         } = offer;
         OfferResponse {
             id,
@@ -158,6 +163,7 @@ impl From<Offer> for OfferResponse {
             status,
             created,
             extension,
+            custody,
         }
     }
 }

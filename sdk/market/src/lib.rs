@@ -44,6 +44,7 @@
 //! # Ok::<(), consign_sdk::cosmwasm_std::StdError>(())
 //! ```
 
+mod custody;
 mod events;
 mod extension;
 mod msg;
@@ -52,6 +53,7 @@ mod status;
 #[cfg(feature = "tools")]
 mod tools;
 
+pub use custody::{Custody, CUSTODY_VERSION, MAX_CUSTODY_FRAGMENTS};
 pub use events::{
     contract_attribute, contract_attribute_u64, created_offer_id, created_purchase_id,
     AttributeError, OFFER_ID, PURCHASE_ID,

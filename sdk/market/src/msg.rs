@@ -45,6 +45,11 @@ pub enum ExecuteMsg {
         /// [`validate_extension`](crate::validate_extension) for what is accepted.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         extension: Option<String>,
+        /// Commitments to a k-of-n custody set (issue 14), when the data is held by several
+        /// storage nodes of which any `k` deliver it: what the buyer checks each piece against.
+        /// Public, and names no storage node.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        custody: Option<crate::Custody>,
     },
     /// The offer's seller: changes the given fields of an active (not withdrawn) offer. Existing
     /// purchases keep the price they paid. An expiry can be moved (to a future time) but not
@@ -136,6 +141,8 @@ pub struct NewOffer {
     pub expires: Option<Timestamp>,
     /// The data's file name extension, public (see [`crate::validate_extension`]).
     pub extension: Option<String>,
+    /// Commitments to the k-of-n custody set holding the data, if several nodes hold it.
+    pub custody: Option<crate::Custody>,
 }
 
 impl NewOffer {
@@ -156,6 +163,7 @@ impl NewOffer {
             terms: String::new(),
             expires: None,
             extension: None,
+            custody: None,
         }
     }
 }
@@ -186,6 +194,7 @@ impl From<NewOffer> for ExecuteMsg {
             terms: offer.terms,
             expires: offer.expires,
             extension: offer.extension,
+            custody: offer.custody,
         }
     }
 }

@@ -182,6 +182,9 @@ pub struct OfferResponse {
     /// The data's file name extension, if the seller published one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extension: Option<String>,
+    /// Commitments to the k-of-n custody set holding the data, if several storage nodes hold it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custody: Option<crate::Custody>,
 }
 
 /// A buyer's purchase of an offer, with its escrow.
