@@ -374,3 +374,28 @@ pub enum RebuildError {
     #[error("cannot write the rebuilt data: {0}")]
     Write(#[source] io::Error),
 }
+
+/// A sealed key share (see [`KeyShare::open`](crate::KeyShare::open)) that cannot be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum SealedShareError {
+    /// Longer than any sealed share.
+    #[error("the sealed key share is {len} characters long, at most {max} are accepted")]
+    TooLong {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Not standard base64.
+    #[error("the sealed key share is not base64: {0}")]
+    Base64(String),
+    /// Not an age file sealed to this identity.
+    #[error("the sealed key share cannot be opened with this key (sealed to another recipient, or altered): {0}")]
+    Decrypt(#[source] age::DecryptError),
+    /// The age payload does not authenticate.
+    #[error("the sealed key share was altered: {0}")]
+    Corrupted(String),
+    /// It opens, but what is inside is not a key share.
+    #[error("the sealed data is not a key share: {0}")]
+    NotAShare(String),
+}

@@ -45,6 +45,7 @@ mod key;
 mod params;
 mod prepare;
 mod rebuild;
+mod sealed;
 
 use std::fmt;
 
@@ -54,6 +55,7 @@ pub use assembly::{Accepted, Assembly, Status};
 pub use commitments::Commitments;
 pub use error::{
     CommitmentsError, HeaderError, ParamsError, PieceError, PrepareError, RebuildError,
+    SealedShareError,
 };
 pub use header::{FragmentHeader, FORMAT_VERSION, HEADER_LEN, MAGIC};
 pub use key::{DataKey, KeyShare};
@@ -63,6 +65,7 @@ pub use params::{
 };
 pub use prepare::{prepare, Prepared};
 pub use rebuild::{check_fragment, rebuild, rebuild_key, CiphertextReader, RebuildReport};
+pub use sealed::MAX_SEALED_SHARE_LEN;
 
 /// A custody set's id: 16 random bytes the seller chooses when it prepares the set. It ties a
 /// set's fragments, shares and commitments together; it is derived from nothing (no offer, no

@@ -59,6 +59,18 @@ pub mod delivery_headers {
     /// The same on every attempt of one delivery: `{chain_id}/{contract}/{purchase_id}`.
     pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
+    /// A piece of a k-of-n custody set (issue 14): the fragment's index, decimal `0..n`. Its
+    /// presence makes the delivery one piece (fragment `i` in the body, share `i` in
+    /// [`KEY_SHARE`]) rather than the whole data; the idempotency key then ends in `/{index}`.
+    pub const CUSTODY_INDEX: &str = "x-consign-custody-index";
+    /// With [`CUSTODY_INDEX`]: the set's `k` (pieces needed), decimal; must be the offer's.
+    pub const CUSTODY_K: &str = "x-consign-custody-k";
+    /// With [`CUSTODY_INDEX`]: the set's `n` (pieces made), decimal; must be the offer's.
+    pub const CUSTODY_N: &str = "x-consign-custody-n";
+    /// With [`CUSTODY_INDEX`]: key share `i`, sealed to the buyer's recipient
+    /// (`consign_custody::KeyShare::seal`: age, standard base64 on one line).
+    pub const KEY_SHARE: &str = "x-consign-key-share";
+
     /// The preflight's answer header. Before it sends a body, a storage node asks the endpoint
     /// whether it will take the delivery: an `OPTIONS` request with the headers above and no
     /// body. It sends the body only after a `2xx` carrying `x-consign-inbox: ready`; a server
