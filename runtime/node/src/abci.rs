@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `Info` | the committed height and state hash (the handshake replays blocks after it) | yes |
 //! | `InitChain` | compares CometBFT's genesis with the one the chain was created from | yes |
-//! | `CheckTx` | signature (cached), then [`Node::admit_checked`]; recheck uses the cache | no: node policy |
+//! | `CheckTx` | signature (cached), then [`Node::admit_checked`]; recheck uses the cache, and a transaction it refuses is dropped ([`Node::dropped_at_recheck`]) | no: node policy |
 //! | `PrepareProposal` / `ProcessProposal` | the same [`select`] on the committed state | yes |
 //! | `FinalizeBlock` | [`Node::finalize_block`]: execute, state hash, no write | yes |
 //! | `Commit` | [`Node::commit`]: one redb write, then the view swap | yes |
@@ -380,6 +380,8 @@ impl Abci {
             Err(e) => {
                 if matches!(req.kind, CheckTxKind::Recheck) {
                     lock(&self.cache).remove(&checked.hash);
+                    // CometBFT removes it from its mempool: it will not be committed.
+                    self.node.dropped_at_recheck(&checked.hash, e.code, &e.log);
                 }
                 refused(e.code, e.log, gas_wanted)
             }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Account, BalancesResponse, Block, CheckResult, CodeInfo, CodeList, ContractInfo, ContractList,
     ContractState, DeliveryPage, GasPrice, Msg, NodeStatus, RawQueryResponse, SecretKey,
-    Simulation, SmartQueryResponse, Tx, TxBody, TxHash, TxResult,
+    SequenceMismatch, Simulation, SmartQueryResponse, Tx, TxBody, TxHash, TxResult,
 };
 
 /// How long an ordinary request (not a commit broadcast or a long poll) may take.
@@ -161,6 +161,17 @@ impl ClientError {
                 message.ends_with("not found") || message.ends_with("does not exist")
             }
             _ => false,
+        }
+    }
+
+    /// The sequence mismatch a refusal states (the transaction's sequence is not the one the
+    /// node expects next), so that its signer can sign it again with the expected one.
+    pub fn sequence_mismatch(&self) -> Option<SequenceMismatch> {
+        match self {
+            Self::Refused { message, code, .. } if *code == SequenceMismatch::CODE => {
+                SequenceMismatch::find(message)
+            }
+            _ => None,
         }
     }
 

@@ -519,6 +519,19 @@ impl Node {
         Ok(())
     }
 
+    /// Network mode: CometBFT's recheck after a commit refused this transaction (another one
+    /// of its sender took its sequence in the block, or it can no longer pay), so CometBFT
+    /// drops it from its mempool. Whoever waits for its commit (`mode=commit`) is told now,
+    /// with the check's reason, instead of at the end of their timeout: a signer can sign
+    /// again at once.
+    pub fn dropped_at_recheck(&self, hash: &TxHash, code: u32, log: &str) {
+        let height = self.status.borrow().height;
+        lock(&self.mempool).notify(hash, || TxOutcome::Dropped {
+            code,
+            log: format!("dropped from the mempool after block {height}: {log}"),
+        });
+    }
+
     /// What both admissions (the dev mempool's and CometBFT's CheckTx) check of a decoded
     /// transaction: its gas limit against a block's, the cap on its sender's pending
     /// transactions, then the stateful checks (sequence, fees) against the committed view with
