@@ -21,6 +21,7 @@ mod node_home;
 pub mod offline;
 pub mod output;
 pub mod prompt;
+mod rpc;
 mod send;
 
 pub mod buy;
