@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use consign_client::storage::DeliveryState;
-use consign_client::SecretKey;
+use consign_client::{PoolNodeState, SecretKey};
 use consign_tests::inbox::TIMEOUT;
 use consign_tests::network::{get_json, our_height, wait_for, Testnet};
 use consign_tests::{
@@ -118,6 +118,40 @@ fn deliveries_cross_the_network_once_and_survive_the_followed_node_going_away() 
     assert!(
         log.contains("switched to another node"),
         "the storage node says it switched: {log}"
+    );
+    // The operator's status says which node it follows now, and why not B.
+    let status = runtime().block_on(storage.client().operator_status(ADMIN_TOKEN))?;
+    let link = &status.chain;
+    let following = link.following.as_deref().context("a node followed")?;
+    assert!(
+        [c.api_url(), d.api_url()].contains(&following.trim_end_matches('/')),
+        "follows C or D now: {link:?}"
+    );
+    let urls: Vec<&str> = link
+        .nodes
+        .iter()
+        .map(|n| n.url.trim_end_matches('/'))
+        .collect();
+    assert_eq!(urls, [b.api_url(), c.api_url(), d.api_url()], "{link:?}");
+    let gone = &link.nodes[0];
+    assert_eq!(gone.state, PoolNodeState::Failing, "B: {gone:?}");
+    assert!(
+        gone.failing_since.is_some() && gone.failures > 0,
+        "{gone:?}"
+    );
+    assert!(gone.last_error.is_some(), "why B is not followed: {gone:?}");
+    let current: Vec<_> = link
+        .nodes
+        .iter()
+        .filter(|n| n.state == PoolNodeState::Current)
+        .collect();
+    assert_eq!(current.len(), 1, "{link:?}");
+    assert_eq!(current[0].url, following);
+    // Not on the public API: nothing there names the chain nodes.
+    let public = get_json(&format!("{}/status", storage.url))?.to_string();
+    assert!(
+        !public.contains(c.api_url()) && !public.contains("following"),
+        "{public}"
     );
 
     // Exactly once: each purchase saved once, with the right bytes, never as a duplicate.

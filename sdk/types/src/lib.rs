@@ -62,8 +62,8 @@ pub use address::{
 };
 pub use chain::{
     Account, ApiError, BalancesResponse, Block, BlockHeader, CheckResult, CodeInfo, ContractInfo,
-    DeliveryPage, DeliveryRecord, NodeStatus, RawQueryResponse, SmartQueryResponse, TxOutcome,
-    TxResult,
+    DeliveryPage, DeliveryRecord, NodeStatus, PoolNode, PoolNodeState, RawQueryResponse,
+    SmartQueryResponse, TxOutcome, TxResult,
 };
 pub use error::{AddressError, KeyError, TxError, TxHashError};
 pub use keys::{PublicKey, SecretKey};
