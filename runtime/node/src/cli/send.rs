@@ -56,6 +56,8 @@ pub(super) struct Sending {
     mode: BroadcastMode,
     /// Whether the sequence may be changed: not when the user fixed it (`--sequence`).
     resign: bool,
+    /// [`AHEAD_WAIT`], shorter in tests.
+    ahead_wait: Duration,
     signed: Mutex<Vec<Tx>>,
 }
 
@@ -67,6 +69,7 @@ impl Sending {
             key,
             mode,
             resign,
+            ahead_wait: AHEAD_WAIT,
             signed: Mutex::new(Vec::new()),
         }
     }
@@ -164,7 +167,7 @@ impl Sending {
                     expected = mismatch.expected,
                     "the sequence is ahead of the node's; sending again shortly"
                 );
-                tokio::time::sleep(AHEAD_WAIT * sends).await;
+                tokio::time::sleep(self.ahead_wait * sends).await;
             }
         }
     }
@@ -237,5 +240,147 @@ impl Sending {
             code: SequenceMismatch::CODE,
             txhash: Some(Tx::hash(&tx.to_bytes())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use consign_chain::{App, AppConfig, Genesis, GenesisAccount};
+    use consign_client::{coins, Msg, Timestamp};
+
+    use super::*;
+    use crate::server::{self, Node, NodeConfig};
+
+    const CHAIN: &str = "send-test";
+
+    /// A dev node on 127.0.0.1:0 that makes a block as soon as a transaction waits.
+    async fn node(dir: &std::path::Path) -> NodeClient {
+        let genesis = Genesis {
+            chain_id: CHAIN.into(),
+            genesis_time: Timestamp::from_seconds(1_700_000_000),
+            accounts: vec![GenesisAccount {
+                address: SecretKey::from_seed("alice").address(),
+                coins: coins(1_000_000, "ucsn"),
+            }],
+            max_block_gas: None,
+        };
+        let app = App::open(AppConfig::new(dir), Some(&genesis)).unwrap();
+        let config = NodeConfig {
+            block_time: Duration::ZERO,
+            ..NodeConfig::default()
+        };
+        let node: Arc<Node> = Node::new(app, config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(server::run(listener, node, std::future::pending()));
+        NodeClient::new(&url).unwrap()
+    }
+
+    /// A bank send from alice; `memo` tells apart two signers' transactions of one sequence.
+    fn send_body(sequence: u64, memo: &str) -> TxBody {
+        TxBody {
+            chain_id: CHAIN.into(),
+            sender: SecretKey::from_seed("alice").address(),
+            sequence,
+            gas_limit: 200_000,
+            fee: Vec::new(),
+            memo: memo.into(),
+            messages: vec![Msg::BankSend {
+                to: SecretKey::from_seed("bob").address(),
+                amount: coins(1, "ucsn"),
+            }],
+        }
+    }
+
+    fn sending(resign: bool) -> Sending {
+        let mut sending =
+            Sending::new(SecretKey::from_seed("alice"), BroadcastMode::COMMIT, resign);
+        sending.ahead_wait = Duration::from_millis(5);
+        sending
+    }
+
+    async fn sequence(node: &NodeClient) -> u64 {
+        let alice = SecretKey::from_seed("alice").address();
+        node.account(&alice).await.unwrap().sequence
+    }
+
+    #[tokio::test]
+    async fn a_used_sequence_is_signed_again_and_a_resend_is_not_doubled() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = node(dir.path()).await;
+        // Another signer of the account takes sequence 0 first.
+        let other = sending(true);
+        let first = other
+            .send(&node, Some(send_body(0, "other")))
+            .await
+            .unwrap();
+        assert_eq!(first.code(), 0, "{}", first.log());
+
+        // Signed with 0 too: refused as used, signed again with 1, committed.
+        let late = sending(true);
+        let sent = late.send(&node, Some(send_body(0, "late"))).await.unwrap();
+        assert_eq!(sent.code(), 0, "{}", sent.log());
+        assert_eq!(late.versions().len(), 2, "signed twice: 0, then 1");
+        assert_eq!(late.versions()[1].body.sequence, 1);
+        assert_eq!(sequence(&node).await, 2);
+
+        // Sent again (a pool's next node after a failure): the version already committed is
+        // the answer, and nothing new is signed.
+        let again = late.send(&node, None).await.unwrap();
+        assert_eq!(again.txhash(), sent.txhash());
+        assert_eq!(late.versions().len(), 2);
+        assert_eq!(sequence(&node).await, 2, "committed once");
+    }
+
+    #[tokio::test]
+    async fn a_fixed_sequence_stays_and_one_ahead_is_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = node(dir.path()).await;
+        sending(true)
+            .send(&node, Some(send_body(0, "first")))
+            .await
+            .unwrap();
+
+        // --sequence 0, already used: refused as it is, never signed again.
+        let fixed = sending(false);
+        let error = fixed
+            .send(&node, Some(send_body(0, "fixed")))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error.sequence_mismatch(),
+            Some(SequenceMismatch {
+                expected: 1,
+                got: 0
+            })
+        );
+        assert_eq!(fixed.versions().len(), 1);
+
+        // Ahead of the node: sent again a few times, then a refusal that says what is missing.
+        let ahead = sending(true);
+        let error = ahead
+            .send(&node, Some(send_body(5, "ahead")))
+            .await
+            .unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("has not seen") && text.contains("--sequence 1"),
+            "{text}"
+        );
+        assert_eq!(
+            error.sequence_mismatch(),
+            Some(SequenceMismatch {
+                expected: 1,
+                got: 5
+            })
+        );
+        assert_eq!(
+            ahead.versions().len(),
+            1,
+            "the same transaction, never re-signed"
+        );
+        assert_eq!(sequence(&node).await, 1);
     }
 }
