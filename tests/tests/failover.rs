@@ -12,7 +12,8 @@
 //! - node B goes away (`kill -9`) while the storage node long-polls it, with a purchase just
 //!   committed: the storage node switches to another node and every delivery is made exactly
 //!   once (each purchase saved once, none delivered twice, the storage node's deliveries the
-//!   feed's sequences with no gap).
+//!   feed's sequences with no gap), and its operator status says which node it follows now and
+//!   why not B (failing, since when, its error), which its public status does not.
 //!
 //! One network serves both checks, to keep the test lean.
 
