@@ -111,6 +111,8 @@ impl Chain {
                 state: ChainState::Connecting,
                 since: crate::node::unix_now(),
                 last_error: None,
+                following: None,
+                nodes: Vec::new(),
             }),
         };
         Ok(Self {
@@ -211,6 +213,8 @@ impl Chain {
                 state: ChainState::Reachable,
                 since: crate::node::unix_now(),
                 last_error: None,
+                following: None,
+                nodes: Vec::new(),
             };
         }
     }
@@ -237,13 +241,18 @@ impl Chain {
         health.last_error = Some(error.to_owned());
     }
 
-    /// Whether the chain node answers, since when, and why not.
+    /// Whether the chain node answers, since when, and why not; which node is followed now,
+    /// and how each configured node stands.
     pub fn health(&self) -> ChainLink {
-        self.link
+        let mut link = self
+            .link
             .health
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .clone();
+        link.following = Some(self.nodes.current().base_url().to_string());
+        link.nodes = self.nodes.report();
+        link
     }
 
     /// The chain nodes, for the delivery feed, status and balances.

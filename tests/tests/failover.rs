@@ -4,13 +4,16 @@
 //!
 //! - the whole story: a seller who sells (through the storage node's node B, so its
 //!   registration is checked where its offer just committed) and goes offline, purchases sent
-//!   through node A, a storage node following node B, the inbox checking node C; each file
-//!   arrives once, verified (the inbox does not confirm: bob's transactions all go through A,
-//!   so no two nodes' views of his account sequence race);
+//!   through node A, a storage node following node B, the inbox checking node C and confirming
+//!   each receipt there; each file arrives once, verified, and is confirmed once on-chain. The
+//!   buyer's purchases (through A) and the inbox's confirmations (through C) are two signers of
+//!   one account on two nodes, so they race for its sequence: the loser is signed again with
+//!   the node's expected sequence, and no purchase and no confirmation is lost or doubled;
 //! - node B goes away (`kill -9`) while the storage node long-polls it, with a purchase just
 //!   committed: the storage node switches to another node and every delivery is made exactly
 //!   once (each purchase saved once, none delivered twice, the storage node's deliveries the
-//!   feed's sequences with no gap).
+//!   feed's sequences with no gap), and its operator status says which node it follows now and
+//!   why not B (failing, since when, its error), which its public status does not.
 //!
 //! One network serves both checks, to keep the test lean.
 
@@ -18,10 +21,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use consign_client::storage::DeliveryState;
+use consign_client::{PoolNodeState, SecretKey};
 use consign_tests::inbox::TIMEOUT;
-use consign_tests::network::{our_height, wait_for, Testnet};
+use consign_tests::network::{get_json, our_height, wait_for, Testnet};
 use consign_tests::{
-    buy, deploy_data_sale, runtime, sample_data, ChainNode, Inbox, Seller, StorageNode, ADMIN_TOKEN,
+    buy, deploy_data_sale, ok_json, runtime, sample_data, ChainNode, Inbox, Seller, StorageNode,
+    ADMIN_TOKEN,
 };
 
 /// Between blocks (CometBFT's `timeout_commit`).
@@ -59,6 +64,7 @@ fn deliveries_cross_the_network_once_and_survive_the_followed_node_going_away() 
             "bob",
             "--contract",
             &market,
+            "--confirm",
         ],
     );
 
@@ -114,6 +120,40 @@ fn deliveries_cross_the_network_once_and_survive_the_followed_node_going_away() 
         log.contains("switched to another node"),
         "the storage node says it switched: {log}"
     );
+    // The operator's status says which node it follows now, and why not B.
+    let status = runtime().block_on(storage.client().operator_status(ADMIN_TOKEN))?;
+    let link = &status.chain;
+    let following = link.following.as_deref().context("a node followed")?;
+    assert!(
+        [c.api_url(), d.api_url()].contains(&following.trim_end_matches('/')),
+        "follows C or D now: {link:?}"
+    );
+    let urls: Vec<&str> = link
+        .nodes
+        .iter()
+        .map(|n| n.url.trim_end_matches('/'))
+        .collect();
+    assert_eq!(urls, [b.api_url(), c.api_url(), d.api_url()], "{link:?}");
+    let gone = &link.nodes[0];
+    assert_eq!(gone.state, PoolNodeState::Failing, "B: {gone:?}");
+    assert!(
+        gone.failing_since.is_some() && gone.failures > 0,
+        "{gone:?}"
+    );
+    assert!(gone.last_error.is_some(), "why B is not followed: {gone:?}");
+    let current: Vec<_> = link
+        .nodes
+        .iter()
+        .filter(|n| n.state == PoolNodeState::Current)
+        .collect();
+    assert_eq!(current.len(), 1, "{link:?}");
+    assert_eq!(current[0].url, following);
+    // Not on the public API: nothing there names the chain nodes.
+    let public = get_json(&format!("{}/status", storage.url))?.to_string();
+    assert!(
+        !public.contains(c.api_url()) && !public.contains("following"),
+        "{public}"
+    );
 
     // Exactly once: each purchase saved once, with the right bytes, never as a duplicate.
     let events = inbox.events();
@@ -135,6 +175,46 @@ fn deliveries_cross_the_network_once_and_survive_the_followed_node_going_away() 
         !events.iter().any(|e| e["event"] == "duplicate"),
         "nothing was delivered twice: {events:?}"
     );
+    // Each receipt is confirmed once, through C or D, and the escrow released: bob's account
+    // committed exactly his three purchases and three confirmations (a confirmation sent twice
+    // would use a seventh sequence, even failing).
+    for bought in [&first, &second, &third] {
+        inbox.wait_for("confirmed", bought.purchase_id);
+    }
+    let events = inbox.events();
+    let confirmed: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "confirmed" || e["event"] == "confirm_failed")
+        .collect();
+    assert_eq!(
+        confirmed.len(),
+        3,
+        "one confirmation per purchase: {confirmed:?}"
+    );
+    assert!(
+        confirmed.iter().all(|e| e["event"] == "confirmed"),
+        "{confirmed:?}\n{}",
+        inbox.log()
+    );
+    for bought in [&first, &second, &third] {
+        let shown = ok_json(&d.consign(&[
+            "purchase",
+            "show",
+            &bought.purchase_id.to_string(),
+            "--contract",
+            &market,
+            "--output",
+            "json",
+        ])?);
+        assert_eq!(shown["state"], "released", "{shown}");
+    }
+    let bob = SecretKey::from_seed("bob").address();
+    let account = get_json(&format!("{}/accounts/{bob}", d.api_url()))?;
+    assert_eq!(
+        account["sequence"], 6,
+        "3 purchases and 3 confirmations: {account}"
+    );
+
     // The storage node recorded each instruction once, by its sequence, and delivered each.
     let client = storage.client();
     let listed = wait_for("the storage node to record the deliveries", TIMEOUT, || {

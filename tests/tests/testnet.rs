@@ -3,7 +3,9 @@
 //!
 //! - contracts stored and used through the command line against different nodes, validators
 //!   killed with `kill -9` (one: the chain goes on; two: it halts; back: it resumes), and every
-//!   validator's app hash the same at every height, nothing reported committed lost;
+//!   validator's app hash the same at every height, nothing reported committed lost; then
+//!   `--node` at a node's CometBFT RPC: `consign status` and `consign query block` read it, the
+//!   commands that need the node's API say which address to give;
 //! - faulty validators (debug builds' `CONSIGN_TEST_FAULT`, runtime/node/src/fault.rs): a
 //!   proposer whose blocks hold a transaction the app refuses, rejected by the others'
 //!   ProcessProposal, and an app whose hash mixes in the wall clock, caught by CometBFT as an app
@@ -20,7 +22,7 @@ use consign_client::SecretKey;
 use consign_tests::network::{
     comet_headers, comet_height, get_json, our_state_hash, wait_for, Testnet,
 };
-use consign_tests::{contract, ok_json};
+use consign_tests::{consign_at, contract, ok_json, ok_stdout};
 use serde_json::{json, Value};
 
 /// How long a test waits for the network to get somewhere.
@@ -297,6 +299,70 @@ fn four_validators_agree_on_every_block_through_kills_and_restarts() -> Result<(
         }
     }
     assert!(top > 10, "only {top} blocks");
+
+    // wasmd's habit: --node at CometBFT's RPC (tcp:// or http://) for a status and blocks.
+    let (rpc, api, home) = (&net.nodes[1].rpc, &net.nodes[1].api, &net.nodes[1].home);
+    let tcp = rpc.replacen("http://", "tcp://", 1);
+    let status = ok_json(&consign_at(&tcp, home, &["--output", "json", "status"])?);
+    let ours = get_json(&format!("{api}/status"))?;
+    assert_eq!(status["chain_id"], ours["chain_id"], "{status}");
+    assert!(status["height"].as_u64() >= Some(top), "{status}");
+    assert_eq!(status["cometbft"]["catching_up"], false, "{status}");
+    assert_eq!(status["cometbft"]["network"], ours["chain_id"], "{status}");
+    for key in [
+        "node_id",
+        "moniker",
+        "latest_app_hash",
+        "latest_block_hash",
+        "version",
+    ] {
+        assert!(
+            status["cometbft"][key]
+                .as_str()
+                .is_some_and(|v| !v.is_empty()),
+            "{key}: {status}"
+        );
+    }
+    let text = ok_stdout(&consign_at(rpc, home, &["status"])?);
+    for line in [
+        "chain id:",
+        "app hash:",
+        "catching up:",
+        "node id:",
+        "moniker:",
+    ] {
+        assert!(text.contains(line), "{line} in {text}");
+    }
+    for node in [&tcp, rpc] {
+        let block = ok_json(&consign_at(
+            node,
+            home,
+            &["--output", "json", "query", "block", "3"],
+        )?);
+        assert_eq!(
+            block,
+            get_json(&format!("{api}/blocks/3"))?,
+            "through {node}"
+        );
+    }
+    // Commands that need the node's API say which address to give.
+    for (node, args) in [
+        (&tcp, &["query", "bank", "balances", &addr("dave")][..]),
+        (rpc, &["query", "bank", "balances", &addr("dave")][..]),
+        (
+            rpc,
+            &["tx", "bank", "send", "alice", &addr("dave"), "5ucsn"][..],
+        ),
+    ] {
+        let failed = consign_at(node, home, args)?;
+        let stderr = String::from_utf8_lossy(&failed.stderr);
+        assert!(!failed.status.success(), "{args:?} through {node}");
+        assert!(
+            stderr.contains("is CometBFT's RPC, not a Consign node's API")
+                && stderr.contains("`api` that `consign testnet` prints"),
+            "{args:?} through {node}: {stderr}"
+        );
+    }
     Ok(())
 }
 

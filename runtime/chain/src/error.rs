@@ -19,7 +19,7 @@ pub enum CheckError {
         got: String,
     },
     /// The sequence is not the account's next one.
-    #[error("sequence mismatch for {address}: expected {expected}, got {got} ({})", if got < expected { "a replayed or already used transaction" } else { "a transaction is missing before this one" })]
+    #[error("{}", consign_types::SequenceMismatch { expected: *expected, got: *got }.message(address))]
     Sequence {
         /// The signer.
         address: String,
@@ -90,7 +90,7 @@ impl CheckError {
         match self {
             Self::Tx(_) => 2,
             Self::ChainId { .. } => 9,
-            Self::Sequence { .. } => 32,
+            Self::Sequence { .. } => consign_types::SequenceMismatch::CODE,
             Self::GasTooLow { .. } => 11,
             Self::GasTooHigh { .. } => 11,
             Self::Empty => 12,

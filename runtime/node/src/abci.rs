@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `Info` | the committed height and state hash (the handshake replays blocks after it) | yes |
 //! | `InitChain` | compares CometBFT's genesis with the one the chain was created from | yes |
-//! | `CheckTx` | signature (cached), then [`Node::admit_checked`]; recheck uses the cache | no: node policy |
+//! | `CheckTx` | signature (cached), then [`Node::admit_checked`]; recheck uses the cache, and a transaction it refuses is dropped ([`Node::dropped_at_recheck`]) | no: node policy |
 //! | `PrepareProposal` / `ProcessProposal` | the same [`select`] on the committed state | yes |
 //! | `FinalizeBlock` | [`Node::finalize_block`]: execute, state hash, no write | yes |
 //! | `Commit` | [`Node::commit`]: one redb write, then the view swap | yes |
@@ -380,6 +380,8 @@ impl Abci {
             Err(e) => {
                 if matches!(req.kind, CheckTxKind::Recheck) {
                     lock(&self.cache).remove(&checked.hash);
+                    // CometBFT removes it from its mempool: it will not be committed.
+                    self.node.dropped_at_recheck(&checked.hash, e.code, &e.log);
                 }
                 refused(e.code, e.log, gas_wanted)
             }
@@ -431,13 +433,26 @@ impl Abci {
                 .smart_query(contract, &req.data, self.node.max_simulation_gas())
                 .map(|b| b.to_vec())
                 .map_err(|e| e.to_string()),
+            ["consign", "block", which] => {
+                let wanted = match *which {
+                    "latest" => Ok(height),
+                    number => number
+                        .parse::<u64>()
+                        .map_err(|_| format!("{number:?} is not a block height: give a number or `latest`")),
+                };
+                wanted.and_then(|wanted| match view.block(wanted) {
+                    Ok(Some(block)) => serde_json::to_vec(&block).map_err(|e| e.to_string()),
+                    Ok(None) => Err(format!("no block at height {wanted}; the latest is {height}")),
+                    Err(e) => Err(e.to_string()),
+                })
+            }
             ["consign", "tx", hash] => hash
                 .parse::<TxHash>()
                 .map_err(|e| e.to_string())
                 .and_then(|h| view.tx(&h).map_err(|e| e.to_string()))
                 .and_then(|r| serde_json::to_vec(&r).map_err(|e| e.to_string())),
             _ => Err(format!(
-                "unknown query path {:?}: the paths are /consign/status, /consign/balances/<address>, /consign/account/<address>, /consign/smart/<contract> (data: the JSON message) and /consign/tx/<hash>",
+                "unknown query path {:?}: the paths are /consign/status, /consign/balances/<address>, /consign/account/<address>, /consign/smart/<contract> (data: the JSON message), /consign/block/<height or latest> and /consign/tx/<hash>",
                 req.path
             )),
         };

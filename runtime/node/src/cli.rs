@@ -2,7 +2,8 @@
 //!
 //! One file per top-level command (`check.rs`, `dev.rs`, `offer.rs`, …); what several commands
 //! share lives in modules named for it, never in another command's file: [`args`] (argument
-//! groups and parsers), [`output`] (printing), [`broadcast`] (signing and broadcasting),
+//! groups and parsers), [`output`] (printing), [`broadcast`] (signing and broadcasting), [`send`]
+//! (sending until the sequence is the node's),
 //! [`market`] (talking to a data-sale contract). [`run`] makes the one async runtime of the
 //! process and hands it to the command in a [`Session`].
 
@@ -20,6 +21,8 @@ mod node_home;
 pub mod offline;
 pub mod output;
 pub mod prompt;
+mod rpc;
+mod send;
 
 pub mod buy;
 pub mod check;

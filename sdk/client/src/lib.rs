@@ -7,7 +7,8 @@
 //!   (passphrase-encrypted) keyring; [`Mnemonic`]: BIP-39 mnemonics derived as wasmd and Keplr do.
 //! - [`NodeClient`]: an async client of the node's HTTP API, one method per route, and
 //!   [`NodeClient::sign_and_broadcast`]; [`NodePool`]: several nodes of one chain used as one,
-//!   failing over between them.
+//!   failing over between them; [`CometRpc`]: CometBFT's RPC, read for a status and blocks when
+//!   it is the address given.
 //! - [`StorageClient`]: an async client of a storage node: uploads streamed from disk with
 //!   progress, registrations, status and the operator's routes; the wire types are in
 //!   [`storage`].
@@ -27,6 +28,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod comet;
 mod error;
 mod http;
 pub mod inbox;
@@ -42,6 +44,7 @@ pub use consign_types::*;
 
 /// Passphrases (the `file` keyring's, an exported key's) are held as age's `SecretString`.
 pub use age::secrecy::{ExposeSecret, SecretString};
+pub use comet::{is_comet_rpc, CometRpc, CometStatus};
 pub use error::KeyringError;
 pub use inbox::{Inbox, InboxConfig, InboxError, InboxEvent};
 pub use keys::{

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Account, BalancesResponse, Block, CheckResult, CodeInfo, CodeList, ContractInfo, ContractList,
     ContractState, DeliveryPage, GasPrice, Msg, NodeStatus, RawQueryResponse, SecretKey,
-    Simulation, SmartQueryResponse, Tx, TxBody, TxHash, TxResult,
+    SequenceMismatch, Simulation, SmartQueryResponse, Tx, TxBody, TxHash, TxResult,
 };
 
 /// How long an ordinary request (not a commit broadcast or a long poll) may take.
@@ -126,6 +126,13 @@ pub enum ClientError {
         /// The sequence asked after.
         after: u64,
     },
+    /// The address answers as CometBFT's RPC (JSON-RPC), not as a Consign node's API: the
+    /// two listen on different ports of the same node.
+    #[error("{url} is CometBFT's RPC, not a Consign node's API; give the node's API address instead: the `api` that `consign testnet` prints for each node (and writes to <home>/api.url while `consign start` runs). `consign status` and `consign query block` also read CometBFT's RPC")]
+    CometRpc {
+        /// The address given.
+        url: String,
+    },
     /// Every node of a [`NodePool`](crate::NodePool) failed the request (or was refused).
     #[error("none of the {tried} nodes could answer; the last one tried: {last}")]
     NoNodeAnswered {
@@ -164,6 +171,17 @@ impl ClientError {
         }
     }
 
+    /// The sequence mismatch a refusal states (the transaction's sequence is not the one the
+    /// node expects next), so that its signer can sign it again with the expected one.
+    pub fn sequence_mismatch(&self) -> Option<SequenceMismatch> {
+        match self {
+            Self::Refused { message, code, .. } if *code == SequenceMismatch::CODE => {
+                SequenceMismatch::find(message)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether another node of the same chain might answer where this one did not: the node
     /// could not be reached, timed out, broke the connection, answered with a server error
     /// (5xx), answered something that is not the route's JSON, or is behind. A refusal, a
@@ -175,7 +193,8 @@ impl ClientError {
             | Self::Transport { .. }
             | Self::Decode { .. }
             | Self::Behind { .. }
-            | Self::WrongChain { .. } => true,
+            | Self::WrongChain { .. }
+            | Self::CometRpc { .. } => true,
             Self::Api { status, .. } => *status >= 500,
             Self::InvalidUrl { .. }
             | Self::Refused { .. }
@@ -825,7 +844,29 @@ impl NodeClient {
             .await
             .map_err(|e| ClientError::transport(url, e))?;
         tracing::debug!(target: "client::node", %url, %status, bytes = body.len(), "response");
+        if crate::comet::is_comet_rpc(&body) || self.is_comet_not_found(status, &body).await {
+            return Err(ClientError::CometRpc {
+                url: self.base.to_string(),
+            });
+        }
         Ok((status, body.to_vec()))
+    }
+
+    /// Whether a 404 that is not the node API's JSON error came from CometBFT's RPC (which
+    /// answers unknown paths with a plain `404 page not found`): its `/status` says so.
+    async fn is_comet_not_found(&self, status: StatusCode, body: &[u8]) -> bool {
+        if status != StatusCode::NOT_FOUND || serde_json::from_slice::<ErrorBody>(body).is_ok() {
+            return false;
+        }
+        let url = self.url(&["status"]);
+        let probe = self.http.get(url).timeout(self.timeout).send().await;
+        match probe {
+            Ok(response) => response
+                .bytes()
+                .await
+                .is_ok_and(|body| crate::comet::is_comet_rpc(&body)),
+            Err(_) => false,
+        }
     }
 }
 

@@ -43,14 +43,14 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use consign_util::retry::{Backoff, Jitter};
 use reqwest::Url;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::{ClientError, DeliveryPage, NodeClient, NodeStatus};
+use crate::{ClientError, DeliveryPage, NodeClient, NodeStatus, PoolNode, PoolNodeState};
 
 /// Log target.
 const TARGET: &str = "client::pool";
@@ -94,6 +94,10 @@ struct Health {
     retry_at: Option<Instant>,
     /// Why it last failed.
     last_error: Option<String>,
+    /// The first failure of the current run of failures.
+    failing_since: Option<SystemTime>,
+    /// It answered a request once.
+    answered: bool,
 }
 
 impl Member {
@@ -181,6 +185,42 @@ impl NodePool {
 
     fn current_index(&self) -> usize {
         self.inner.current.load(Ordering::Relaxed) % self.len()
+    }
+
+    /// Every node, in the order given, and how it stands: the current one (the node asked
+    /// first), those that answered last time, those not asked yet, those failing (since when,
+    /// how many times in a row, why) and those refused for another chain. For an operator's
+    /// status: which node is followed now, and why not the others.
+    pub fn report(&self) -> Vec<PoolNode> {
+        let current = self.current_index();
+        let unix = |t: SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        self.inner
+            .members
+            .iter()
+            .enumerate()
+            .map(|(index, member)| {
+                let health = member.health();
+                let state = if health.refused.is_some() {
+                    PoolNodeState::Refused
+                } else if health.failures > 0 {
+                    PoolNodeState::Failing
+                } else if index == current {
+                    PoolNodeState::Current
+                } else if health.answered {
+                    PoolNodeState::Ok
+                } else {
+                    PoolNodeState::Unused
+                };
+                PoolNode {
+                    url: member.url().to_string(),
+                    state,
+                    failing_since: health.failing_since.map(unix),
+                    failures: health.failures,
+                    last_error: health.last_error.clone(),
+                    chain_id: health.refused.clone(),
+                }
+            })
+            .collect()
     }
 
     /// Runs `op` against the current node and, while it fails for a reason another node might
@@ -367,6 +407,7 @@ impl NodePool {
             return;
         }
         health.failures = health.failures.saturating_add(1);
+        health.failing_since.get_or_insert_with(SystemTime::now);
         let rest = PASS_OVER.delay(health.failures);
         health.retry_at = Some(Instant::now() + rest);
         if self.len() > 1 {
@@ -387,6 +428,8 @@ impl NodePool {
             let mut health = member.health();
             health.failures = 0;
             health.retry_at = None;
+            health.failing_since = None;
+            health.answered = true;
         }
         let previous = self.inner.current.swap(index, Ordering::Relaxed) % self.len();
         if previous != index {

@@ -158,6 +158,51 @@ fn zero_gas_price() -> GasPrice {
     GasPrice::zero(crate::NATIVE_DENOM)
 }
 
+/// One chain node of a client that follows several (a `NodePool`: the storage node's
+/// `--node-url`s, the inbox's `--node`s), as its owner reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolNode {
+    /// Its API URL, as configured.
+    pub url: String,
+    /// How it stands.
+    pub state: PoolNodeState,
+    /// Failing: since when it has failed without answering in between (Unix seconds, the
+    /// client's clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing_since: Option<u64>,
+    /// Failing: how many requests in a row it failed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failures: u32,
+    /// Why it last failed (kept after it recovers, until the next failure replaces it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Refused: the chain it reported instead of the pool's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_id: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// How a [`PoolNode`] stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PoolNodeState {
+    /// The node asked first: the last one that answered (or the first configured, before any
+    /// did).
+    Current,
+    /// It answered its last request; not the current node.
+    Ok,
+    /// Not asked yet.
+    Unused,
+    /// It failed its last request(s) and is passed over for a while.
+    Failing,
+    /// It is on another chain: never asked again.
+    Refused,
+}
+
 /// The body of every error response from the node's API.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {

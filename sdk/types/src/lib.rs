@@ -10,6 +10,8 @@
 //!   [sign bytes](TxBody::sign_bytes); JSON on the wire; identified by its [`TxHash`].
 //! - [`TxResult`], [`Block`], [`DeliveryRecord`], [`Account`], [`NodeStatus`], [`ApiError`], …:
 //!   what the node's API returns.
+//! - [`SequenceMismatch`]: a refusal for a transaction's sequence, worded by the chain and read
+//!   back by clients that sign again.
 //! - [`storage`]: the storage node's wire formats: signed upload grants and registrations, its
 //!   answers, the headers of a delivery.
 //! - [`ip`]: whether an IP address is public, the rule of the storage node's egress policy.
@@ -49,6 +51,7 @@ mod error;
 pub mod ip;
 mod keys;
 mod listing;
+mod sequence;
 pub mod storage;
 mod tx;
 
@@ -59,12 +62,13 @@ pub use address::{
 };
 pub use chain::{
     Account, ApiError, BalancesResponse, Block, BlockHeader, CheckResult, CodeInfo, ContractInfo,
-    DeliveryPage, DeliveryRecord, NodeStatus, RawQueryResponse, SmartQueryResponse, TxOutcome,
-    TxResult,
+    DeliveryPage, DeliveryRecord, NodeStatus, PoolNode, PoolNodeState, RawQueryResponse,
+    SmartQueryResponse, TxOutcome, TxResult,
 };
 pub use error::{AddressError, KeyError, TxError, TxHashError};
 pub use keys::{PublicKey, SecretKey};
 pub use listing::{CodeList, ContractList, ContractState, Pagination, Simulation, StateEntry};
+pub use sequence::SequenceMismatch;
 pub use storage::{
     Registration, RegistrationReceipt, Signed, SignedError, StorageInfo, UploadGrant,
     UploadReceipt, REGISTRATION_DOMAIN, UPLOAD_DOMAIN,

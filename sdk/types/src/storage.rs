@@ -348,6 +348,13 @@ pub struct ChainLink {
     /// Why the chain node is unreachable (the last error); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The chain node followed now (its API URL): the one asked first, which answered last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub following: Option<String>,
+    /// Every configured chain node (`--node-url`), in order, and how each stands: current,
+    /// ok, unused, failing (since when, why) or refused for another chain.
+    #[serde(default)]
+    pub nodes: Vec<crate::PoolNode>,
 }
 
 /// Whether the chain node answers: the storage node serves in every state, but checks

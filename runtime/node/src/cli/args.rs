@@ -144,7 +144,9 @@ pub const API_URL_FILE: &str = "api.url";
 pub struct NodeArgs {
     /// The node's API URL [default: the URL in <home>/api.url, written by a running
     /// `consign dev --home <home>`]. `consign inbox` takes it several times (comma-separated
-    /// in $CONSIGN_NODE): full nodes of one chain, asked in turn when one fails
+    /// in $CONSIGN_NODE): full nodes of one chain, asked in turn when one fails. `consign
+    /// status` and `consign query block` also take CometBFT's RPC address
+    /// (tcp://127.0.0.1:26657, as wasmd does)
     #[arg(
         long,
         global = true,
@@ -209,9 +211,13 @@ impl NodeArgs {
     ///
     /// # Errors
     ///
-    /// As [`NodeArgs::node_url`], and if the URL is not an `http(s)://` URL.
+    /// As [`NodeArgs::node_url`], and if the URL is not an `http(s)://` URL; a `tcp://` one
+    /// is CometBFT's RPC, which only `consign status` and `consign query block` read.
     pub fn client(&self) -> anyhow::Result<NodeClient> {
         let (url, file) = self.node_url()?;
+        if super::rpc::is_rpc_address(&url) {
+            return Err(consign_client::ClientError::CometRpc { url }.into());
+        }
         tracing::debug!(target: "cli::node", url, from_file = ?file, "node URL");
         NodeClient::new(&url).map_err(|error| match file {
             Some(file) => anyhow::anyhow!(

@@ -8,6 +8,7 @@ use consign_client::{
 };
 
 use super::args::{NodeArgs, TxOptions};
+use super::send::Sending;
 use super::Session;
 
 /// The gas limit of a transaction when `--gas` is not given.
@@ -229,7 +230,8 @@ pub(super) fn would_fail(simulation: &Simulation) -> ClientError {
 
 /// Signs `messages` with the keyring's `from` key and broadcasts them as `options` say (see
 /// [`prepare`]). With `--gas auto`, a transaction the simulation says would fail is not
-/// broadcast: the answer is a refusal with the simulation's reason.
+/// broadcast: the answer is a refusal with the simulation's reason. A sequence already used by
+/// another transaction of the account is signed again with the node's ([`super::send`]).
 ///
 /// # Errors
 ///
@@ -250,7 +252,10 @@ pub fn sign_and_broadcast(
         if let Some(simulation) = prepared.simulation.as_ref().filter(|s| s.code != 0) {
             return Err(would_fail(simulation));
         }
-        client.broadcast(&Tx::sign(prepared.body, &key), mode).await
+        // A sequence the node read is signed again if another transaction took it first; one
+        // given with --sequence is the user's and stays.
+        let sending = Sending::new(key, mode, options.sequence.is_none());
+        sending.send(&client, Some(prepared.body)).await
     }))
 }
 

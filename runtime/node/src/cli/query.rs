@@ -10,6 +10,7 @@ use consign_client::{BlockId, NodeClient, TxHash};
 
 use super::args::{parse_address, JsonArg, NodeArgs};
 use super::output::print_json;
+use super::rpc::{self, Endpoint};
 use super::{OutputFormat, Session, EXIT_OK};
 
 /// Long help of `consign query`.
@@ -72,8 +73,10 @@ pub enum QueryCommand {
     #[command(
         long_about = "Show a committed block: its header (chain id, height, time, previous hash, \
                       transaction root, state hash), its hash and its transactions' hashes. \
-                      Without HEIGHT, the latest block.",
-        after_help = "Examples:\n  consign query block\n  consign query block 42"
+                      Without HEIGHT, the latest block. --node may also be CometBFT's RPC \
+                      address (tcp://127.0.0.1:26657, as wasmd takes it): the same block, read \
+                      from the application through CometBFT.",
+        after_help = "Examples:\n  consign query block\n  consign query block 42\n  consign query block 42 --node tcp://127.0.0.1:26657"
     )]
     Block {
         /// The block's height; the latest block if omitted.
@@ -284,6 +287,14 @@ fn parse_key(key: &str, ascii: bool) -> anyhow::Result<Vec<u8>> {
 /// If the node cannot be reached or answers with an error (its message is passed on), a
 /// downloaded file cannot be written, or `out` cannot be written.
 pub fn run(args: &QueryArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
+    if let QueryCommand::Block { height } = &args.command {
+        if let Endpoint::Comet(comet) = rpc::endpoint(&args.node)? {
+            let id = height.map_or(BlockId::Latest, BlockId::Height);
+            let block = session.block_on(rpc::block(&comet, id))?;
+            print_json(&block, session.output, out)?;
+            return Ok(EXIT_OK);
+        }
+    }
     let node = args.node.client()?;
     session.block_on(query(&node, &args.command, session.output, out))?;
     Ok(EXIT_OK)
@@ -360,7 +371,14 @@ async fn query(
         QueryCommand::Tx { hash } => print_json(&node.tx(hash).await?, output, out),
         QueryCommand::Block { height } => {
             let id = height.map_or(BlockId::Latest, BlockId::Height);
-            print_json(&node.block(id).await?, output, out)
+            let block = match node.block(id).await {
+                Err(error) => match rpc::comet_instead(&error) {
+                    Some(comet) => rpc::block(&comet, id).await?,
+                    None => return Err(error.into()),
+                },
+                found => found?,
+            };
+            print_json(&block, output, out)
         }
         QueryCommand::Deliveries { after, limit, wait } => {
             print_json(&node.deliveries(*after, *limit, *wait).await?, output, out)

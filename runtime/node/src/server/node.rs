@@ -519,6 +519,19 @@ impl Node {
         Ok(())
     }
 
+    /// Network mode: CometBFT's recheck after a commit refused this transaction (another one
+    /// of its sender took its sequence in the block, or it can no longer pay), so CometBFT
+    /// drops it from its mempool. Whoever waits for its commit (`mode=commit`) is told now,
+    /// with the check's reason, instead of at the end of their timeout: a signer can sign
+    /// again at once.
+    pub fn dropped_at_recheck(&self, hash: &TxHash, code: u32, log: &str) {
+        let height = self.status.borrow().height;
+        lock(&self.mempool).notify(hash, || TxOutcome::Dropped {
+            code,
+            log: format!("dropped from the mempool after block {height}: {log}"),
+        });
+    }
+
     /// What both admissions (the dev mempool's and CometBFT's CheckTx) check of a decoded
     /// transaction: its gas limit against a block's, the cap on its sender's pending
     /// transactions, then the stateful checks (sequence, fees) against the committed view with
@@ -833,5 +846,46 @@ impl Node {
             block: outcome.block,
             results: outcome.results,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use consign_chain::{AppConfig, Genesis};
+
+    use super::*;
+
+    #[test]
+    fn a_transaction_dropped_at_recheck_answers_its_waiter_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let genesis = Genesis {
+            chain_id: "recheck-test".into(),
+            genesis_time: Timestamp::from_seconds(1_700_000_000),
+            accounts: Vec::new(),
+            max_block_gas: None,
+        };
+        let app = App::open(AppConfig::new(dir.path()), Some(&genesis)).unwrap();
+        let node = Node::network(app, NodeConfig::default(), "http://127.0.0.1:9".into());
+        let hash = Tx::hash(b"a transaction");
+        let mut waiter = lock(&node.mempool).wait_for(hash);
+        let log = "sequence mismatch for consign1x: expected 4, got 3 (a replayed or already used transaction)";
+        node.dropped_at_recheck(&hash, 32, log);
+        match waiter.try_recv() {
+            Ok(TxOutcome::Dropped { code, log: told }) => {
+                assert_eq!(code, 32);
+                assert!(
+                    told.starts_with("dropped from the mempool after block 0: "),
+                    "{told}"
+                );
+                let mismatch = consign_client::SequenceMismatch::find(&told);
+                assert_eq!(mismatch.map(|m| m.expected), Some(4), "{told}");
+            }
+            other => panic!("the waiter was not told: {other:?}"),
+        }
+        // Another transaction's waiter is left alone.
+        let other = Tx::hash(b"another");
+        let mut waiting = lock(&node.mempool).wait_for(other);
+        node.dropped_at_recheck(&hash, 32, log);
+        assert!(waiting.try_recv().is_err());
     }
 }

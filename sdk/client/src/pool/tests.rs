@@ -181,6 +181,25 @@ async fn a_failing_node_is_left_for_the_next_and_the_pool_stays_there() {
     }
     assert_eq!(sick.hits(), sick_hits);
     assert_eq!(well.hits(), well_hits + 3);
+
+    // The report says which node is followed, and why not the others.
+    let report = pool.report();
+    let states: Vec<_> = report.iter().map(|n| n.state).collect();
+    assert_eq!(
+        states,
+        [
+            PoolNodeState::Failing,
+            PoolNodeState::Failing,
+            PoolNodeState::Current
+        ]
+    );
+    assert_eq!(report[2].url, pool.current().base_url().to_string());
+    for failing in &report[..2] {
+        assert_eq!(failing.failures, 1, "{failing:?}");
+        assert!(failing.failing_since.is_some(), "{failing:?}");
+        assert!(failing.last_error.is_some(), "{failing:?}");
+    }
+    assert!(report[2].failing_since.is_none() && report[2].last_error.is_none());
 }
 
 #[tokio::test]
@@ -221,6 +240,10 @@ async fn a_node_on_another_chain_is_refused_for_good() {
         pool.status().await.unwrap();
     }
     assert_eq!(impostor.hits(), 1, "a refused node is never asked again");
+    let report = pool.report();
+    assert_eq!(report[0].state, PoolNodeState::Refused);
+    assert_eq!(report[0].chain_id.as_deref(), Some("chain-evil"));
+    assert_eq!(report[1].state, PoolNodeState::Current);
 
     // A pool whose every node is on another chain says so, naming the chain.
     let alone = NodePool::new([impostor.serve().await])

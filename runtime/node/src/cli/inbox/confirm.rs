@@ -1,8 +1,9 @@
 //! After a delivery is answered: confirming receipt on-chain (`--confirm`), which releases the
 //! escrow to the seller, and counting saves for `--exit-after`.
 //!
-//! Confirmations go one at a time, in the order the saves happened, so the buyer's account
-//! sequence numbers never race.
+//! Confirmations go one at a time, in the order the saves happened, so the inbox's own
+//! transactions never race for a sequence; one the buyer sends meanwhile from elsewhere (a
+//! purchase through another node) may, and the loser is signed again ([`crate::cli::send`]).
 //!
 //! The rule: only a delivery this inbox verified and saved in this run
 //! ([`Accepted::Saved`]) is confirmed, once. A request for a purchase saved before
@@ -15,13 +16,14 @@
 use std::sync::Arc;
 
 use consign_client::inbox::{Accepted, SavedRecord};
-use consign_client::{Broadcast, ClientError, NodePool, SecretKey, Tx};
+use consign_client::{Broadcast, ClientError, NodePool, SecretKey};
 use consign_market::ExecuteMsg;
 use tokio::sync::{mpsc, oneshot, watch, Mutex};
 
 use super::report::{CliEvent, Note};
 use crate::cli::args::TxOptions;
 use crate::cli::broadcast::{self, prepare, would_fail};
+use crate::cli::send::Sending;
 
 /// Signs and sends the inbox's own transactions (confirmations, and the guard's disputes and
 /// refund claims) with the buyer's key, one at a time: the two tasks share it, so their account
@@ -57,17 +59,22 @@ impl Signer {
         let _turn = self.turn.lock().await;
         let signer = broadcast::Signer::Key(self.key.clone());
         let messages = vec![msg.to_msg(contract, vec![])];
-        let (signer, messages) = (&signer, &messages);
+        let sending = Sending::new(self.key.clone(), self.options.mode(), true);
+        let (signer, messages, sending) = (&signer, &messages, &sending);
         let outcome = self
             .nodes
             .call(|node| async move {
+                // On the next node after a failure, the version already signed is sent again:
+                // the failed node may have passed it on.
+                if sending.started() {
+                    return sending.send(&node, None).await;
+                }
                 let prepared =
                     prepare(&node, &self.options, signer, messages.clone(), false).await?;
                 if let Some(simulation) = prepared.simulation.as_ref().filter(|s| s.code != 0) {
                     return Err(would_fail(simulation));
                 }
-                let tx = Tx::sign(prepared.body, &self.key);
-                node.broadcast(&tx, self.options.mode()).await
+                sending.send(&node, Some(prepared.body)).await
             })
             .await;
         match outcome {
