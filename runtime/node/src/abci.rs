@@ -182,6 +182,9 @@ fn genesis_differences(ours: &Genesis, offered: &Genesis) -> Vec<String> {
     if offered.accounts != ours.accounts {
         differences.push("app_state.accounts differ".into());
     }
+    if offered.staking != ours.staking {
+        differences.push("app_state.staking differs".into());
+    }
     if offered.max_block_gas != ours.max_block_gas {
         differences.push(format!(
             "consensus_params.block.max_gas: CometBFT's is {:?}, this chain's is {:?}",
@@ -242,6 +245,7 @@ impl Abci {
             genesis_time: timestamp(req.time),
             accounts: app_state.accounts,
             max_block_gas: u64::try_from(req.consensus_params.block.max_gas).ok(),
+            staking: app_state.staking,
         };
         let differences = genesis_differences(&self.genesis, &offered);
         if !differences.is_empty() {
@@ -653,6 +657,7 @@ mod tests {
                 coins: coins(1_000, "ucsn"),
             }],
             max_block_gas: Some(1_000_000),
+            staking: Default::default(),
         };
         App::open(AppConfig::new(dir), Some(&genesis)).unwrap()
     }
