@@ -110,6 +110,9 @@ pub struct Finalized {
     pub state_hash: [u8; 32],
     /// One result per transaction given, in order.
     pub results: Vec<TxResult>,
+    /// What the block did at its end (completed unbondings and redelegations):
+    /// [`Block::events`], for FinalizeBlock's block events.
+    pub events: Vec<cosmwasm_std::Event>,
 }
 
 /// The finalized block waiting for its commit: what will be written, and what the App becomes.
@@ -531,6 +534,7 @@ impl App {
         Ok(Finalized {
             state_hash: pending.head.state_hash,
             results: pending.outcome.results.clone(),
+            events: pending.outcome.block.events.clone(),
         })
     }
 

@@ -20,6 +20,7 @@ mod node_home;
 pub mod offline;
 pub mod output;
 pub mod prompt;
+pub mod staking;
 
 pub mod buy;
 pub mod check;

@@ -10,6 +10,7 @@ use consign_client::{BlockId, NodeClient, TxHash};
 
 use super::args::{parse_address, JsonArg, NodeArgs};
 use super::output::print_json;
+use super::staking::{self, StakingQuery};
 use super::{OutputFormat, Session, EXIT_OK};
 
 /// Long help of `consign query`.
@@ -57,6 +58,9 @@ pub enum QueryCommand {
     /// Query codes, contracts and contract state.
     #[command(subcommand)]
     Wasm(WasmQuery),
+    /// Query staking: validators, an account's delegations and rewards, its unbondings.
+    #[command(subcommand)]
+    Staking(StakingQuery),
     /// Show a committed transaction's result: height, code, log, gas, events, deliveries.
     #[command(
         long_about = "Show a committed transaction's result, as `consign tx … --output json` \
@@ -366,6 +370,7 @@ async fn query(
             print_json(&node.deliveries(*after, *limit, *wait).await?, output, out)
         }
         QueryCommand::Account { address } => print_json(&node.account(address).await?, output, out),
+        QueryCommand::Staking(command) => staking::query(node, command, output, out).await,
     }
 }
 
