@@ -588,6 +588,34 @@ laddr = \"tcp://0.0.0.0:26656\"
 ";
 
     #[test]
+    fn genesis_validators_become_staking_validators_and_bad_addresses_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        let write = |validators: serde_json::Value| {
+            std::fs::write(
+                genesis_path(dir.path()),
+                serde_json::json!({ "validators": validators }).to_string(),
+            )
+            .unwrap();
+        };
+        write(serde_json::json!([
+            {"address": "43878089223BD56E81EFF4491420EF592842A305", "name": "node0"},
+            {"address": "0000000000000000000000000000000000000001", "name": ""},
+        ]));
+        let validators = consensus_validators(dir.path()).unwrap();
+        assert_eq!(validators.len(), 2);
+        assert_eq!(
+            validators[0].address,
+            "consignvaloper1gwrcpzfz802kaq0073y3gg80ty5y9gc950g8ah"
+        );
+        assert_eq!(validators[0].moniker, "node0");
+        assert_eq!(validators[1].moniker, "validator1");
+        write(serde_json::json!([{"address": "not hex"}]));
+        let error = consensus_validators(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("validators[0].address"), "{error}");
+    }
+
+    #[test]
     fn set_toml_replaces_within_the_section_only() {
         let text = set_toml(CONFIG, "p2p", "laddr", "\"tcp://127.0.0.1:1\"");
         assert_eq!(

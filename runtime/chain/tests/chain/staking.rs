@@ -498,4 +498,10 @@ fn a_contract_built_with_the_staking_feature_stakes_as_on_wasmd() {
     for (msg, reason) in cases {
         failed(&execute(&mut chain, raw(msg)), reason);
     }
+
+    // FundCommunityPool gives coins to the distribution account (where rewards are minted and
+    // paid from at once, so it holds only what was given).
+    let funded = json!({"distribution": {"fund_community_pool": {"amount": [{"denom": "ucsn", "amount": "1000"}]}}});
+    ok(execute(&mut chain, raw(funded)));
+    assert_eq!(chain.balance(&module("distribution")), 1_000);
 }
