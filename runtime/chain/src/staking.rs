@@ -68,6 +68,23 @@ pub(crate) const DISTRIBUTION: &str = "distribution";
 /// redelegation entries per (delegator, source, destination), as the SDK's `max_entries`.
 pub(crate) const MAX_ENTRIES: usize = 7;
 
+/// What a staking or distribution message did: its events, and its response as the SDK encodes
+/// it (what a contract's reply sees in `msg_responses`).
+#[derive(Debug, Default)]
+pub(crate) struct Done {
+    pub(crate) events: Vec<cosmwasm_std::Event>,
+    pub(crate) response: Vec<u8>,
+}
+
+impl From<Vec<cosmwasm_std::Event>> for Done {
+    fn from(events: Vec<cosmwasm_std::Event>) -> Self {
+        Self {
+            events,
+            response: Vec::new(),
+        }
+    }
+}
+
 /// The module's parameters, from the genesis.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Params {

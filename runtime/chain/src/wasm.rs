@@ -2,7 +2,7 @@
 //! responses ask for — bank and wasm messages, submessages with `reply`, events in CosmWasm's
 //! format, and the delivery instructions of calls that succeed.
 
-mod proto;
+pub(crate) mod proto;
 
 use consign_vm::{BackendApi, Instance};
 use cosmwasm_std::{
@@ -99,13 +99,14 @@ impl Executor<'_> {
         run: impl FnOnce(
             &mut crate::store::Layers,
             &cosmwasm_std::BlockInfo,
-        ) -> Result<Vec<Event>, ExecError>,
+        ) -> Result<staking::Done, ExecError>,
     ) -> Result<Outcome, ExecError> {
         self.gas.consume(gas::STAKING)?;
         let block = self.core.context().block;
-        let events = run(&mut lock(&self.core.layers), &block)?;
+        let done = run(&mut lock(&self.core.layers), &block)?;
         Ok(Outcome {
-            events,
+            events: done.events,
+            data: (!done.response.is_empty()).then(|| Binary::new(done.response)),
             ..Outcome::default()
         })
     }
@@ -748,6 +749,29 @@ impl Outcome {
                 proto::execute_response(data),
             ),
             CosmosMsg::Bank(_) => ("/cosmos.bank.v1beta1.MsgSendResponse", Vec::new()),
+            CosmosMsg::Staking(StakingMsg::Delegate { .. }) => {
+                ("/cosmos.staking.v1beta1.MsgDelegateResponse", Vec::new())
+            }
+            CosmosMsg::Staking(StakingMsg::Undelegate { .. }) => (
+                "/cosmos.staking.v1beta1.MsgUndelegateResponse",
+                data.to_vec(),
+            ),
+            CosmosMsg::Staking(StakingMsg::Redelegate { .. }) => (
+                "/cosmos.staking.v1beta1.MsgBeginRedelegateResponse",
+                data.to_vec(),
+            ),
+            CosmosMsg::Distribution(DistributionMsg::SetWithdrawAddress { .. }) => (
+                "/cosmos.distribution.v1beta1.MsgSetWithdrawAddressResponse",
+                Vec::new(),
+            ),
+            CosmosMsg::Distribution(DistributionMsg::WithdrawDelegatorReward { .. }) => (
+                "/cosmos.distribution.v1beta1.MsgWithdrawDelegatorRewardResponse",
+                data.to_vec(),
+            ),
+            CosmosMsg::Distribution(DistributionMsg::FundCommunityPool { .. }) => (
+                "/cosmos.distribution.v1beta1.MsgFundCommunityPoolResponse",
+                Vec::new(),
+            ),
             _ => return Vec::new(),
         };
         vec![json!({"type_url": type_url, "value": Binary::new(value)})]

@@ -6,7 +6,7 @@
 
 use cosmwasm_std::{
     entry_point, to_json_binary, Binary, Coin, Deps, DepsMut, DistributionMsg, Env, MessageInfo,
-    Response, StakingMsg, StdResult, Uint128,
+    Reply, Response, StakingMsg, StdResult, SubMsg, Uint128,
 };
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +56,11 @@ pub enum ExecuteMsg {
         /// The message.
         msg: cosmwasm_std::CosmosMsg,
     },
+    /// Sends the message as a submessage whose reply (always) records what it got.
+    WithReply {
+        /// The message.
+        msg: cosmwasm_std::CosmosMsg,
+    },
 }
 
 /// What `query` answers: each is the chain's answer, parsed into cosmwasm-std's response type
@@ -90,7 +95,11 @@ pub enum QueryMsg {
     TotalRewards {},
     /// `DelegatorValidatorsResponse` of the contract.
     DelegatorValidators {},
+    /// The last reply's `SubMsgResult`, as received.
+    LastReply {},
 }
+
+const LAST_REPLY: &[u8] = b"last_reply";
 
 /// Sets nothing up.
 #[entry_point]
@@ -151,10 +160,23 @@ pub fn execute(
             DistributionMsg::SetWithdrawAddress { address }.into(),
         ),
         ExecuteMsg::Raw { msg } => ("raw", msg),
+        ExecuteMsg::WithReply { msg } => {
+            return Ok(Response::new()
+                .add_attribute("action", "with_reply")
+                .add_submessage(SubMsg::reply_always(msg, 1)))
+        }
     };
     Ok(Response::new()
         .add_attribute("action", action)
         .add_message(msg))
+}
+
+/// Records the reply's result.
+#[entry_point]
+pub fn reply(deps: DepsMut<'_>, _env: Env, reply: Reply) -> StdResult<Response> {
+    deps.storage
+        .set(LAST_REPLY, &cosmwasm_std::to_json_vec(&reply.result)?);
+    Ok(Response::new())
 }
 
 /// Answers through cosmwasm-std's typed querier.
@@ -174,5 +196,8 @@ pub fn query(deps: Deps<'_>, env: Env, msg: QueryMsg) -> StdResult<Binary> {
         }
         QueryMsg::TotalRewards {} => to_json_binary(&q.query_delegation_total_rewards(&me)?),
         QueryMsg::DelegatorValidators {} => to_json_binary(&q.query_delegator_validators(&me)?),
+        QueryMsg::LastReply {} => Ok(Binary::new(
+            deps.storage.get(LAST_REPLY).unwrap_or_default(),
+        )),
     }
 }

@@ -2,10 +2,11 @@
 //! set the withdraw address, fund the community pool. Each checks its input as the Cosmos SDK's
 //! message server does, with its error texts, and returns the SDK's events.
 
-use cosmwasm_std::{BlockInfo, Coin, Event, Uint256};
+use cosmwasm_std::{BlockInfo, Coin, Event, Timestamp, Uint256};
 
 use super::rewards::{self, Accumulator};
 use super::time::rfc3339;
+use super::Done;
 use super::{
     corrupt, delegation, delegation_key, params, redelegation_prefix, scan, unbonding_pair_prefix,
     validator, validator_key, withdraw_key, DelegationRecord, Entry, ValidatorRecord, BONDED_POOL,
@@ -17,6 +18,7 @@ use crate::events::{attr, event};
 use crate::fees::{coins_text, module_address};
 use crate::state::{next_seq, write_json};
 use crate::store::Layers;
+use crate::wasm::proto;
 
 fn invalid_request(what: &str) -> ExecError {
     ExecError::Invalid(format!("{what}: invalid request"))
@@ -124,7 +126,7 @@ fn enqueue(
     block: &BlockInfo,
     prefix: Vec<u8>,
     amount: u128,
-) -> Result<String, ExecError> {
+) -> Result<Timestamp, ExecError> {
     let unbonding_seconds = params(layers).map_err(corrupt)?.unbonding_seconds;
     let completion = block.time.plus_seconds(unbonding_seconds);
     let seq = next_seq(layers, SEQ_KEY).map_err(corrupt)?;
@@ -140,7 +142,7 @@ fn enqueue(
         },
     );
     layers.set(&[QUEUE_PREFIX, &suffix].concat(), &key);
-    Ok(rfc3339(completion))
+    Ok(completion)
 }
 
 /// `MsgDelegate`: bonds `amount` of `delegator`'s coins to `valoper`, paying the delegation's
@@ -155,7 +157,7 @@ pub(crate) fn delegate(
     delegator: &str,
     valoper: &str,
     amount: &Coin,
-) -> Result<Vec<Event>, ExecError> {
+) -> Result<Done, ExecError> {
     let value = positive(amount, "invalid delegation amount")?;
     let mut val = existing_validator(layers, valoper)?;
     bond_denom(amount)?;
@@ -201,7 +203,7 @@ pub(crate) fn delegate(
             attr("new_shares", rewards::decimal_text(shares(value))),
         ],
     ));
-    Ok(events)
+    Ok(events.into())
 }
 
 /// Shares as the SDK's decimal: without slashing, one share per coin.
@@ -221,7 +223,7 @@ pub(crate) fn undelegate(
     delegator: &str,
     valoper: &str,
     amount: &Coin,
-) -> Result<Vec<Event>, ExecError> {
+) -> Result<Done, ExecError> {
     let value = positive(amount, "invalid shares amount")?;
     let mut val = existing_validator(layers, valoper)?;
     bond_denom(amount)?;
@@ -260,10 +262,13 @@ pub(crate) fn undelegate(
             attr("validator", valoper),
             attr("delegator", delegator),
             attr("amount", amount.to_string()),
-            attr("completion_time", completion),
+            attr("completion_time", rfc3339(completion)),
         ],
     ));
-    Ok(events)
+    Ok(Done {
+        events,
+        response: proto::undelegate_response(completion, amount),
+    })
 }
 
 /// `MsgBeginRedelegate`: moves `amount` of the delegation from `src` to `dst` at once. Until
@@ -280,7 +285,7 @@ pub(crate) fn redelegate(
     src: &str,
     dst: &str,
     amount: &Coin,
-) -> Result<Vec<Event>, ExecError> {
+) -> Result<Done, ExecError> {
     let value = positive(amount, "invalid shares amount")?;
     if src == dst {
         return Err(ExecError::Invalid(
@@ -349,10 +354,13 @@ pub(crate) fn redelegate(
             attr("destination_validator", dst),
             attr("delegator", delegator),
             attr("amount", amount.to_string()),
-            attr("completion_time", completion),
+            attr("completion_time", rfc3339(completion)),
         ],
     ));
-    Ok(events)
+    Ok(Done {
+        events,
+        response: proto::redelegate_response(completion),
+    })
 }
 
 /// `MsgWithdrawDelegatorReward`: pays the delegation's rewards to the withdraw address.
@@ -364,7 +372,7 @@ pub(crate) fn withdraw_rewards(
     block: &BlockInfo,
     delegator: &str,
     valoper: &str,
-) -> Result<Vec<Event>, ExecError> {
+) -> Result<Done, ExecError> {
     if validator(layers, valoper).map_err(corrupt)?.is_none() {
         return Err(ExecError::Invalid(format!(
             "no validator distribution info: validator {valoper} does not exist"
@@ -381,9 +389,13 @@ pub(crate) fn withdraw_rewards(
     let index = Accumulator::read(layers)
         .map_err(corrupt)?
         .index_at(&params, block.height);
+    let paid = rewards::truncated(rewards::earned_scaled(&record, index));
     let events = pay_rewards(layers, delegator, valoper, &mut record, index)?;
     write_delegation(layers, delegator, valoper, &record);
-    Ok(events)
+    Ok(Done {
+        events,
+        response: proto::withdraw_response(&rewards::reward_coins(paid)),
+    })
 }
 
 /// `MsgSetWithdrawAddress`: where `delegator`'s rewards go from now on.
@@ -394,7 +406,7 @@ pub(crate) fn set_withdraw_address(
     layers: &mut Layers,
     delegator: &str,
     address: &str,
-) -> Result<Vec<Event>, ExecError> {
+) -> Result<Done, ExecError> {
     let canonical = consign_types::canonicalize_address(address)
         .map_err(|e| ExecError::Invalid(format!("invalid withdraw address: {e}")))?;
     if consign_types::humanize_address(&canonical) != address {
@@ -410,7 +422,8 @@ pub(crate) fn set_withdraw_address(
     Ok(vec![event(
         "set_withdraw_address",
         [attr("withdraw_address", address)],
-    )])
+    )]
+    .into())
 }
 
 /// `MsgFundCommunityPool`: gives coins to the distribution module account.
@@ -421,12 +434,12 @@ pub(crate) fn fund_community_pool(
     layers: &mut Layers,
     sender: &str,
     amount: &[Coin],
-) -> Result<Vec<Event>, ExecError> {
+) -> Result<Done, ExecError> {
     if amount.is_empty() || amount.iter().any(|c| c.amount.is_zero()) {
         return Err(invalid_request(&format!(
             "invalid coins {}: give a positive amount",
             coins_text(amount)
         )));
     }
-    bank::transfer(layers, sender, &module_address(DISTRIBUTION), amount)
+    Ok(bank::transfer(layers, sender, &module_address(DISTRIBUTION), amount)?.into())
 }

@@ -475,6 +475,36 @@ fn a_contract_built_with_the_staking_feature_stakes_as_on_wasmd() {
     let delegation = chain.query(&staker, json!({"delegation": {"validator": v1}}));
     assert_eq!(delegation["amount"]["amount"], "50000");
 
+    // A reply to an undelegation gets wasmd's msg_responses: MsgUndelegateResponse with the
+    // completion time and the amount, protobuf-encoded.
+    ok(execute(
+        &mut chain,
+        json!({"with_reply": {"msg": {"staking": {"undelegate":
+            {"validator": v1, "amount": {"denom": "ucsn", "amount": "1"}}}}}}),
+    ));
+    let reply = chain.query(&staker, json!({"last_reply": {}}));
+    let response = &reply["ok"]["msg_responses"][0];
+    assert_eq!(
+        response["type_url"], "/cosmos.staking.v1beta1.MsgUndelegateResponse",
+        "{reply}"
+    );
+    let mut timestamp = vec![0x08];
+    let mut seconds = chain.clock + UNBONDING;
+    while seconds >= 0x80 {
+        timestamp.push((seconds & 0x7f) as u8 | 0x80);
+        seconds >>= 7;
+    }
+    timestamp.push(seconds as u8);
+    let mut expected = vec![0x0a, timestamp.len() as u8];
+    expected.extend(timestamp);
+    expected.extend(b"\x12\x09\x0a\x04ucsn\x12\x011");
+    assert_eq!(
+        response["value"],
+        json!(consign_types::Binary::new(expected)),
+        "{reply}"
+    );
+    assert_eq!(reply["ok"]["data"], response["value"]);
+
     // wasmd's refusals reach the contract's transaction.
     let raw = |msg: Value| json!({"raw": {"msg": msg}});
     let cases = [
