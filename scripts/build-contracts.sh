@@ -3,7 +3,8 @@
 # <target>/contracts/<crate_name>.wasm (crate name with dashes turned into underscores):
 #
 # - every workspace package under contracts/ with a `cdylib` crate type, in one cargo invocation
-#   with the workspace's `contract` profile;
+#   with the workspace's `contract` profile (those marked `build-alone` each in one of their own,
+#   so their cosmwasm-std features stay theirs);
 # - cw20-base 2.0.0 from crates.io, built as its own package (a cdylib that merely depends on it
 #   would not export its entry points) with a fresh lock file, so that cosmwasm-std resolves to
 #   the newest 2.x (2.0.0's allocator aborts in `deallocate` with Rust >= 1.78).
@@ -43,25 +44,30 @@ ensure_wasm_target() {
     fi
 }
 
-# Prints the names of the workspace packages under contracts/ that have a cdylib target.
+# Prints the names of the workspace packages under contracts/ that have a cdylib target: with
+# $1 = shared, those built together in one invocation; with $1 = alone, those whose manifest says
+# `[package.metadata.consign] build-alone = true` (a contract that enables a cosmwasm-std feature,
+# such as `staking`, which cargo would otherwise unify into every contract built beside it).
 contract_packages() {
     local metadata
     metadata="$(cargo metadata --manifest-path "$ROOT/Cargo.toml" --no-deps --format-version 1)"
     if command -v jq >/dev/null 2>&1; then
-        jq -r --arg dir "$ROOT/contracts/" '.packages[]
+        jq -r --arg dir "$ROOT/contracts/" --arg mode "$1" '.packages[]
             | select(.manifest_path | startswith($dir))
             | select(any(.targets[]; any(.crate_types[]; . == "cdylib")))
+            | select((.metadata.consign["build-alone"] // false) == ($mode == "alone"))
             | .name' <<<"$metadata"
     elif command -v python3 >/dev/null 2>&1; then
         python3 -c '
 import json, sys
-root = sys.argv[1]
+root, mode = sys.argv[1], sys.argv[2]
 for p in json.load(sys.stdin)["packages"]:
+    alone = bool(((p.get("metadata") or {}).get("consign") or {}).get("build-alone", False))
     if p["manifest_path"].startswith(root) and any(
         "cdylib" in t["crate_types"] for t in p["targets"]
-    ):
+    ) and alone == (mode == "alone"):
         print(p["name"])
-' "$ROOT/contracts/" <<<"$metadata"
+' "$ROOT/contracts/" "$1" <<<"$metadata"
     else
         die "need jq or python3 to read \`cargo metadata\`"
     fi
@@ -78,14 +84,18 @@ collect() {
 }
 
 build_workspace_contracts() {
-    local packages=() args=() name
-    mapfile -t packages < <(contract_packages)
+    local packages=() alone=() args=() name
+    mapfile -t packages < <(contract_packages shared)
+    mapfile -t alone < <(contract_packages alone)
     [ "${#packages[@]}" -gt 0 ] || die "no cdylib packages found under $ROOT/contracts"
     for name in "${packages[@]}"; do
         args+=(-p "$name")
     done
     cargo build --manifest-path "$ROOT/Cargo.toml" --target "$WASM_TARGET" --profile contract "${args[@]}"
-    for name in "${packages[@]}"; do
+    for name in "${alone[@]}"; do
+        cargo build --manifest-path "$ROOT/Cargo.toml" --target "$WASM_TARGET" --profile contract -p "$name"
+    done
+    for name in "${packages[@]}" "${alone[@]}"; do
         name="${name//-/_}"
         collect "$TARGET_DIR/$WASM_TARGET/contract/$name.wasm" "$name"
     done

@@ -108,6 +108,7 @@ fn main() {
             })
             .collect(),
         max_block_gas: None,
+        staking: Default::default(),
     };
     let app = App::open(AppConfig::new(dir.path()), Some(&genesis)).unwrap();
     let targets: Vec<String> = keys.iter().map(SecretKey::address).collect();

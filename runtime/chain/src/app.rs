@@ -110,6 +110,9 @@ pub struct Finalized {
     pub state_hash: [u8; 32],
     /// One result per transaction given, in order.
     pub results: Vec<TxResult>,
+    /// What the block did at its end (completed unbondings and redelegations):
+    /// [`Block::events`], for FinalizeBlock's block events.
+    pub events: Vec<cosmwasm_std::Event>,
 }
 
 /// The finalized block waiting for its commit: what will be written, and what the App becomes.
@@ -314,6 +317,7 @@ impl App {
                     crate::bank::mint(&mut l, &account.address, coin)?;
                 }
             }
+            crate::staking::init(&mut l, &genesis.staking)?;
         }
         let changes = lock(&layers).take_all().changes;
         let state_hash = next_state_hash(&[0; 32], &changes);
@@ -331,6 +335,7 @@ impl App {
             header,
             hash: hex32(&hash),
             txs: Vec::new(),
+            events: Vec::new(),
         };
         let write = BlockWrite {
             height: 0,
@@ -529,6 +534,7 @@ impl App {
         Ok(Finalized {
             state_hash: pending.head.state_hash,
             results: pending.outcome.results.clone(),
+            events: pending.outcome.block.events.clone(),
         })
     }
 
@@ -618,6 +624,21 @@ impl App {
             tx_bytes.push((checked.hash.to_string(), checked.bytes));
             results.push(result);
         }
+        // The end of the block: unbondings and redelegations whose time has come complete.
+        let end_events = {
+            self.core.set_context(TxContext {
+                block: block_info.clone(),
+                tx: None,
+            });
+            let mut layers = lock(&self.core.layers);
+            match crate::staking::end_block(&mut layers, &block_info) {
+                Ok(events) => events,
+                Err(e) => {
+                    layers.reset(self.committed.clone());
+                    return Err(e);
+                }
+            }
+        };
         let block_layer = lock(&self.core.layers).take_all();
         // Nothing of the block stays in the layers until it is committed: queries and the next
         // finalize start from the committed map.
@@ -642,6 +663,7 @@ impl App {
             header,
             hash: hex32(&hash),
             txs: included,
+            events: end_events,
         };
         let mut next_delivery = last.head.next_delivery;
         let mut deliveries = Vec::with_capacity(pending_deliveries.len());
@@ -997,6 +1019,24 @@ fn run_msg(executor: &mut Executor<'_>, sender: &str, msg: &Msg) -> Result<Outco
             new_admin,
         } => executor.set_admin(sender, contract, Some(new_admin)),
         Msg::ClearAdmin { contract } => executor.set_admin(sender, contract, None),
+        Msg::Delegate { validator, amount } => executor.staking(|layers, block| {
+            crate::staking::delegate(layers, block, sender, validator, amount)
+        }),
+        Msg::Undelegate { validator, amount } => executor.staking(|layers, block| {
+            crate::staking::undelegate(layers, block, sender, validator, amount)
+        }),
+        Msg::Redelegate {
+            src_validator,
+            dst_validator,
+            amount,
+        } => executor.staking(|layers, block| {
+            crate::staking::redelegate(layers, block, sender, src_validator, dst_validator, amount)
+        }),
+        Msg::WithdrawRewards { validator } => executor.staking(|layers, block| {
+            crate::staking::withdraw_rewards(layers, block, sender, validator)
+        }),
+        Msg::SetWithdrawAddress { address } => executor
+            .staking(|layers, _| crate::staking::set_withdraw_address(layers, sender, address)),
     }
 }
 

@@ -20,7 +20,13 @@ pub const FEE_COLLECTOR_NAME: &str = "fee_collector";
 
 /// The fee collector's address: the account every fee is paid to. No key controls it.
 pub fn fee_collector() -> String {
-    let hash = Sha256::digest(FEE_COLLECTOR_NAME.as_bytes());
+    module_address(FEE_COLLECTOR_NAME)
+}
+
+/// A module account's address, as the Cosmos SDK derives it: the first 20 bytes of
+/// `SHA-256(name)`. No key controls it.
+pub(crate) fn module_address(name: &str) -> String {
+    let hash = Sha256::digest(name.as_bytes());
     consign_types::humanize_address(&hash[..20])
 }
 

@@ -17,6 +17,9 @@ pub const STORE_CODE_PER_BYTE: u64 = 5;
 pub const INSTANTIATE: u64 = 20_000;
 /// Charged for every contract call (execute, migrate, reply, a submessage).
 pub const CONTRACT_CALL: u64 = 5_000;
+/// Charged for a staking or distribution message (delegate, undelegate, redelegate, withdraw
+/// rewards, set the withdraw address, fund the community pool).
+pub const STAKING: u64 = 20_000;
 /// The largest gas limit a transaction may ask for.
 pub const MAX_TX_GAS: u64 = 1_000_000_000;
 

@@ -19,6 +19,7 @@ mod genesis;
 mod listing;
 mod querier;
 mod simulate;
+mod staking;
 mod state;
 mod store;
 mod view;
@@ -27,7 +28,10 @@ mod wasm;
 pub use app::{App, AppConfig, BlockOutcome, CheckedTx, DecodedTx, Finalized, RefusedTx};
 pub use error::{ChainError, CheckError, ExecError};
 pub use fees::{fee_collector, Pending, FEE_COLLECTOR_NAME};
-pub use genesis::{Genesis, GenesisAccount};
+pub use genesis::{
+    Genesis, GenesisAccount, GenesisValidator, StakingGenesis, DEFAULT_REWARD_PER_BLOCK,
+    DEFAULT_UNBONDING_SECONDS,
+};
 pub use listing::{Page, StateEntry, MAX_SCAN};
 pub use querier::ChainQuerier;
 pub use state::{AccountRecord, CodeRecord, ContractRecord};

@@ -1,7 +1,8 @@
 //! [`ChainQuerier`]: answers contracts' queries of the chain (`query_chain`): bank balances,
 //! supply and denomination metadata, and other contracts' smart, raw and raw-range queries,
-//! contract and code info. Queries of modules the chain does not have yet (staking,
-//! distribution, gRPC/Stargate) fail with a contract-facing error that says so.
+//! contract and code info, staking and distribution (answered by [`crate::staking`]). Queries of
+//! what the chain does not have yet (gRPC/Stargate) fail with a contract-facing error that says
+//! so.
 
 mod denom_metadata;
 mod raw_range;
@@ -13,6 +14,7 @@ use cosmwasm_std::{Binary, ContractResult, SystemError, SystemResult};
 use serde_json::{json, Value};
 
 use crate::core::Core;
+use crate::staking;
 use crate::state::{self, CodeRecord, ContractRecord};
 use crate::store::lock;
 
@@ -189,6 +191,25 @@ impl Querier for ChainQuerier {
                 Err(e) => (Ok(SystemResult::Ok(ContractResult::Err(e))), cost),
             },
             ("bank", "all_denom_metadata") => (Ok(ok(&denom_metadata::all())), cost),
+            ("staking" | "distribution", _) => {
+                let block = core.context().block;
+                let layers = lock(&core.layers);
+                let answer = if module == "staking" {
+                    staking::query::staking(&layers, &block, kind, args)
+                } else {
+                    staking::query::distribution(&layers, &block, kind, args)
+                };
+                match answer {
+                    Some(Ok(value)) => (Ok(ok(&value)), cost),
+                    Some(Err(e)) => (Ok(SystemResult::Ok(ContractResult::Err(e))), cost),
+                    None => (
+                        Ok(SystemResult::Err(SystemError::UnsupportedRequest {
+                            kind: unsupported(module, kind),
+                        })),
+                        cost,
+                    ),
+                }
+            }
             ("wasm", "contract_info") => {
                 let contract = text("contract_addr");
                 let layers = lock(&core.layers);
@@ -235,10 +256,7 @@ impl Querier for ChainQuerier {
 /// "Unsupported query type: …"): the modules still missing say which part of issue 15 adds them.
 fn unsupported(module: &str, kind: &str) -> String {
     match module {
-        "staking" | "distribution" => format!(
-            "{module} queries ({module}.{kind}) are not supported by this chain yet: it has no \
-             staking module (issue 15: staking)"
-        ),
+        "staking" | "distribution" => format!("{module}.{kind}"),
         "grpc" => format!(
             "GrpcQuery is not supported by this chain yet (issue 15: stargate); asked for {kind}"
         ),

@@ -10,6 +10,7 @@
 //! | `wasm/code-bytes/<id, 8 bytes BE>` | the wasm |
 //! | `wasm/contract/<address>` | [`ContractRecord`] (JSON) |
 //! | `wasm/state/<len><canonical address>` ‖ key | the contract's own storage |
+//! | `staking/…`, `distribution/…` | the staking module's (its table is in `staking.rs`) |
 
 use consign_types::PublicKey;
 use cosmwasm_std::{Coin, Uint128};

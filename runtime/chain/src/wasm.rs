@@ -2,12 +2,12 @@
 //! responses ask for — bank and wasm messages, submessages with `reply`, events in CosmWasm's
 //! format, and the delivery instructions of calls that succeed.
 
-mod proto;
+pub(crate) mod proto;
 
 use consign_vm::{BackendApi, Instance};
 use cosmwasm_std::{
-    BankMsg, Binary, Checksum, Coin, ContractResult, CosmosMsg, Empty, Event, MessageInfo,
-    MigrateInfo, Reply, ReplyOn, Response, SubMsg, WasmMsg,
+    BankMsg, Binary, Checksum, Coin, ContractResult, CosmosMsg, DistributionMsg, Empty, Event,
+    MessageInfo, MigrateInfo, Reply, ReplyOn, Response, StakingMsg, SubMsg, WasmMsg,
 };
 use serde_json::json;
 
@@ -17,6 +17,7 @@ use crate::error::ExecError;
 use crate::events::{attr, check_contract_attributes, event};
 use crate::gas::{self, GasMeter};
 use crate::querier::ChainQuerier;
+use crate::staking;
 use crate::state::{self, CodeRecord, ContractRecord};
 use crate::store::{lock, ContractStore};
 
@@ -89,6 +90,25 @@ impl Executor<'_> {
         self.gas.consume(gas::BANK_SEND)?;
         self.validate(to, "recipient")?;
         bank::transfer(&mut lock(&self.core.layers), from, to, amount)
+    }
+
+    /// Runs a staking or distribution message against the state at the current block,
+    /// charging its gas.
+    pub(crate) fn staking(
+        &mut self,
+        run: impl FnOnce(
+            &mut crate::store::Layers,
+            &cosmwasm_std::BlockInfo,
+        ) -> Result<staking::Done, ExecError>,
+    ) -> Result<Outcome, ExecError> {
+        self.gas.consume(gas::STAKING)?;
+        let block = self.core.context().block;
+        let done = run(&mut lock(&self.core.layers), &block)?;
+        Ok(Outcome {
+            events: done.events,
+            data: (!done.response.is_empty()).then(|| Binary::new(done.response)),
+            ..Outcome::default()
+        })
     }
 
     /// Checks, compiles and stores a code.
@@ -649,6 +669,33 @@ impl Executor<'_> {
             CosmosMsg::Wasm(WasmMsg::ClearAdmin { contract_addr }) => {
                 self.set_admin(sender, contract_addr, None)
             }
+            CosmosMsg::Staking(StakingMsg::Delegate { validator, amount }) => {
+                self.staking(|layers, block| {
+                    staking::delegate(layers, block, sender, validator, amount)
+                })
+            }
+            CosmosMsg::Staking(StakingMsg::Undelegate { validator, amount }) => {
+                self.staking(|layers, block| {
+                    staking::undelegate(layers, block, sender, validator, amount)
+                })
+            }
+            CosmosMsg::Staking(StakingMsg::Redelegate {
+                src_validator,
+                dst_validator,
+                amount,
+            }) => self.staking(|layers, block| {
+                staking::redelegate(layers, block, sender, src_validator, dst_validator, amount)
+            }),
+            CosmosMsg::Distribution(DistributionMsg::SetWithdrawAddress { address }) => {
+                self.staking(|layers, _| staking::set_withdraw_address(layers, sender, address))
+            }
+            CosmosMsg::Distribution(DistributionMsg::WithdrawDelegatorReward { validator }) => self
+                .staking(|layers, block| {
+                    staking::withdraw_rewards(layers, block, sender, validator)
+                }),
+            CosmosMsg::Distribution(DistributionMsg::FundCommunityPool { amount }) => {
+                self.staking(|layers, _| staking::fund_community_pool(layers, sender, amount))
+            }
             other => Err(ExecError::Unsupported(unsupported_message(other))),
         }
     }
@@ -665,10 +712,9 @@ fn unsupported_message(msg: &CosmosMsg<Empty>) -> String {
             (k.as_str(), v)
         });
     match kind {
-        "staking" | "distribution" => format!(
-            "{kind} messages are not supported by this chain yet: it has no staking module \
-             (issue 15: staking)"
-        ),
+        "staking" | "distribution" => {
+            format!("{kind} message {body} is not supported by this chain")
+        }
         "any" | "stargate" => format!(
             "CosmosMsg::{} ({}) is not supported by this chain yet (issue 15: stargate)",
             if kind == "any" { "Any" } else { "Stargate" },
@@ -703,6 +749,29 @@ impl Outcome {
                 proto::execute_response(data),
             ),
             CosmosMsg::Bank(_) => ("/cosmos.bank.v1beta1.MsgSendResponse", Vec::new()),
+            CosmosMsg::Staking(StakingMsg::Delegate { .. }) => {
+                ("/cosmos.staking.v1beta1.MsgDelegateResponse", Vec::new())
+            }
+            CosmosMsg::Staking(StakingMsg::Undelegate { .. }) => (
+                "/cosmos.staking.v1beta1.MsgUndelegateResponse",
+                data.to_vec(),
+            ),
+            CosmosMsg::Staking(StakingMsg::Redelegate { .. }) => (
+                "/cosmos.staking.v1beta1.MsgBeginRedelegateResponse",
+                data.to_vec(),
+            ),
+            CosmosMsg::Distribution(DistributionMsg::SetWithdrawAddress { .. }) => (
+                "/cosmos.distribution.v1beta1.MsgSetWithdrawAddressResponse",
+                Vec::new(),
+            ),
+            CosmosMsg::Distribution(DistributionMsg::WithdrawDelegatorReward { .. }) => (
+                "/cosmos.distribution.v1beta1.MsgWithdrawDelegatorRewardResponse",
+                data.to_vec(),
+            ),
+            CosmosMsg::Distribution(DistributionMsg::FundCommunityPool { .. }) => (
+                "/cosmos.distribution.v1beta1.MsgFundCommunityPoolResponse",
+                Vec::new(),
+            ),
             _ => return Vec::new(),
         };
         vec![json!({"type_url": type_url, "value": Binary::new(value)})]

@@ -182,6 +182,9 @@ fn genesis_differences(ours: &Genesis, offered: &Genesis) -> Vec<String> {
     if offered.accounts != ours.accounts {
         differences.push("app_state.accounts differ".into());
     }
+    if offered.staking != ours.staking {
+        differences.push("app_state.staking differs".into());
+    }
     if offered.max_block_gas != ours.max_block_gas {
         differences.push(format!(
             "consensus_params.block.max_gas: CometBFT's is {:?}, this chain's is {:?}",
@@ -191,22 +194,21 @@ fn genesis_differences(ours: &Genesis, offered: &Genesis) -> Vec<String> {
     differences
 }
 
+/// An event in CometBFT's form, its attributes indexed.
+fn abci_event(event: &consign_client::Event) -> Event {
+    Event::new(
+        event.ty.clone(),
+        event
+            .attributes
+            .iter()
+            .map(|a| (a.key.clone(), a.value.clone()).index()),
+    )
+}
+
 /// One transaction's result as CometBFT records it. Code, data, gas wanted and gas used go
 /// into the next block's `LastResultsHash`, so they are deterministic; the log is not hashed.
 fn exec_result(result: &consign_client::TxResult) -> ExecTxResult {
-    let events = result
-        .events
-        .iter()
-        .map(|event| {
-            Event::new(
-                event.ty.clone(),
-                event
-                    .attributes
-                    .iter()
-                    .map(|a| (a.key.clone(), a.value.clone()).index()),
-            )
-        })
-        .collect();
+    let events = result.events.iter().map(abci_event).collect();
     ExecTxResult {
         code: Code::from(result.code),
         data: result
@@ -242,6 +244,7 @@ impl Abci {
             genesis_time: timestamp(req.time),
             accounts: app_state.accounts,
             max_block_gas: u64::try_from(req.consensus_params.block.max_gas).ok(),
+            staking: app_state.staking,
         };
         let differences = genesis_differences(&self.genesis, &offered);
         if !differences.is_empty() {
@@ -310,6 +313,7 @@ impl Abci {
             .finalize_block(height, timestamp(req.time), decoded)
             .map_err(|e| format!("FinalizeBlock {height}: {e}"))?;
         let tx_results = finalized.results.iter().map(exec_result).collect();
+        let events = finalized.events.iter().map(abci_event).collect();
         let hash = finalized.state_hash.to_vec();
         #[cfg(debug_assertions)]
         let hash = if self.fault == Some(crate::fault::Fault::NondeterministicHash) {
@@ -319,7 +323,7 @@ impl Abci {
             hash
         };
         Ok(response::FinalizeBlock {
-            events: Vec::new(),
+            events,
             tx_results,
             validator_updates: Vec::new(),
             consensus_param_updates: None,
@@ -668,6 +672,7 @@ mod tests {
                 coins: coins(1_000, "ucsn"),
             }],
             max_block_gas: Some(1_000_000),
+            staking: Default::default(),
         };
         App::open(AppConfig::new(dir), Some(&genesis)).unwrap()
     }

@@ -23,6 +23,7 @@ pub mod output;
 pub mod prompt;
 mod rpc;
 mod send;
+pub mod staking;
 
 pub mod buy;
 pub mod check;

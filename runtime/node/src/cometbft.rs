@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use consign_chain::{Genesis, GenesisAccount};
+use consign_chain::{Genesis, GenesisAccount, GenesisValidator, StakingGenesis};
 use consign_client::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -364,6 +364,58 @@ pub fn rpc_url(home: &Path) -> Result<String, CometError> {
 pub struct AppState {
     /// Accounts funded at genesis.
     pub accounts: Vec<GenesisAccount>,
+    /// The staking module's validators and parameters (the defaults, with no validator, when
+    /// absent).
+    #[serde(default)]
+    pub staking: StakingGenesis,
+}
+
+/// The validators of CometBFT's `genesis.json` as the staking module's genesis validators: each
+/// operator address is `consignvaloper1…` over the validator's 20-byte consensus address, its
+/// moniker CometBFT's `name` (or `validator<i>`).
+///
+/// # Errors
+///
+/// [`CometError::Invalid`] when the file has no `validators` list or an address is not hex.
+pub fn consensus_validators(home: &Path) -> Result<Vec<GenesisValidator>, CometError> {
+    let path = genesis_path(home);
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    let invalid = |msg: String| CometError::Invalid {
+        path: path.clone(),
+        msg,
+    };
+    let doc: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| invalid(format!("not JSON: {e}")))?;
+    let list = doc
+        .get("validators")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| invalid("validators is missing".into()))?;
+    list.iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let address = v
+                .get("address")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
+            let bytes = hex::decode(address)
+                .ok()
+                .filter(|b| b.len() == 20)
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "validators[{i}].address {address:?} is not a 20-byte hex address"
+                    ))
+                })?;
+            let name = v
+                .get("name")
+                .and_then(serde_json::Value::as_str)
+                .filter(|n| !n.is_empty())
+                .map_or_else(|| format!("validator{i}"), str::to_owned);
+            Ok(GenesisValidator {
+                address: consign_client::validator_address(&bytes),
+                moniker: name,
+            })
+        })
+        .collect()
 }
 
 /// `<home>/config/genesis.json`.
@@ -429,6 +481,7 @@ pub fn read_genesis(home: &Path) -> Result<Genesis, CometError> {
         genesis_time: Timestamp::from_nanos(nanos),
         accounts: app_state.accounts,
         max_block_gas: Some(max_block_gas),
+        staking: app_state.staking,
     })
 }
 
@@ -533,6 +586,34 @@ laddr = \"tcp://127.0.0.1:26657\"
 [p2p]
 laddr = \"tcp://0.0.0.0:26656\"
 ";
+
+    #[test]
+    fn genesis_validators_become_staking_validators_and_bad_addresses_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        let write = |validators: serde_json::Value| {
+            std::fs::write(
+                genesis_path(dir.path()),
+                serde_json::json!({ "validators": validators }).to_string(),
+            )
+            .unwrap();
+        };
+        write(serde_json::json!([
+            {"address": "43878089223BD56E81EFF4491420EF592842A305", "name": "node0"},
+            {"address": "0000000000000000000000000000000000000001", "name": ""},
+        ]));
+        let validators = consensus_validators(dir.path()).unwrap();
+        assert_eq!(validators.len(), 2);
+        assert_eq!(
+            validators[0].address,
+            "consignvaloper1gwrcpzfz802kaq0073y3gg80ty5y9gc950g8ah"
+        );
+        assert_eq!(validators[0].moniker, "node0");
+        assert_eq!(validators[1].moniker, "validator1");
+        write(serde_json::json!([{"address": "not hex"}]));
+        let error = consensus_validators(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("validators[0].address"), "{error}");
+    }
 
     #[test]
     fn set_toml_replaces_within_the_section_only() {

@@ -9,6 +9,7 @@ use clap::Parser;
 use consign::cli::args::BroadcastModeArg;
 use consign::cli::broadcast::{Gas, DEFAULT_GAS, DEFAULT_GAS_ADJUSTMENT};
 use consign::cli::query::{BankQuery, ContractStateQuery, QueryCommand, WasmQuery};
+use consign::cli::staking::{DistributionTx, StakingTx};
 use consign::cli::tx::{BankTx, BuildOptions, MsgCommand, WasmTx};
 use consign::cli::{Cli, Command as Sub, OutputFormat};
 use consign_client::{Coin, SecretKey};
@@ -38,6 +39,8 @@ const NO_NODE: &str = "http://127.0.0.1:9";
 enum Built {
     Bank(BankTx),
     Wasm(WasmTx),
+    Staking(StakingTx),
+    Distribution(DistributionTx),
 }
 
 /// A `tx bank|wasm …` command line's node, options and what it builds.
@@ -48,6 +51,12 @@ fn tx_command(cli: Cli) -> (consign::cli::tx::TxArgs, BuildOptions, Built) {
     let (build, built) = match args.command.built() {
         Some((build, MsgCommand::Bank(bank))) => (build.clone(), Built::Bank(bank.clone())),
         Some((build, MsgCommand::Wasm(wasm))) => (build.clone(), Built::Wasm(wasm.clone())),
+        Some((build, MsgCommand::Staking(staking))) => {
+            (build.clone(), Built::Staking(staking.clone()))
+        }
+        Some((build, MsgCommand::Distribution(distribution))) => {
+            (build.clone(), Built::Distribution(distribution.clone()))
+        }
         None => panic!(
             "not a command that builds a transaction: {:?}",
             args.command
@@ -64,6 +73,62 @@ fn query_command(cli: Cli) -> QueryCommand {
 }
 
 // ---- tx argument parsing ----
+
+#[test]
+fn staking_commands_take_a_validator_operator_address_and_one_coin() {
+    let key = SecretKey::from_seed("validator").address();
+    let bytes = consign_client::canonicalize_address(&key).unwrap();
+    let valoper = consign_client::validator_address(&bytes);
+    let cli = parse(&[
+        "tx", "staking", "delegate", &valoper, "5ucsn", "--from", "alice",
+    ])
+    .unwrap();
+    let (_, _, built) = tx_command(cli);
+    let Built::Staking(StakingTx::Delegate {
+        validator,
+        amount,
+        from,
+    }) = built
+    else {
+        panic!("{built:?}")
+    };
+    assert_eq!(validator, valoper);
+    assert_eq!(amount, Coin::new(5u128, "ucsn"));
+    assert_eq!(from.from, "alice");
+    let cli = parse(&[
+        "tx",
+        "distribution",
+        "withdraw-rewards",
+        &valoper,
+        "--from",
+        "bob",
+    ])
+    .unwrap();
+    assert!(matches!(
+        tx_command(cli).2,
+        Built::Distribution(DistributionTx::WithdrawRewards { .. })
+    ));
+    // An account address where a validator belongs, or several coins, is refused with what to
+    // give instead.
+    let error = parse(&["tx", "staking", "unbond", &key, "5ucsn", "--from", "alice"]).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("consign query staking validators"),
+        "{error}"
+    );
+    let error = parse(&[
+        "tx",
+        "staking",
+        "delegate",
+        &valoper,
+        "5ucsn,1foo",
+        "--from",
+        "alice",
+    ])
+    .unwrap_err();
+    assert!(error.to_string().contains("several coins"), "{error}");
+}
 
 #[test]
 fn bank_send_takes_from_positionally_and_the_common_options() {

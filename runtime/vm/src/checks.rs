@@ -787,6 +787,7 @@ mod tests {
     fn unavailable_capabilities_are_all_reported() {
         let wasm = contract(&[
             r#"(func (export "requires_stargate"))"#,
+            r#"(func (export "requires_ibc2"))"#,
             r#"(func (export "requires_staking"))"#,
             r#"(func (export "requires_iterator"))"#,
         ]);
@@ -796,10 +797,10 @@ mod tests {
             &["unavailable-capability", "unavailable-capability"],
         );
         assert!(messages[0].starts_with(
-            r#"the contract needs capability "staking", which this runtime does not offer (offered: consign, cosmwasm_1_1"#
+            r#"the contract needs capability "ibc2", which this runtime does not offer (offered: consign, cosmwasm_1_1"#
         ), "{messages:?}");
         assert!(messages[1].contains(r#""stargate""#));
-        assert_eq!(report.required_capabilities.len(), 3);
+        assert_eq!(report.required_capabilities.len(), 4);
 
         let config = CheckConfig::default().with_capabilities(["stargate"]);
         let report = check_wasm(&wasm, &config);

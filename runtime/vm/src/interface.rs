@@ -103,10 +103,12 @@ pub const ENTRY_POINTS: &[&str] = &[
     "reply",
 ];
 
-/// The capabilities this host offers by default. `staking`, `stargate` and the IBC ones are
-/// left out: the local chain has no staking module, no protobuf queries and no IBC.
+/// The capabilities this host offers by default. `stargate` and the IBC ones are left out: the
+/// chain has no protobuf queries yet and no IBC. `staking` is offered: the chain's staking
+/// module answers the staking and distribution messages and queries.
 pub const DEFAULT_CAPABILITIES: &[&str] = &[
     "iterator",
+    "staking",
     "cosmwasm_1_1",
     "cosmwasm_1_2",
     "cosmwasm_1_3",

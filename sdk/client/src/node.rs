@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Account, BalancesResponse, Block, CheckResult, CodeInfo, CodeList, ContractInfo, ContractList,
-    ContractState, DeliveryPage, GasPrice, Msg, NodeStatus, RawQueryResponse, SecretKey,
-    SequenceMismatch, Simulation, SmartQueryResponse, Tx, TxBody, TxHash, TxResult,
+    ContractState, DelegationsResponse, DeliveryPage, GasPrice, Msg, NodeStatus, RawQueryResponse,
+    SecretKey, SequenceMismatch, Simulation, SmartQueryResponse, Tx, TxBody, TxHash, TxResult,
+    UnbondingsResponse, ValidatorsResponse,
 };
 
 /// How long an ordinary request (not a commit broadcast or a long poll) may take.
@@ -584,6 +585,35 @@ impl NodeClient {
     pub async fn balances(&self, address: &str) -> Result<Vec<Coin>, ClientError> {
         let answer: BalancesResponse = self.get_json(&["accounts", address, "balances"]).await?;
         Ok(answer.balances)
+    }
+
+    /// `GET /staking/validators`: the validators, the bonded denomination, the unbonding
+    /// period and the reward per block.
+    ///
+    /// # Errors
+    ///
+    /// The transport errors.
+    pub async fn validators(&self) -> Result<ValidatorsResponse, ClientError> {
+        self.get_json(&["staking", "validators"]).await
+    }
+
+    /// `GET /staking/delegations/{address}`: an account's delegations with their rewards, and
+    /// its withdraw address.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Api`] with status 400 for an invalid address, and the transport errors.
+    pub async fn delegations(&self, address: &str) -> Result<DelegationsResponse, ClientError> {
+        self.get_json(&["staking", "delegations", address]).await
+    }
+
+    /// `GET /staking/unbonding/{address}`: an account's unbondings under way.
+    ///
+    /// # Errors
+    ///
+    /// As [`NodeClient::delegations`].
+    pub async fn unbondings(&self, address: &str) -> Result<UnbondingsResponse, ClientError> {
+        self.get_json(&["staking", "unbonding", address]).await
     }
 
     /// `GET /codes/{id}`: a stored code's checksum, creator, size and height.

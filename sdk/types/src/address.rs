@@ -12,6 +12,20 @@ use crate::AddressError;
 /// The bech32 prefix (human-readable part) of every Consign address: `consign1…`.
 pub const ADDRESS_PREFIX: &str = "consign";
 
+/// The bech32 prefix of a validator's operator address: `consignvaloper1…`, as the Cosmos SDK
+/// writes `<prefix>valoper1…` over the operator account's bytes.
+pub const VALIDATOR_PREFIX: &str = "consignvaloper";
+
+/// A validator's operator address (`consignvaloper1…`) over canonical address bytes.
+///
+/// # Panics
+///
+/// Never for addresses of at most [`MAX_ADDRESS_LEN`] bytes; longer input is a caller bug.
+pub fn validator_address(canonical: &[u8]) -> String {
+    humanize_with_prefix(VALIDATOR_PREFIX, canonical)
+        .expect("the valoper prefix is valid and addresses of up to 255 bytes fit in bech32")
+}
+
 /// The most bytes an address may hold, as in the Cosmos SDK (`address.MaxAddrLen`).
 pub const MAX_ADDRESS_LEN: usize = 255;
 

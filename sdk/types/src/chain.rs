@@ -90,6 +90,11 @@ pub struct Block {
     pub hash: String,
     /// Its transactions' hashes, in order.
     pub txs: Vec<TxHash>,
+    /// What the block did besides its transactions, at its end (the Cosmos SDK's end-block
+    /// events): unbondings and redelegations that completed (`complete_unbonding`, with the
+    /// bank's `coin_spent`/`coin_received`, and `complete_redelegation`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
 }
 
 /// A committed delivery instruction, as the delivery feed serves it: the contract's

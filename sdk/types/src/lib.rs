@@ -52,13 +52,14 @@ pub mod ip;
 mod keys;
 mod listing;
 mod sequence;
+mod staking;
 pub mod storage;
 mod tx;
 
 pub use address::{
     account_address_bytes, canonicalize_address, canonicalize_with_prefix, contract_address,
-    humanize_address, humanize_with_prefix, instantiate2_address, validate_address, ADDRESS_PREFIX,
-    MAX_ADDRESS_LEN,
+    humanize_address, humanize_with_prefix, instantiate2_address, validate_address,
+    validator_address, ADDRESS_PREFIX, MAX_ADDRESS_LEN, VALIDATOR_PREFIX,
 };
 pub use chain::{
     Account, ApiError, BalancesResponse, Block, BlockHeader, CheckResult, CodeInfo, ContractInfo,
@@ -69,6 +70,10 @@ pub use error::{AddressError, KeyError, TxError, TxHashError};
 pub use keys::{PublicKey, SecretKey};
 pub use listing::{CodeList, ContractList, ContractState, Pagination, Simulation, StateEntry};
 pub use sequence::SequenceMismatch;
+pub use staking::{
+    DelegationInfo, DelegationsResponse, UnbondingInfo, UnbondingsResponse, ValidatorInfo,
+    ValidatorsResponse,
+};
 pub use storage::{
     Registration, RegistrationReceipt, Signed, SignedError, StorageInfo, UploadGrant,
     UploadReceipt, REGISTRATION_DOMAIN, UPLOAD_DOMAIN,

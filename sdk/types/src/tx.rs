@@ -140,6 +140,41 @@ pub enum Msg {
         /// The contract's address.
         contract: String,
     },
+    /// Bonds the sender's coins (the bonded denomination) to a validator (`MsgDelegate`).
+    Delegate {
+        /// The validator's operator address, `consignvaloper1…`.
+        validator: String,
+        /// The coins bonded.
+        amount: Coin,
+    },
+    /// Starts unbonding coins from a validator; they return after the unbonding period
+    /// (`MsgUndelegate`).
+    Undelegate {
+        /// The validator's operator address.
+        validator: String,
+        /// The coins unbonded.
+        amount: Coin,
+    },
+    /// Moves a delegation from one validator to another at once (`MsgBeginRedelegate`).
+    Redelegate {
+        /// The validator the coins leave.
+        src_validator: String,
+        /// The validator they go to.
+        dst_validator: String,
+        /// The coins moved.
+        amount: Coin,
+    },
+    /// Pays out the rewards of the sender's delegation to a validator, to its withdraw address
+    /// (`MsgWithdrawDelegatorReward`).
+    WithdrawRewards {
+        /// The validator's operator address.
+        validator: String,
+    },
+    /// Sets where the sender's rewards are paid (`MsgSetWithdrawAddress`).
+    SetWithdrawAddress {
+        /// The address rewards go to.
+        address: String,
+    },
 }
 
 impl TxBody {

@@ -44,6 +44,7 @@ pub(crate) fn genesis() -> Genesis {
             })
             .collect(),
         max_block_gas: None,
+        staking: Default::default(),
     }
 }
 
@@ -56,8 +57,12 @@ pub(crate) struct TestChain {
 
 impl TestChain {
     pub(crate) fn new() -> Self {
+        Self::with_genesis(&genesis())
+    }
+
+    pub(crate) fn with_genesis(genesis: &Genesis) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let app = App::open(AppConfig::new(dir.path()), Some(&genesis())).unwrap();
+        let app = App::open(AppConfig::new(dir.path()), Some(genesis)).unwrap();
         Self {
             app,
             dir,

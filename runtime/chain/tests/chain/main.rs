@@ -9,4 +9,5 @@ mod durability;
 mod fees;
 mod finalize;
 mod simulate;
+mod staking;
 mod wasmd_parity;

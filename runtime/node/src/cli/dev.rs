@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use consign_chain::{App, AppConfig, ChainError, Genesis, GenesisAccount};
+use consign_chain::{
+    App, AppConfig, ChainError, Genesis, GenesisAccount, GenesisValidator, StakingGenesis,
+};
 use consign_client::{coins, GasPrice, Keyring, SecretKey, Timestamp, NATIVE_DENOM};
 use serde::Serialize;
 
@@ -31,6 +33,10 @@ restarts at its last committed block.
 
 Blocks are made at once whenever transactions are waiting, and otherwise every --block-time
 (an empty block).
+
+The chain has one validator, `dev` (its operator address is shown by `consign query staking
+validators`), to which accounts may delegate; undelegated coins come back after --unbonding-time,
+and every block pays 1000000 ucsn of rewards to all delegations pro rata.
 
 Every transaction pays its fee (to the fee collector) before it runs, and keeps it paid if it
 fails. Only accounts that exist on-chain (that have received funds) may send, and only fees they
@@ -91,6 +97,16 @@ pub struct DevArgs {
     #[arg(long, value_name = "ID")]
     pub chain_id: Option<String>,
 
+    /// How long undelegated coins take to come back on a new chain, e.g. `21days` (wasmd's
+    /// default), `1h` or `30s` to try unbonding out; ignored when the home already holds a chain.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "21days",
+        value_parser = parse_unbonding_time
+    )]
+    pub unbonding_time: Duration,
+
     /// How many funded dev accounts a new chain gets (alice, bob, carol, dave, dev5, …). Their
     /// keys are added to the keyring if missing, on every start.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -130,6 +146,24 @@ fn parse_block_time(text: &str) -> Result<Duration, String> {
     }
     humantime::parse_duration(text.trim())
         .map_err(|e| format!("{e}; write a duration such as 5s, 500ms or 1m, or 0 for none"))
+}
+
+/// A duration of whole seconds, such as `21days` or `30s`.
+fn parse_unbonding_time(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{e}; write a duration such as 21days, 1h or 30s"))
+}
+
+/// The dev chain's one validator, `dev`: its operator address is `consignvaloper1…` over the
+/// address of the dev key `validator` (derived from its name, like the dev accounts).
+fn dev_validator() -> GenesisValidator {
+    let operator = SecretKey::from_seed("validator").address();
+    let bytes = consign_client::canonicalize_address(&operator)
+        .expect("a dev key's address is a valid consign address");
+    GenesisValidator {
+        address: consign_client::validator_address(&bytes),
+        moniker: "dev".into(),
+    }
 }
 
 /// The dev accounts' names, in order.
@@ -211,6 +245,11 @@ pub fn run(args: &DevArgs, session: &Session, out: &mut impl Write) -> anyhow::R
             })
             .collect(),
         max_block_gas: None,
+        staking: StakingGenesis {
+            validators: vec![dev_validator()],
+            unbonding_seconds: args.unbonding_time.as_secs(),
+            ..StakingGenesis::default()
+        },
     });
     let app_config = AppConfig {
         min_gas_price: args.min_gas_price.clone(),

@@ -24,7 +24,10 @@ does it), then sets what Consign needs in config/config.toml: the ABCI connectio
 socket <home>/data/abci.sock, CometBFT's RPC and peer addresses (--rpc, --p2p), and sizes that fit
 a contract upload. The genesis (config/genesis.json) gets the chain id, a block gas limit
 (consensus_params.block.max_gas) and, in app_state, the dev accounts (alice, bob, carol, dave, …)
-funded with 1000000000000 ucsn each, whose keys go to the keyring in <home>/keys. Consign's own
+funded with 1000000000000 ucsn each, whose keys go to the keyring in <home>/keys, and the staking
+module's validator: CometBFT's genesis validator, as consignvaloper1… over its address (the
+unbonding period, 21 days, and the reward per block can be edited in app_state.staking before the
+first start). Consign's own
 settings (the node API's address, --api) are in config/app.toml.
 
 Then `consign start --home <home>` runs the node. Dev keys are derived from their names: anyone can
@@ -126,7 +129,7 @@ pub fn run(args: &InitArgs, session: &Session, out: &mut impl Write) -> anyhow::
         &home,
         &args.chain_id,
         args.max_block_gas,
-        &dev_app_state(&keys),
+        &dev_app_state(&keys, cometbft::consensus_validators(&home)?),
     )?;
     finish_home(
         &home,

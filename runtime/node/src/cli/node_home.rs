@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use consign_chain::GenesisAccount;
+use consign_chain::{GenesisAccount, GenesisValidator, StakingGenesis};
 use consign_client::{coins, Keyring, SecretKey, NATIVE_DENOM};
 
 use super::dev::{dev_names, DEV_FUNDS};
@@ -22,9 +22,17 @@ pub(super) fn dev_keys(count: u32) -> Vec<(String, SecretKey)> {
         .collect()
 }
 
-/// The genesis `app_state` that funds the dev accounts with [`DEV_FUNDS`] each.
-pub(super) fn dev_app_state(keys: &[(String, SecretKey)]) -> AppState {
+/// The genesis `app_state` that funds the dev accounts with [`DEV_FUNDS`] each and makes
+/// CometBFT's genesis validators (`validators`) the staking module's.
+pub(super) fn dev_app_state(
+    keys: &[(String, SecretKey)],
+    validators: Vec<GenesisValidator>,
+) -> AppState {
     AppState {
+        staking: StakingGenesis {
+            validators,
+            ..StakingGenesis::default()
+        },
         accounts: keys
             .iter()
             .map(|(_, key)| GenesisAccount {

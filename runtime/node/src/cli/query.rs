@@ -11,6 +11,7 @@ use consign_client::{BlockId, NodeClient, TxHash};
 use super::args::{parse_address, JsonArg, NodeArgs};
 use super::output::print_json;
 use super::rpc::{self, Endpoint};
+use super::staking::{self, StakingQuery};
 use super::{OutputFormat, Session, EXIT_OK};
 
 /// Long help of `consign query`.
@@ -58,6 +59,9 @@ pub enum QueryCommand {
     /// Query codes, contracts and contract state.
     #[command(subcommand)]
     Wasm(WasmQuery),
+    /// Query staking: validators, an account's delegations and rewards, its unbondings.
+    #[command(subcommand)]
+    Staking(StakingQuery),
     /// Show a committed transaction's result: height, code, log, gas, events, deliveries.
     #[command(
         long_about = "Show a committed transaction's result, as `consign tx … --output json` \
@@ -384,6 +388,7 @@ async fn query(
             print_json(&node.deliveries(*after, *limit, *wait).await?, output, out)
         }
         QueryCommand::Account { address } => print_json(&node.account(address).await?, output, out),
+        QueryCommand::Staking(command) => staking::query(node, command, output, out).await,
     }
 }
 

@@ -259,7 +259,7 @@ fn write_network(args: &TestnetArgs, dir: &Path, binary: &Path) -> anyhow::Resul
         first,
         &args.chain_id,
         args.max_block_gas,
-        &dev_app_state(&keys),
+        &dev_app_state(&keys, cometbft::consensus_validators(first)?),
     )?;
     let genesis_path = cometbft::genesis_path(first);
     let genesis = std::fs::read(&genesis_path)

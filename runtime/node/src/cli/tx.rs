@@ -1,4 +1,5 @@
-//! `consign tx bank send` and `consign tx wasm store|instantiate|instantiate2|execute|migrate|…`:
+//! `consign tx bank send`, `consign tx wasm store|instantiate|instantiate2|execute|migrate|…`,
+//! `consign tx staking delegate|unbond|redelegate` and `consign tx distribution …`:
 //! build a transaction, sign it with a key from the keyring, broadcast it and report the result
 //! — or, with `--dry-run` and `--generate-only`, and for `consign tx sign|broadcast`, hand it to
 //! [`super::offline`].
@@ -17,6 +18,7 @@ use super::args::{
 use super::broadcast::sign_and_broadcast;
 use super::offline::{self, BroadcastArgs, OfflineFlags, SignArgs};
 use super::output::{print_result, report};
+use super::staking::{distribution_msg, staking_msg, DistributionTx, StakingTx};
 use super::Session;
 
 /// Long help of `consign tx`.
@@ -49,6 +51,8 @@ Examples:
   consign --output json tx wasm store contract.wasm --from alice | jq -r .code_id
   consign tx wasm exec $CONTRACT '{\"increment\":{}}' --from alice --gas auto --gas-adjustment 1.5 -y
   consign tx wasm execute $CONTRACT '{\"increment\":{}}' --from alice --dry-run
+  consign tx staking delegate consignvaloper1... 1000000ucsn --from alice
+  consign tx distribution withdraw-rewards consignvaloper1... --from alice
   consign tx bank send alice consign1... 5ucsn --generate-only > unsigned.json
   consign tx sign unsigned.json --from alice > signed.json && consign tx broadcast signed.json";
 
@@ -97,6 +101,24 @@ pub enum TxCommand {
         /// Which.
         #[command(subcommand)]
         command: WasmTx,
+    },
+    /// Staking transactions: delegate, unbond, redelegate.
+    Staking {
+        /// How to sign and broadcast.
+        #[command(flatten)]
+        build: BuildOptions,
+        /// Which.
+        #[command(subcommand)]
+        command: StakingTx,
+    },
+    /// Distribution transactions: withdraw rewards, set the withdraw address.
+    Distribution {
+        /// How to sign and broadcast.
+        #[command(flatten)]
+        build: BuildOptions,
+        /// Which.
+        #[command(subcommand)]
+        command: DistributionTx,
     },
     /// Sign a transaction made with --generate-only, without the node; prints it signed.
     #[command(
@@ -306,7 +328,7 @@ fn resolve_address(keyring: &Keyring, name_or_address: &str) -> anyhow::Result<S
     Ok(key.address)
 }
 
-/// The messages of a bank or wasm command, and who signs them.
+/// The messages of a bank, wasm, staking or distribution command, and who signs them.
 fn build(command: &MsgCommand<'_>, keyring: &Keyring) -> anyhow::Result<(String, Vec<Msg>)> {
     let json = |msg: &JsonArg| Binary::from(msg.as_bytes());
     let funds = |amount: &Option<Coins>| amount.as_ref().map(|c| c.0.clone()).unwrap_or_default();
@@ -407,6 +429,14 @@ fn build(command: &MsgCommand<'_>, keyring: &Keyring) -> anyhow::Result<(String,
                 contract: contract.clone(),
             }],
         ),
+        MsgCommand::Staking(command) => {
+            let (from, msg) = staking_msg(command);
+            (from, vec![msg])
+        }
+        MsgCommand::Distribution(command) => {
+            let (from, msg) = distribution_msg(command);
+            (from, vec![msg])
+        }
     })
 }
 
@@ -424,6 +454,8 @@ pub fn run(args: &TxArgs, session: &Session, out: &mut impl Write) -> anyhow::Re
         TxCommand::Broadcast(file) => return offline::broadcast(file, &args.node, session, out),
         TxCommand::Bank { build, command } => (build, MsgCommand::Bank(command)),
         TxCommand::Wasm { build, command } => (build, MsgCommand::Wasm(command)),
+        TxCommand::Staking { build, command } => (build, MsgCommand::Staking(command)),
+        TxCommand::Distribution { build, command } => (build, MsgCommand::Distribution(command)),
     };
     let keyring = args.node.home.keyring()?;
     let (from, messages) = build(&command, &keyring)?;
@@ -449,6 +481,10 @@ impl TxCommand {
         match self {
             TxCommand::Bank { build, command } => Some((build, MsgCommand::Bank(command))),
             TxCommand::Wasm { build, command } => Some((build, MsgCommand::Wasm(command))),
+            TxCommand::Staking { build, command } => Some((build, MsgCommand::Staking(command))),
+            TxCommand::Distribution { build, command } => {
+                Some((build, MsgCommand::Distribution(command)))
+            }
             TxCommand::Sign(_) | TxCommand::Broadcast(_) => None,
         }
     }
@@ -461,6 +497,10 @@ pub enum MsgCommand<'a> {
     Bank(&'a BankTx),
     /// `tx wasm …`.
     Wasm(&'a WasmTx),
+    /// `tx staking …`.
+    Staking(&'a StakingTx),
+    /// `tx distribution …`.
+    Distribution(&'a DistributionTx),
 }
 
 /// Runs the node's upload checks on a contract before it is signed (the node runs the same

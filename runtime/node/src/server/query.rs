@@ -1,5 +1,5 @@
-//! Read-only routes: `/status`, `/blocks`, `/accounts`, `/codes` and `/contracts`, with the
-//! paginated lists of codes, of a code's contracts and of a contract's storage.
+//! Read-only routes: `/status`, `/blocks`, `/accounts`, `/codes`, `/contracts` and `/staking`,
+//! with the paginated lists of codes, of a code's contracts and of a contract's storage.
 
 use std::sync::Arc;
 
@@ -15,6 +15,7 @@ use warp::{Filter, Rejection, Reply};
 
 use super::api::{chain_failure, json, query, reply, with_node, ApiFailure};
 use super::node::Node;
+use consign_chain::View;
 
 /// The most bytes a smart query message may have.
 const MAX_QUERY_BODY: u64 = 1024 * 1024;
@@ -105,6 +106,18 @@ pub(super) fn routes(
         .and(warp::get())
         .and(with_node(node.clone()))
         .and_then(|addr, key, node| async move { reply(raw(addr, key, node).await) });
+    let validators = warp::path!("staking" / "validators")
+        .and(warp::get())
+        .and(with_node(node.clone()))
+        .and_then(|node| async move { reply(validators(node).await) });
+    let delegations = warp::path!("staking" / "delegations" / String)
+        .and(warp::get())
+        .and(with_node(node.clone()))
+        .and_then(|addr, node| async move { reply(delegations(addr, node).await) });
+    let unbondings = warp::path!("staking" / "unbonding" / String)
+        .and(warp::get())
+        .and(with_node(node.clone()))
+        .and_then(|addr, node| async move { reply(unbondings(addr, node).await) });
     let codes = warp::path!("codes")
         .and(warp::get())
         .and(query::<PageParams>())
@@ -144,6 +157,38 @@ pub(super) fn routes(
         .unify()
         .or(state)
         .unify()
+        .or(validators)
+        .unify()
+        .or(delegations)
+        .unify()
+        .or(unbondings)
+        .unify()
+}
+
+/// `GET /staking/validators`.
+async fn validators(node: Arc<Node>) -> Result<Response, ApiFailure> {
+    let answer = node.query(View::validators).await?.map_err(chain_failure)?;
+    Ok(json(&answer))
+}
+
+/// `GET /staking/delegations/{address}`.
+async fn delegations(addr: String, node: Arc<Node>) -> Result<Response, ApiFailure> {
+    let addr = address(&addr)?;
+    let answer = node
+        .query(move |view| view.delegations(&addr))
+        .await?
+        .map_err(chain_failure)?;
+    Ok(json(&answer))
+}
+
+/// `GET /staking/unbonding/{address}`.
+async fn unbondings(addr: String, node: Arc<Node>) -> Result<Response, ApiFailure> {
+    let addr = address(&addr)?;
+    let answer = node
+        .query(move |view| view.unbondings(&addr))
+        .await?
+        .map_err(chain_failure)?;
+    Ok(json(&answer))
 }
 
 /// `GET /blocks/latest`, `GET /blocks/{height}`.
