@@ -503,7 +503,12 @@ impl Fulfiller {
         let record = &entry.record;
         let instruction = &record.instruction;
         let mut headers = HeaderMap::new();
-        let key = idempotency_key(&self.chain_id, &record.contract, instruction.purchase_id);
+        let key = idempotency_key(
+            &self.chain_id,
+            &record.contract,
+            instruction.purchase_id,
+            None,
+        );
         for (name, value) in [
             (h::CONTRACT, record.contract.clone()),
             (h::PURCHASE_ID, instruction.purchase_id.to_string()),

@@ -516,6 +516,7 @@ async fn registrations_are_refused_before_the_chain_is_asked_and_when_it_cannot_
         sha256: sha.clone(),
         nonce: nonce.into(),
         issued_at: unix_now(),
+        custody: None,
     };
     let refused = |signed: Signed<Registration>| {
         let client = node.client.clone();
@@ -545,6 +546,7 @@ async fn registrations_are_refused_before_the_chain_is_asked_and_when_it_cannot_
 
     let stale = Registration {
         issued_at: unix_now() - 3600,
+        custody: None,
         ..registration("n4")
     };
     let (status, message) = refused(Signed::sign(REGISTRATION_DOMAIN, stale, &alice)).await;

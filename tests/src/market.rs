@@ -142,7 +142,14 @@ impl Seller {
             .block_on(consign_client::NodeClient::new(node.api_url())?.status())?
             .chain_id;
         runtime
-            .block_on(client.register(market, offer_id, &receipt.sha256, &chain_id, &self.key))
+            .block_on(client.register(
+                market,
+                offer_id,
+                &receipt.sha256,
+                &chain_id,
+                &self.key,
+                None,
+            ))
             .context("registration")?;
         Ok(Sold {
             offer_id,

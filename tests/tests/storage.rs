@@ -255,7 +255,7 @@ fn forged_and_mismatched_requests_are_refused_with_their_reasons() {
     let mallory = SecretKey::from_seed("dave");
     rt.block_on(client.upload_bytes(payload, &mallory)).unwrap();
     let err = rt
-        .block_on(client.register(&w.market, offer_id, &sha, &chain_id, &mallory))
+        .block_on(client.register(&w.market, offer_id, &sha, &chain_id, &mallory, None))
         .unwrap_err();
     assert!(err.to_string().contains("not the offer's seller"), "{err}");
     assert_eq!(err.status(), Some(403), "{err}");
@@ -265,7 +265,14 @@ fn forged_and_mismatched_requests_are_refused_with_their_reasons() {
         .block_on(client.upload_bytes(b"different bytes".to_vec(), &seller.key))
         .unwrap();
     let err = rt
-        .block_on(client.register(&w.market, offer_id, &other.sha256, &chain_id, &seller.key))
+        .block_on(client.register(
+            &w.market,
+            offer_id,
+            &other.sha256,
+            &chain_id,
+            &seller.key,
+            None,
+        ))
         .unwrap_err();
     assert!(err.to_string().contains("digest"), "{err}");
 
@@ -281,6 +288,7 @@ fn forged_and_mismatched_requests_are_refused_with_their_reasons() {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs(),
+        custody: None,
     };
     let signed = Signed::sign(REGISTRATION_DOMAIN, registration, &seller.key);
     let receipt = rt.block_on(client.register_signed(&signed)).unwrap();

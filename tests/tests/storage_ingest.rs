@@ -110,7 +110,7 @@ fn registrations_are_checked_against_the_chain() {
 
         // The seller: accepted.
         let receipt = client
-            .register(&market, offer, &sha, &chain_id, &alice)
+            .register(&market, offer, &sha, &chain_id, &alice, None)
             .await
             .unwrap();
         assert_eq!(
@@ -123,14 +123,14 @@ fn registrations_are_checked_against_the_chain() {
         );
         // Again with a fresh nonce: the same binding, accepted again.
         client
-            .register(&market, offer, &sha, &chain_id, &alice)
+            .register(&market, offer, &sha, &chain_id, &alice, None)
             .await
             .unwrap();
 
         // Not the seller.
         let (status, message) = refusal(
             client
-                .register(&market, offer, &sha, &chain_id, &bob)
+                .register(&market, offer, &sha, &chain_id, &bob, None)
                 .await
                 .unwrap_err(),
         );
@@ -147,7 +147,7 @@ fn registrations_are_checked_against_the_chain() {
         // The offer's digest is another blob's.
         let (status, message) = refusal(
             client
-                .register(&market, other_offer, &sha, &chain_id, &alice)
+                .register(&market, other_offer, &sha, &chain_id, &alice, None)
                 .await
                 .unwrap_err(),
         );
@@ -158,7 +158,7 @@ fn registrations_are_checked_against_the_chain() {
         // The offer's size is not the blob's.
         let (status, message) = refusal(
             client
-                .register(&market, wrong_size, &sha, &chain_id, &alice)
+                .register(&market, wrong_size, &sha, &chain_id, &alice, None)
                 .await
                 .unwrap_err(),
         );
@@ -168,7 +168,7 @@ fn registrations_are_checked_against_the_chain() {
         // No such offer; no contract at that address.
         let (status, message) = refusal(
             client
-                .register(&market, 99, &sha, &chain_id, &alice)
+                .register(&market, 99, &sha, &chain_id, &alice, None)
                 .await
                 .unwrap_err(),
         );
@@ -177,7 +177,7 @@ fn registrations_are_checked_against_the_chain() {
         let nowhere = consign_client::humanize_address(&consign_client::contract_address(77, 1));
         let (status, message) = refusal(
             client
-                .register(&nowhere, offer, &sha, &chain_id, &alice)
+                .register(&nowhere, offer, &sha, &chain_id, &alice, None)
                 .await
                 .unwrap_err(),
         );
@@ -194,6 +194,7 @@ fn registrations_are_checked_against_the_chain() {
                 sha256: sha.clone(),
                 nonce: "replayed-nonce-1".into(),
                 issued_at: now(),
+                custody: None,
             },
             &alice,
         );

@@ -98,6 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sha256: sha256.clone(),
         nonce: "0123456789abcdef".into(),
         issued_at: 1_800_000_000,
+        custody: None,
     };
     let signed_grant = Signed::sign(UPLOAD_DOMAIN, grant, &alice);
     let signed_registration = Signed::sign(REGISTRATION_DOMAIN, registration, &alice);

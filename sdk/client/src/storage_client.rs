@@ -37,8 +37,8 @@ pub use error::StorageClientError;
 
 use crate::storage::{StorageStatus, UploadAdmission, UPLOAD_HEADER};
 use crate::{
-    Registration, RegistrationReceipt, SecretKey, Signed, StorageInfo, UploadGrant, UploadReceipt,
-    REGISTRATION_DOMAIN, UPLOAD_DOMAIN,
+    CustodyPiece, Registration, RegistrationReceipt, SecretKey, Signed, StorageInfo, UploadGrant,
+    UploadReceipt, REGISTRATION_DOMAIN, UPLOAD_DOMAIN,
 };
 
 /// How long to wait to open a connection.
@@ -245,6 +245,7 @@ impl StorageClient {
         sha256: &str,
         chain_id: &str,
         key: &SecretKey,
+        custody: Option<CustodyPiece>,
     ) -> Result<RegistrationReceipt, StorageClientError> {
         let info = self.info().await?;
         let mut nonce = [0u8; 16];
@@ -257,6 +258,7 @@ impl StorageClient {
             sha256: sha256.to_owned(),
             nonce: hex::encode(nonce),
             issued_at: unix_now(),
+            custody,
         };
         self.register_signed(&Signed::sign(REGISTRATION_DOMAIN, registration, key))
             .await

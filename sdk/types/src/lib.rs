@@ -75,7 +75,7 @@ pub use staking::{
     ValidatorsResponse,
 };
 pub use storage::{
-    Registration, RegistrationReceipt, Signed, SignedError, StorageInfo, UploadGrant,
+    CustodyPiece, Registration, RegistrationReceipt, Signed, SignedError, StorageInfo, UploadGrant,
     UploadReceipt, REGISTRATION_DOMAIN, UPLOAD_DOMAIN,
 };
 pub use tx::{GasPrice, GasPriceError, Msg, Tx, TxBody, TxHash, SIGN_BYTES_PREFIX};

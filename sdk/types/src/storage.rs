@@ -208,6 +208,23 @@ pub struct Registration {
     /// Unix seconds when it was signed; refused if more than ten minutes away from the node's
     /// clock.
     pub issued_at: u64,
+    /// For an offer under k-of-n custody (issue 14): which piece this node keeps. `sha256` is
+    /// then fragment `index`'s digest (the offer's `custody.fragment_sha256[index]`), not the
+    /// plaintext's. Absent for a whole-data offer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custody: Option<CustodyPiece>,
+}
+
+/// The piece of a custody set a storage node keeps: fragment `index` (uploaded as an ordinary
+/// blob) and key share `index`, sealed to the node's [`StorageInfo::custody_recipient`]. The node
+/// checks the share against the offer's commitments at registration and keeps it sealed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustodyPiece {
+    /// The fragment's index, `0..n`.
+    pub index: u16,
+    /// Key share `index`, sealed to the node (`consign_custody::KeyShare::seal`).
+    pub sealed_share: String,
 }
 
 /// `GET /v1/info`: who the storage node is.
@@ -223,6 +240,9 @@ pub struct StorageInfo {
     pub max_blob_size: u64,
     /// Bytes each account may store in all.
     pub quota_per_account: u64,
+    /// The age X25519 recipient a seller seals this node's key share to (the node's at-rest
+    /// key's public half).
+    pub custody_recipient: String,
 }
 
 /// The answer to a stored upload.
@@ -267,6 +287,9 @@ pub struct RegistrationReceipt {
     pub sha256: String,
     /// The seller, as checked on-chain.
     pub seller: String,
+    /// The custody piece kept, for an offer under k-of-n custody.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custody_index: Option<u16>,
 }
 
 /// Where a delivery is in its life.
@@ -455,9 +478,18 @@ pub struct AccountView {
     pub quota: u64,
 }
 
-/// The idempotency key of a delivery: the same on every attempt.
-pub fn idempotency_key(chain_id: &str, contract: &str, purchase_id: u64) -> String {
-    format!("{chain_id}/{contract}/{purchase_id}")
+/// The idempotency key of a delivery: the same on every attempt. A custody piece's ends in
+/// `/{index}`, so the pieces of one purchase are told apart and each is deduplicated alone.
+pub fn idempotency_key(
+    chain_id: &str,
+    contract: &str,
+    purchase_id: u64,
+    custody_index: Option<u16>,
+) -> String {
+    match custody_index {
+        None => format!("{chain_id}/{contract}/{purchase_id}"),
+        Some(index) => format!("{chain_id}/{contract}/{purchase_id}/{index}"),
+    }
 }
 
 /// SHA-256 of `bytes` as lowercase hex.
@@ -478,6 +510,7 @@ mod tests {
             sha256: sha256_hex(b"data"),
             nonce: "01".into(),
             issued_at: 1_700_000_000,
+            custody: None,
         }
     }
 

@@ -49,6 +49,7 @@ fn info(svc: &Services) -> Result<StorageInfo, ApiFailure> {
         version: VERSION.to_owned(),
         max_blob_size: svc.config.max_blob_size,
         quota_per_account: svc.config.quota_per_account,
+        custody_recipient: svc.blobs.recipient().to_string(),
     })
 }
 

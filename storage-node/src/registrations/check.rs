@@ -258,6 +258,7 @@ pub async fn register(
                 offer_id: reg.offer_id,
                 sha256: record.sha256,
                 seller: record.seller,
+                custody_index: None,
             })
         }
     }

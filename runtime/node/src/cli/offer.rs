@@ -356,7 +356,7 @@ fn run_register(
     let (sha256, _) = hash_file(&args.file)?;
     let storage = StorageClient::new(&args.storage)?;
     let chain_id = chain_id(session, node)?;
-    match session.block_on(storage.register(contract, args.offer, &sha256, &chain_id, &key)) {
+    match session.block_on(storage.register(contract, args.offer, &sha256, &chain_id, &key, None)) {
         Ok(receipt) => {
             match output {
                 OutputFormat::Json => print_json(&receipt, output, out)?,

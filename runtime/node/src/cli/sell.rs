@@ -155,6 +155,7 @@ pub fn run(args: &SellArgs, session: &Session, out: &mut impl Write) -> anyhow::
         &receipt.sha256,
         &chain_id,
         &key,
+        None,
     ));
     if let Err(error) = &registered {
         eprintln!(

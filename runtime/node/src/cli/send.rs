@@ -265,6 +265,7 @@ mod tests {
                 coins: coins(1_000_000, "ucsn"),
             }],
             max_block_gas: None,
+            staking: Default::default(),
         };
         let app = App::open(AppConfig::new(dir), Some(&genesis)).unwrap();
         let config = NodeConfig {

@@ -863,6 +863,7 @@ mod tests {
             genesis_time: Timestamp::from_seconds(1_700_000_000),
             accounts: Vec::new(),
             max_block_gas: None,
+            staking: Default::default(),
         };
         let app = App::open(AppConfig::new(dir.path()), Some(&genesis)).unwrap();
         let node = Node::network(app, NodeConfig::default(), "http://127.0.0.1:9".into());
