@@ -160,6 +160,26 @@ impl StorageClient {
         progress: impl Fn(u64, u64) + Send + Sync + 'static,
     ) -> Result<UploadReceipt, StorageClientError> {
         let (sha256, size) = hash_file(path).await?;
+        self.upload_file_hashed(path, &sha256, size, key, progress)
+            .await
+    }
+
+    /// As [`StorageClient::upload_file`] for a file whose SHA-256 (lowercase hex) and size the
+    /// caller already knows, as a seller that just wrote custody fragments does: no hashing
+    /// pass. The node still checks both as the body streams in.
+    ///
+    /// # Errors
+    ///
+    /// As [`StorageClient::upload_file`].
+    pub async fn upload_file_hashed(
+        &self,
+        path: &Path,
+        sha256: &str,
+        size: u64,
+        key: &SecretKey,
+        progress: impl Fn(u64, u64) + Send + Sync + 'static,
+    ) -> Result<UploadReceipt, StorageClientError> {
+        let sha256 = sha256.to_owned();
         let info = self.info().await?;
         let grant = Self::grant(&info.node_id, &sha256, size, key);
         let admission = self.admission(&grant).await?;

@@ -34,6 +34,9 @@ pub struct Prepared<W> {
     pub shares: Vec<KeyShare>,
     /// The outputs given, in index order, each holding one whole fragment, flushed.
     pub fragments: Vec<W>,
+    /// SHA-256 of the plaintext read (what an offer's `content_sha256` states), computed on
+    /// the way so the seller reads the file once.
+    pub plaintext_sha256: [u8; 32],
 }
 
 /// The size of an age file with one X25519 recipient, from the size of its header and nonce
@@ -95,6 +98,7 @@ pub fn prepare<R: Read, W: Write>(
 
     let mut buffer = vec![0u8; READ_BUFFER];
     let mut read = 0u64;
+    let mut plaintext_hash = Sha256::new();
     loop {
         let want = usize::try_from(plaintext_size - read)
             .map_or(buffer.len(), |left| left.min(buffer.len()));
@@ -112,6 +116,7 @@ pub fn prepare<R: Read, W: Write>(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(PrepareError::Read(e)),
         };
+        plaintext_hash.update(&buffer[..got]);
         writer
             .write_all(&buffer[..got])
             .map_err(|e| striper.error(e))?;
@@ -145,6 +150,7 @@ pub fn prepare<R: Read, W: Write>(
         ),
         shares,
         fragments,
+        plaintext_sha256: plaintext_hash.finalize().into(),
     })
 }
 
@@ -380,6 +386,8 @@ mod tests {
             let prepared = prepare(params, &data[..], size, vec![Vec::new()]).unwrap();
             let fragment = &prepared.fragments[0];
             assert_eq!(fragment.len() as u64, prepared.commitments.fragment_size());
+            let digest: [u8; 32] = Sha256::digest(&data).into();
+            assert_eq!(prepared.plaintext_sha256, digest, "size {size}");
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use clap::Args;
 use consign_client::{NodeClient, Timestamp, TxResult};
-use consign_market::{created_offer_id, ConfigResponse, ExecuteMsg, NewOffer, QueryMsg};
+use consign_market::{created_offer_id, ConfigResponse, Custody, ExecuteMsg, NewOffer, QueryMsg};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -70,7 +70,8 @@ impl OfferFields {
         )
     }
 
-    /// The `create_offer` message for content `sha256` of `size` bytes.
+    /// The `create_offer` message for content `sha256` of `size` bytes, held whole by one
+    /// storage node (`custody: None`) or k-of-n by several.
     ///
     /// # Errors
     ///
@@ -81,11 +82,13 @@ impl OfferFields {
         node: &NodeArgs,
         sha256: &str,
         size: u64,
+        custody: Option<Custody>,
     ) -> anyhow::Result<ExecuteMsg> {
         let mut offer = NewOffer {
             description: self.description.clone(),
             terms: self.terms.clone(),
             extension: self.extension.clone(),
+            custody,
             ..NewOffer::new(self.price.0.clone(), sha256, size, self.title()?)
         };
         if let Some(after) = self.expires_in {

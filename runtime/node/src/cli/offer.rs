@@ -172,7 +172,7 @@ pub fn run(args: &OfferArgs, session: &Session, out: &mut impl Write) -> anyhow:
             let (sha256, size) = hash_file(&create.file)?;
             let msg = create
                 .fields
-                .create_msg(session, &args.node, &sha256, size)?;
+                .create_msg(session, &args.node, &sha256, size, None)?;
             let outcome = execute(&create.fields.from, &create.tx, msg)?;
             report(outcome, output, out, |result, output, out| {
                 let created = OfferCreated::from_result(result, contract, &sha256, size)?;

@@ -1,7 +1,10 @@
 //! `consign sell FILE --storage URL --price …`: everything a seller does before going offline.
 //! Uploads the file to a storage node (signed with the seller's account key), creates the
 //! offer on-chain with the file's digest and size, and registers the offer with the storage node
-//! privately (`consign offer register` retries that last step alone).
+//! privately (`consign offer register` retries that last step alone). With several `--storage`
+//! and `--threshold K`, the file goes k-of-n to several nodes instead ([`custody`]).
+
+mod custody;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -36,6 +39,17 @@ deliver it, encrypted to each buyer, when a purchase commits: the seller's machi
 If step 3 fails (the storage node was unreachable, say), the offer exists: retry with
 `consign offer register OFFER_ID FILE --storage URL --from KEY`.
 
+K OF N STORAGE NODES (--storage several times, --threshold K)
+  One storage node can read what it holds, and if it is down nobody receives the data. With n
+  nodes and --threshold k, no node can: the file is encrypted on this machine to a fresh key,
+  the ciphertext is erasure-coded into n fragments of which any k rebuild it, and the key is
+  split k-of-n (Shamir, with public commitments). Node i receives fragment i and key share i,
+  sealed to it. Any k-1 nodes together learn nothing; up to n-k may be down when a purchase
+  commits, and each sends about 1/k of the data. The buyer's inbox checks every piece against
+  the offer, rebuilds the key and the file, and checks its SHA-256. The offer then also carries
+  k, n and the commitments (public; they name no node). Fragments are written to --work-dir
+  first; the data key is never written anywhere. If any upload fails no offer is created.
+
 WHAT BECOMES PUBLIC
   Anyone can read, on-chain: the price, the file's SHA-256 and size, --title, --description,
   --terms, the expiry, --extension if given, and the seller's address (the --from key's).
@@ -48,7 +62,8 @@ WHAT BECOMES PUBLIC
 pub(super) const EXAMPLES: &str = "\
 Examples:
   consign sell weather.csv --storage http://127.0.0.1:7070 --price 5000ucsn --title 'Weather 2026' --extension csv --from alice --contract $MARKET
-  consign --output json sell data.bin --storage $STORAGE --price 100ucsn --title 'Survey data' --from alice | jq .offer_id";
+  consign --output json sell data.bin --storage $STORAGE --price 100ucsn --title 'Survey data' --from alice | jq .offer_id
+  consign sell data.bin --storage http://a:7070 --storage http://b:7070 --storage http://c:7070 --threshold 2 --price 100ucsn --title 'Survey data' --from alice";
 
 /// `consign sell`.
 #[derive(Debug, Clone, Args)]
@@ -58,9 +73,25 @@ pub struct SellArgs {
     pub market: MarketArgs,
     /// The file to sell.
     pub file: PathBuf,
-    /// The storage node's URL.
-    #[arg(long, value_name = "URL", env = "CONSIGN_STORAGE")]
-    pub storage: String,
+    /// The storage node's URL. Give it several times (with --threshold) to spread the data
+    /// k-of-n over several nodes, none of which can read it.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "CONSIGN_STORAGE",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub storage: Vec<String>,
+    /// With several --storage: how many of them must answer for a buyer to receive the data
+    /// (k of n = the number of --storage). Any k−1 of them together learn nothing of it; up to
+    /// n−k may be down when a purchase commits.
+    #[arg(long, value_name = "K")]
+    pub threshold: Option<u16>,
+    /// With --threshold: where the n fragments are written before they are uploaded (about
+    /// n/k × the file's size; removed afterwards). Default: the system's temporary directory.
+    #[arg(long, value_name = "DIR", requires = "threshold")]
+    pub work_dir: Option<PathBuf>,
     /// What the offer says.
     #[command(flatten)]
     pub fields: OfferFields,
@@ -81,8 +112,6 @@ struct Sold<'a> {
 ///
 /// If the file, the key, the storage node or the chain node fail; the message says which step.
 pub fn run(args: &SellArgs, session: &Session, out: &mut impl Write) -> anyhow::Result<u8> {
-    let output = session.output;
-    let contract = args.market.contract.address()?;
     // Before the upload: an offer without a title is refused, not uploaded for nothing.
     args.fields.title()?;
     if args.fields.extension.is_none() {
@@ -95,8 +124,29 @@ pub fn run(args: &SellArgs, session: &Session, out: &mut impl Write) -> anyhow::
             }
         }
     }
+    match (args.storage.as_slice(), args.threshold) {
+        ([storage], None | Some(1)) => sell_whole(args, storage, session, out),
+        (_, Some(k)) => custody::run(args, k, session, out),
+        (nodes, None) => anyhow::bail!(
+            "{n} storage nodes given but no --threshold: pass --threshold K, how many of them \
+             must answer for a buyer to receive the data (k of n = {n}; e.g. --threshold {k})",
+            n = nodes.len(),
+            k = nodes.len().div_ceil(2).max(2).min(nodes.len()),
+        ),
+    }
+}
+
+/// The whole file to one storage node, which encrypts it at rest with its own key.
+fn sell_whole(
+    args: &SellArgs,
+    storage_url: &str,
+    session: &Session,
+    out: &mut impl Write,
+) -> anyhow::Result<u8> {
+    let output = session.output;
+    let contract = args.market.contract.address()?;
     let key = args.market.node.home.signing_key(&args.fields.from)?;
-    let storage = StorageClient::new(&args.storage)?;
+    let storage = StorageClient::new(storage_url)?;
 
     // 1. Upload.
     let size = std::fs::metadata(&args.file)
@@ -109,7 +159,7 @@ pub fn run(args: &SellArgs, session: &Session, out: &mut impl Write) -> anyhow::
         .block_on(storage.upload_file(&args.file, &key, move |sent, _| {
             progress.set_position(sent);
         }))
-        .with_context(|| format!("uploading {} to {}", args.file.display(), args.storage))?;
+        .with_context(|| format!("uploading {} to {storage_url}", args.file.display()))?;
     bar.finish_and_clear();
     let elapsed = started.elapsed();
     eprintln!(
@@ -117,7 +167,7 @@ pub fn run(args: &SellArgs, session: &Session, out: &mut impl Write) -> anyhow::
         args.file.display(),
         receipt.size,
         receipt.sha256,
-        args.storage,
+        storage_url,
         elapsed,
         if receipt.created {
             ""
@@ -127,9 +177,13 @@ pub fn run(args: &SellArgs, session: &Session, out: &mut impl Write) -> anyhow::
     );
 
     // 2. The offer.
-    let msg = args
-        .fields
-        .create_msg(session, &args.market.node, &receipt.sha256, receipt.size)?;
+    let msg = args.fields.create_msg(
+        session,
+        &args.market.node,
+        &receipt.sha256,
+        receipt.size,
+        None,
+    )?;
     let outcome = sign_and_broadcast(
         session,
         &args.market.node,
@@ -164,19 +218,20 @@ pub fn run(args: &SellArgs, session: &Session, out: &mut impl Write) -> anyhow::
             offer.offer_id,
             offer.offer_id,
             args.file.display(),
-            args.storage,
+            storage_url,
             args.fields.from
         );
     } else {
         eprintln!(
-            "offer {} registered with {}: the storage node will deliver it; you may go offline",
-            offer.offer_id, args.storage
+            "offer {} registered with {storage_url}: the storage node will deliver it; you may \
+             go offline",
+            offer.offer_id
         );
     }
     let ok = registered.is_ok();
     let sold = Sold {
         offer,
-        storage: &args.storage,
+        storage: storage_url,
         registered: ok,
     };
     match output {
@@ -187,7 +242,7 @@ pub fn run(args: &SellArgs, session: &Session, out: &mut impl Write) -> anyhow::
 }
 
 /// A byte-progress bar on stderr, drawn only when stderr is a terminal.
-fn transfer_bar(len: u64, what: &str) -> ProgressBar {
+pub(super) fn transfer_bar(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len).with_message(what.to_owned());
     bar.set_style(
         ProgressStyle::with_template(
