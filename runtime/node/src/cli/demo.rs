@@ -82,6 +82,17 @@ Or run `consign demo --keep` to leave this demo's chain and storage node running
 /// The price in the demo.
 const PRICE: &str = "5000ucsn";
 
+/// The storage nodes the demo's seller spreads its file over, and how many must deliver.
+const STORAGE_NODES: usize = 3;
+const THRESHOLD: &str = "2";
+
+/// A storage node the demo started.
+struct StorageNode {
+    daemon: Daemon,
+    url: String,
+    dir: PathBuf,
+}
+
 /// A step's narration: its number and title, what happened, and how long it took.
 struct Narrator<'a, W: Write> {
     out: &'a mut W,
@@ -184,36 +195,50 @@ pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::
         node: node_url.clone(),
     };
 
-    // 2. The storage node.
+    // 2. The storage nodes.
     let t = Instant::now();
-    let storage_dir = dir.join("storage");
     let admin_token = hex::encode(SecretKey::generate().to_bytes());
-    let (mut storage, storage_url) = process::start(
-        "consign-storage",
-        &storage_bin,
-        &[("CONSIGN_STORAGE_ADMIN_TOKEN", &admin_token)],
-        &os(
-            &["serve", "--data-dir"],
-            &storage_dir,
-            &[
-                "--listen",
-                "127.0.0.1:0",
-                "--node-url",
-                &node_url,
-                "--allow-private-egress",
-            ],
-        ),
-        &dir.join("storage.log"),
-        &storage_dir.join("api.url"),
-    )?;
-    n.step(
-        "A storage node starts",
-        t,
-        &[
-            format!("consign-storage serve: {storage_url} (pid {})", storage.pid().unwrap_or(0)),
-            "it follows the chain's public delivery feed; it may deliver to loopback here (--allow-private-egress)".into(),
-        ],
-    )?;
+    let mut storage = Vec::with_capacity(STORAGE_NODES);
+    for i in 0..STORAGE_NODES {
+        let storage_dir = dir.join(format!("storage-{i}"));
+        let (daemon, url) = process::start(
+            "consign-storage",
+            &storage_bin,
+            &[("CONSIGN_STORAGE_ADMIN_TOKEN", &admin_token)],
+            &os(
+                &["serve", "--data-dir"],
+                &storage_dir,
+                &[
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--node-url",
+                    &node_url,
+                    "--allow-private-egress",
+                ],
+            ),
+            &dir.join(format!("storage-{i}.log")),
+            &storage_dir.join("api.url"),
+        )?;
+        storage.push(StorageNode {
+            daemon,
+            url,
+            dir: storage_dir,
+        });
+    }
+    let mut lines: Vec<String> = storage
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            format!(
+                "storage node {i}: {} (pid {})",
+                s.url,
+                s.daemon.pid().unwrap_or(0)
+            )
+        })
+        .collect();
+    lines.push("three operators who need not trust each other, nor be trusted: each follows the chain's public delivery feed and may deliver to loopback here (--allow-private-egress)".into());
+    n.step("Three storage nodes start", t, &lines)?;
+    let storage_urls: Vec<String> = storage.iter().map(|s| s.url.clone()).collect();
 
     // 3. The contract.
     let t = Instant::now();
@@ -300,39 +325,40 @@ pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::
 
     // 5. The seller sells, in advance, as its own process.
     let t = Instant::now();
-    let sold = cli.json(
-        &seller_home,
-        &[
-            "sell",
-            path_str(&file)?,
-            "--storage",
-            &storage_url,
-            "--price",
-            PRICE,
-            "--title",
-            "Weather readings 2026",
-            "--description",
-            "Hourly temperature and pressure, one station",
-            "--terms",
-            "personal use only",
-            "--extension",
-            "csv",
-            "--from",
-            "seller",
-            "--contract",
-            &market,
-        ],
-    )?;
+    let mut sell_args = vec!["sell", path_str(&file)?];
+    for url in &storage_urls {
+        sell_args.extend(["--storage", url.as_str()]);
+    }
+    sell_args.extend([
+        "--threshold",
+        THRESHOLD,
+        "--price",
+        PRICE,
+        "--title",
+        "Weather readings 2026",
+        "--description",
+        "Hourly temperature and pressure, one station",
+        "--terms",
+        "personal use only",
+        "--extension",
+        "csv",
+        "--from",
+        "seller",
+        "--contract",
+        &market,
+    ]);
+    let sold = cli.json(&seller_home, &sell_args)?;
     let offer_id = sold["offer_id"].as_u64().context("no offer id")?;
     let upload_rate = args.size as f64 / t.elapsed().as_secs_f64() / 1e6;
     n.step(
-        "The seller sells, in advance",
+        "The seller sells, in advance, 2 of 3",
         t,
         &[
-            format!("$ consign sell weather-2026.csv --storage {storage_url} --price {PRICE} --title 'Weather readings 2026' --extension csv --from seller"),
-            format!("uploaded to the storage node (signed, encrypted at rest; {upload_rate:.0} MB/s overall)"),
-            format!("offer {offer_id} created on-chain with the file's digest and size"),
-            "offer registered with the storage node, privately: the node checked on-chain that the signer is the seller".into(),
+            format!("$ consign sell weather-2026.csv --storage $S0 --storage $S1 --storage $S2 --threshold {THRESHOLD} --price {PRICE} --title 'Weather readings 2026' --extension csv --from seller"),
+            "encrypted here to a fresh key (age); the ciphertext erasure-coded into 3 fragments, any 2 of which rebuild it; the key split 2-of-3 (Shamir, with public commitments)".into(),
+            format!("fragment i and key share i (sealed to node i) uploaded to storage node i, signed ({upload_rate:.0} MB/s overall); the key itself was never written anywhere"),
+            format!("offer {offer_id} created on-chain with the file's digest and size, k, n and the commitments"),
+            "each node registered its piece privately, after checking on-chain that the signer is the seller and its fragment and share against the offer's commitments".into(),
         ],
     )?;
 
@@ -357,13 +383,16 @@ pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::
             &market,
         ],
     )?;
-    let node_id = session
-        .block_on(StorageClient::new(&storage_url)?.info())?
-        .node_id;
-    let leaks = storage_mentions(&cli, &chain_home, &[&storage_url, &node_id])?;
+    let mut needles: Vec<String> = Vec::new();
+    for url in &storage_urls {
+        needles.push(url.clone());
+        needles.push(session.block_on(StorageClient::new(url)?.info())?.node_id);
+    }
+    let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+    let leaks = storage_mentions(&cli, &chain_home, &needles)?;
     if leaks > 0 {
         bail!(
-            "the chain mentions the storage node {leaks} times: the confidentiality rule is broken"
+            "the chain mentions a storage node {leaks} times: the confidentiality rule is broken"
         );
     }
     n.step(
@@ -384,7 +413,7 @@ pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::
                     .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
                     .unwrap_or_default()
             ),
-            "every block and transaction checked: the storage node's address and id appear nowhere"
+            "every block and transaction checked: no storage node's address or id appears anywhere"
                 .into(),
         ],
     )?;
@@ -440,7 +469,20 @@ pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::
         ],
     )?;
 
-    // 9. The purchase: the contract's completion.
+    // 9. A storage node goes down: k of n still deliver.
+    let t = Instant::now();
+    let mut down = storage.remove(1);
+    let down_pid = down.daemon.pid().unwrap_or(0);
+    down.daemon.terminate(STOP_GRACE)?;
+    n.step(
+        "Storage node 1 goes down before the purchase",
+        t,
+        &[format!(
+            "pid {down_pid} stopped; nodes 0 and 2 remain: 2 of 3, enough to deliver"
+        )],
+    )?;
+
+    // 10. The purchase: the contract's completion.
     let t = Instant::now();
     let seller_before = balance(&cli, &chain_home, &seller.address())?;
     let bought = cli.json(
@@ -478,7 +520,7 @@ pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::
         ],
     )?;
 
-    // 10. The delivery.
+    // 11. The delivery.
     let saved = wait_for_file(&inbox_dir, Duration::from_secs(600), &mut inbox)?;
     let delivered_after = committed.elapsed();
     let saved_sha = consign_util::fs::hash_file(&saved)?.0;
@@ -488,21 +530,30 @@ pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::
             saved.display()
         );
     }
-    let attempts = session
-        .block_on(StorageClient::new(&storage_url)?.deliveries(&admin_token, None, None, None))?
-        .deliveries
-        .first()
-        .map_or(0, |d| d.attempts);
+    let mut lines = Vec::new();
+    for node in &storage {
+        let attempts = session
+            .block_on(StorageClient::new(&node.url)?.deliveries(&admin_token, None, None, None))?
+            .deliveries
+            .first()
+            .map_or(0, |d| d.attempts);
+        lines.push(format!(
+            "{} sent its fragment and its key share, encrypted to bob's key (age); accepted on attempt {attempts}",
+            node.url
+        ));
+    }
+    lines.push(format!("the inbox checked each piece against the offer's commitments, rebuilt the key from 2 shares and the file from 2 fragments, {} after the commit", human_duration(delivered_after)));
+    lines.push(format!(
+        "decrypted and checked against the offer's sha256: saved {}",
+        saved.display()
+    ));
     n.step(
-        "The storage node delivers; the inbox decrypts and verifies",
+        "Two storage nodes deliver; the inbox rebuilds and verifies",
         committed,
-        &[
-            format!("sent encrypted to bob's key (age), accepted on attempt {attempts}, {} after the commit", human_duration(delivered_after)),
-            format!("decrypted and checked against the offer's sha256: saved {}", saved.display()),
-        ],
+        &lines,
     )?;
 
-    // 11. The escrow.
+    // 12. The escrow.
     let t = Instant::now();
     if !inbox.wait(Duration::from_secs(60))?.success() {
         bail!("the inbox failed; its log:\n{}", inbox.log_tail(20));
@@ -529,25 +580,38 @@ pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::
 
     n.say("")?;
     if args.keep {
+        let pids: Vec<String> = std::iter::once(&chain)
+            .chain(storage.iter().map(|s| &s.daemon))
+            .map(|d| d.pid().unwrap_or(0).to_string())
+            .collect();
+        let urls: Vec<&str> = storage.iter().map(|s| s.url.as_str()).collect();
         n.say(&format!(
-            "The chain and the storage node are still running (pids {} and {}); files in {}.\n\
+            "The chain and storage nodes 0 and 2 are still running (pids {}); files in {}.\n\
              Try the steps by hand:\n  \
-             export CONSIGN_HOME={} CONSIGN_CONTRACT={market} CONSIGN_STORAGE={storage_url}\n  \
-             consign sell FILE --price 100ucsn --title 'Test data' --from alice\n  \
+             export CONSIGN_HOME={} CONSIGN_CONTRACT={market}\n  \
+             consign sell FILE --storage {} --threshold 1 --price 100ucsn --title 'Test data' --from alice\n  \
              consign keys age bob && consign inbox --age-key bob --out ./inbox --confirm --from bob &\n  \
              consign buy OFFER_ID --deliver-to http://127.0.0.1:8080/ --recipient $(consign keys age bob --show) --from bob\n\
-             Stop them with: kill {} {}",
-            chain.pid().unwrap_or(0), storage.pid().unwrap_or(0), dir.display(), chain_home.display(), chain.pid().unwrap_or(0), storage.pid().unwrap_or(0)
+             Stop them with: kill {}",
+            pids.join(", "),
+            dir.display(),
+            chain_home.display(),
+            urls.join(" --storage "),
+            pids.join(" ")
         ))?;
         chain.detach();
-        storage.detach();
+        for node in storage {
+            node.daemon.detach();
+        }
         // The running processes use the directory: it stays.
         if let Some(temp) = temp {
             let _ = temp.keep();
         }
     } else {
         // Each was asked to stop; one that did not is killed, and the demo is done either way.
-        let _ = storage.terminate(STOP_GRACE);
+        for mut node in storage {
+            let _ = node.daemon.terminate(STOP_GRACE);
+        }
         let _ = chain.terminate(STOP_GRACE);
         n.say(HAND_STEPS)?;
     }
