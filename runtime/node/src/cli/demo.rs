@@ -2,6 +2,7 @@
 //! transactions and real transfers, narrated step by step with what happened and how long it
 //! took. Every step is a `consign` command a person can type; the demo shows them.
 
+mod custody;
 mod process;
 
 use std::ffi::OsString;
@@ -433,6 +434,8 @@ pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::
         &["--node", &node_url, "--listen", "127.0.0.1:0", "--identity"],
     );
     inbox_args.push(identity_file.into());
+    let keys_dir = buyer_dir.join("keys");
+    inbox_args.extend(os(&["--keep-keys"], &keys_dir, &[]));
     inbox_args.extend(os(
         &["--out"],
         &inbox_dir,
@@ -577,6 +580,55 @@ pub fn run(args: &DemoArgs, session: &Session, out: &mut impl Write) -> anyhow::
             purchase["state"].as_str().unwrap_or("?")
         )],
     )?;
+
+    // 13. What each node holds, against the keys in its directory and the buyer's.
+    let t = Instant::now();
+    let commitments: consign_custody::Commitments =
+        serde_json::from_value(offer["custody"].clone())
+            .context("the offer carries no custody commitments")?;
+    let scratch = tempfile::Builder::new()
+        .prefix("opened-")
+        .tempdir_in(&dir)?;
+    let mut lines = Vec::new();
+    let mut fragments = Vec::new();
+    for node in storage
+        .iter()
+        .map(|s| (&s.dir, ""))
+        .chain([(&down.dir, " (stopped)")])
+    {
+        let found = custody::open_node(node.0, &commitments, scratch.path())?;
+        lines.push(format!(
+            "{}{}: its at-rest key opens its blob to fragment {} of {} ({} bytes), whose ciphertext `age -d` with that key refuses: {}",
+            node.0.display(),
+            node.1,
+            found.header.index,
+            found.header.params.n(),
+            commitments.fragment_size(),
+            found.refusal
+        ));
+        fragments.push(found.fragment);
+    }
+    let saved_name = saved
+        .file_name()
+        .context("the saved file has no name")?
+        .to_string_lossy();
+    let buyer_key_file = keys_dir.join(format!("{saved_name}.agekey"));
+    let buyer_key = custody::load_identity(&buyer_key_file)?;
+    let rebuilt_sha = custody::open_with_key(&commitments, &fragments[..2], &buyer_key)?;
+    if rebuilt_sha != sha {
+        bail!("the buyer's key opened the rebuilt ciphertext to sha256 {rebuilt_sha}, not {sha}");
+    }
+    lines.push(format!(
+        "the buyer's key, rebuilt by its inbox from 2 shares ({}), opens the ciphertext rebuilt from fragments 0 and 2: sha256 {}…, the file",
+        buyer_key_file.display(),
+        &rebuilt_sha[..16]
+    ));
+    n.step(
+        "No storage node can read what it holds; the buyer can",
+        t,
+        &lines,
+    )?;
+    drop(scratch);
 
     n.say("")?;
     if args.keep {
