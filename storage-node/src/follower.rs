@@ -286,6 +286,7 @@ mod tests {
                 sha256: ours.clone(),
                 seller: "consign1seller".into(),
                 registered_at: 1,
+                custody: None,
             },
         )
         .unwrap();
