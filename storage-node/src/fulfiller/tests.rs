@@ -625,7 +625,7 @@ async fn a_blob_that_does_not_match_the_instruction_is_never_sent_whole() {
     stop.send(true).unwrap();
     task.await.unwrap();
     let reason = entry.last_error.unwrap();
-    assert!(reason.contains("does not match the instruction"), "{reason}");
+    assert!(reason.contains("is not what was registered"), "{reason}");
     // Whatever reached the inbox (if the server saw the aborted body at all) does not open.
     for (_, body) in &inbox_state.lock().unwrap().requests {
         assert!(
@@ -1011,3 +1011,5 @@ async fn a_purchase_the_inbox_saved_before_is_not_sent_again() {
     assert_eq!(entry.attempts, 1);
     assert_eq!(*posts.lock().unwrap(), 0, "no body was sent");
 }
+
+mod custody;
