@@ -2,14 +2,14 @@
 //!
 //! | route | who | what |
 //! |---|---|---|
-//! | `GET /v1/info` | anyone | [`StorageInfo`](consign_client::StorageInfo): node id, chain id, limits |
+//! | `GET /v1/info` | anyone | [`StorageInfo`](consign_client::StorageInfo): node id, chain id, limits, the custody recipient key shares are sealed to |
 //! | `GET /v1/blobs/{sha256}/admission` | a seller (signed grant) | whether the upload would be accepted, and whether the seller already stored it |
 //! | `PUT /v1/blobs/{sha256}` | a seller (signed grant) | uploads a blob (streamed) |
-//! | `POST /v1/registrations` | a seller (signed) | binds an offer to a blob |
+//! | `POST /v1/registrations` | a seller (signed) | binds an offer to a blob; for an offer under k-of-n custody, to the piece this node keeps (fragment and sealed key share), checked against the offer's commitments |
 //! | `GET /status` | anyone | [`StorageStatus`](consign_client::storage::StorageStatus): liveness and version only |
 //! | `GET /v1/admin/status` | operator token | [`OperatorStatus`](consign_client::storage::OperatorStatus): the node's figures |
 //! | `GET /v1/admin/deliveries?after=&limit=&state=` | operator token | deliveries with state and last error |
-//! | `GET /v1/admin/registrations?after=&limit=` | operator token | the offers registered |
+//! | `GET /v1/admin/registrations?after=&limit=` | operator token | the offers registered (with the custody piece kept, if any) |
 //! | `GET /v1/admin/accounts/{address}` | operator token | an account's usage and quota |
 //!
 //! The public routes say nothing that moves with what the node holds (see [`operator`]): the

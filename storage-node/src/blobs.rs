@@ -99,9 +99,23 @@ impl BlobStore {
         })
     }
 
-    /// The age recipient blobs are encrypted to at rest.
+    /// The age recipient blobs are encrypted to at rest; sellers seal this node's custody key
+    /// shares to it too (`custody_recipient` in `GET /v1/info`).
     pub fn recipient(&self) -> &age::x25519::Recipient {
         &self.inner.recipient
+    }
+
+    /// Opens a custody key share sealed to [`recipient`](Self::recipient) with the at-rest key,
+    /// which never leaves the store. The share is not checked here.
+    ///
+    /// # Errors
+    ///
+    /// If it is not sealed to this node, altered, or not a key share.
+    pub fn open_share(
+        &self,
+        sealed: &str,
+    ) -> Result<consign_custody::KeyShare, consign_custody::SealedShareError> {
+        consign_custody::KeyShare::open(sealed, &self.inner.identity)
     }
 
     /// Where the blob named `sha256` is (or would be): `blobs/ab/cd/<sha256>.age`.

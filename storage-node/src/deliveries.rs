@@ -46,7 +46,8 @@ pub const MAX_ERROR_LEN: usize = 1000;
 pub struct DeliveryEntry {
     /// The committed instruction.
     pub record: DeliveryRecord,
-    /// The registered blob's SHA-256 (equal to the instruction's `content_sha256`).
+    /// The registered blob's SHA-256: the instruction's `content_sha256`, or for a custody
+    /// piece the fragment's digest.
     pub sha256: String,
     /// Where it is.
     pub state: DeliveryState,

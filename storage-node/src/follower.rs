@@ -101,7 +101,9 @@ pub fn handle_page(
     for record in records {
         let instruction = &record.instruction;
         match registrations::lookup(db, &record.contract, instruction.offer_id)? {
-            Some(registration) if registration.sha256 == instruction.content_sha256 => {
+            // A custody piece's blob is its fragment: the instruction names the offer's
+            // plaintext, which the registration recorded.
+            Some(registration) if registration.content_sha256() == instruction.content_sha256 => {
                 ours.push((record, registration.sha256));
             }
             Some(_) => {
@@ -286,6 +288,7 @@ mod tests {
                 sha256: ours.clone(),
                 seller: "consign1seller".into(),
                 registered_at: 1,
+                custody: None,
             },
         )
         .unwrap();
@@ -337,6 +340,38 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    /// A custody piece's blob is its fragment; the instructions name the offer's plaintext.
+    #[test]
+    fn a_custody_piece_is_ours_by_the_offers_plaintext_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("storage.redb")).unwrap();
+        let (fragment, plaintext) = ("cc".repeat(32), "dd".repeat(32));
+        registrations::put(
+            &db,
+            "consign1contract",
+            7,
+            &RegistrationRecord {
+                sha256: fragment.clone(),
+                seller: "consign1seller".into(),
+                registered_at: 1,
+                custody: Some(registrations::CustodyRecord {
+                    index: 2,
+                    k: 2,
+                    n: 3,
+                    fragment_size: 99,
+                    content_sha256: plaintext.clone(),
+                    sealed_share: "sealed".into(),
+                }),
+            },
+        )
+        .unwrap();
+        let page = [record(1, 7, &fragment), record(2, 7, &plaintext)];
+        assert_eq!(handle_page(&db, 0, &page).unwrap().recorded, 1);
+        let listed = deliveries::list(&db, None, 10, None).unwrap().deliveries;
+        assert_eq!(listed.len(), 1);
+        assert_eq!((listed[0].sequence, &listed[0].sha256), (2, &fragment));
     }
 
     #[test]

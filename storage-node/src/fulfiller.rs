@@ -26,6 +26,12 @@
 //! 6. a `2xx` is recorded as `delivered` before anything else; a `307`/`308` is followed (the
 //!    body is streamed again to the checked target, at most [`MAX_REDIRECTS`] times).
 //!
+//! **A custody piece** (an offer under k-of-n custody, issue 14) is delivered the same way: the
+//! body is the fragment this node keeps, checked against its registered digest and size and
+//! sealed to the buyer; the headers add the piece's index, `k` and `n`, and its key share, opened
+//! with the at-rest key and sealed again to the buyer ([`parcel`]). The node never holds more
+//! than its own piece.
+//!
 //! **No endpoint holds a slot for long.** The connection must be made within
 //! `delivery_connect_timeout`; the preflight answered within `delivery_response_timeout`; the
 //! body taken at `delivery_min_rate` or faster over each `delivery_rate_window`; and the answer
@@ -54,16 +60,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use consign_client::seal;
-use consign_client::storage::{delivery_headers as h, idempotency_key, DeliveryState};
+use consign_client::storage::{delivery_headers as h, DeliveryState};
 use consign_market::Escrow;
 use consign_util::retry::{Backoff, Jitter};
 use futures_util::FutureExt as _;
-use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, LOCATION};
+use reqwest::header::{HeaderValue, CONTENT_TYPE, LOCATION};
 use reqwest::{Method, StatusCode, Url};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use self::body::{ProduceError, Producer, Progress, BODY_CHUNK};
+use self::parcel::Parcel;
 use crate::config::Config;
 use crate::deliveries::{self, now_ms, DeliveryEntry};
 use crate::egress::{self, EgressError, EgressPolicy, MAX_REDIRECTS};
@@ -413,24 +420,25 @@ impl Fulfiller {
             ));
         }
 
-        match registrations::lookup(&self.svc.db, &record.contract, instruction.offer_id) {
-            Err(error) => {
-                return Outcome::Retry(format!("cannot read the registration: {error:#}"))
-            }
-            Ok(None) => {
-                return Outcome::Fail(format!(
-                    "offer {} of {} is no longer registered here",
-                    instruction.offer_id, record.contract
-                ))
-            }
-            Ok(Some(registration)) if registration.sha256 != entry.sha256 => {
-                return Outcome::Fail(format!(
-                    "offer {} of {} is now registered with another blob",
-                    instruction.offer_id, record.contract
-                ))
-            }
-            Ok(Some(_)) => {}
-        }
+        let registration =
+            match registrations::lookup(&self.svc.db, &record.contract, instruction.offer_id) {
+                Err(error) => {
+                    return Outcome::Retry(format!("cannot read the registration: {error:#}"))
+                }
+                Ok(None) => {
+                    return Outcome::Fail(format!(
+                        "offer {} of {} is no longer registered here",
+                        instruction.offer_id, record.contract
+                    ))
+                }
+                Ok(Some(registration)) if registration.sha256 != entry.sha256 => {
+                    return Outcome::Fail(format!(
+                        "offer {} of {} is now registered with another blob",
+                        instruction.offer_id, record.contract
+                    ))
+                }
+                Ok(Some(registration)) => registration,
+            };
 
         match self
             .svc
@@ -495,46 +503,22 @@ impl Fulfiller {
         if let Err(error) = seal::validate_recipient(&instruction.recipient.key) {
             return Outcome::Fail(error.to_string());
         }
-        self.send(entry, url).await
-    }
-
-    /// The delivery's headers, the same on the preflight and on every `POST`.
-    fn headers(&self, entry: &DeliveryEntry) -> HeaderMap {
-        let record = &entry.record;
-        let instruction = &record.instruction;
-        let mut headers = HeaderMap::new();
-        let key = idempotency_key(
-            &self.chain_id,
-            &record.contract,
-            instruction.purchase_id,
-            None,
-        );
-        for (name, value) in [
-            (h::CONTRACT, record.contract.clone()),
-            (h::PURCHASE_ID, instruction.purchase_id.to_string()),
-            (h::OFFER_ID, instruction.offer_id.to_string()),
-            (h::CONTENT_SHA256, entry.sha256.clone()),
-            (h::CONTENT_SIZE, instruction.size.to_string()),
-            (h::SEQUENCE, record.sequence.to_string()),
-            (h::IDEMPOTENCY_KEY, key),
-        ] {
-            // Every value is an address, a number or hex: always a valid header value.
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.insert(name, value);
-            }
-        }
-        headers
+        let parcel = match Parcel::new(entry, &registration, &self.svc.blobs, &self.chain_id) {
+            Ok(parcel) => parcel,
+            Err(reason) => return Outcome::Fail(reason),
+        };
+        self.send(entry, &parcel, url).await
     }
 
     /// Asks the endpoint whether it will take the delivery (`OPTIONS`, the delivery's headers,
     /// no body), within `delivery_response_timeout`.
-    async fn preflight(&self, entry: &DeliveryEntry, url: &Url) -> Result<Preflight, Outcome> {
+    async fn preflight(&self, parcel: &Parcel, url: &Url) -> Result<Preflight, Outcome> {
         const WHAT: &str = "the delivery's preflight";
         let timeout = self.svc.config.delivery_response_timeout;
         let request = self
             .client
             .request(Method::OPTIONS, url.clone())
-            .headers(self.headers(entry))
+            .headers(parcel.headers.clone())
             .send();
         let response = match tokio::time::timeout(timeout, request).await {
             Err(_) => {
@@ -574,8 +558,8 @@ impl Fulfiller {
 
     /// Asks the endpoint first ([`preflight`](Self::preflight)), then POSTs the sealed blob,
     /// following 307/308 redirects.
-    async fn send(&self, entry: &DeliveryEntry, url: Url) -> Outcome {
-        let mut url = match self.preflight(entry, &url).await {
+    async fn send(&self, entry: &DeliveryEntry, parcel: &Parcel, url: Url) -> Outcome {
+        let mut url = match self.preflight(parcel, &url).await {
             Ok(Preflight::Ready(url)) => url,
             Ok(Preflight::Saved(status)) => {
                 tracing::info!(
@@ -591,7 +575,7 @@ impl Fulfiller {
             Err(outcome) => return outcome,
         };
         for _ in 0..=MAX_REDIRECTS {
-            let (result, producer) = self.post(entry, &url).await;
+            let (result, producer) = self.post(entry, parcel, &url).await;
             let response = match result {
                 Ok(response) => response,
                 Err(PostError::Cut(reason)) => {
@@ -672,19 +656,20 @@ impl Fulfiller {
     async fn post(
         &self,
         entry: &DeliveryEntry,
+        parcel: &Parcel,
         url: &Url,
     ) -> (Result<reqwest::Response, PostError>, Producer) {
         let instruction = &entry.record.instruction;
         let (producer, body, progress) = body::start(
             self.svc.blobs.clone(),
             entry.sha256.clone(),
-            instruction.size,
+            parcel.blob_size,
             instruction.recipient.key.clone(),
         );
         let request = self
             .client
             .post(url.clone())
-            .headers(self.headers(entry))
+            .headers(parcel.headers.clone())
             .header(CONTENT_TYPE, "application/octet-stream")
             .body(body)
             .send();
@@ -844,5 +829,6 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
 }
 
 mod body;
+mod parcel;
 #[cfg(test)]
 mod tests;

@@ -19,7 +19,13 @@ A seller uploads a blob (PUT /v1/blobs/{sha256}, signed with its chain account k
 passwords), then registers it for an offer (POST /v1/registrations, checked on-chain: the signer
 must be the offer's seller and the digests must match). The node follows the chain's delivery
 feed, and for each purchase of a registered offer encrypts the blob to the buyer's age key and
-POSTs it to the endpoint the buyer wrote in the contract, retrying until it is accepted.";
+POSTs it to the endpoint the buyer wrote in the contract, retrying until it is accepted.
+
+An offer under k-of-n custody is held by n nodes, one piece each: the blob is a fragment of the
+encrypted data and the registration carries the node's key share, sealed to the node's
+custody_recipient (GET /v1/info). The node checks both against the offer's commitments, keeps
+the share sealed, keeps at most one piece of an offer, and on a purchase sends its fragment and
+its share, each encrypted to the buyer. No node alone can read the data.";
 
 const SERVE_ABOUT: &str = "\
 Run the storage node: the HTTP API, the follower of the chain's delivery feed and the
@@ -32,8 +38,9 @@ The data directory (--data-dir) holds:
   storage.redb     the database: blobs held, uploaders and quotas, registrations, the
                    follower's cursor, every delivery's state (ACID: a kill -9 loses nothing
                    acknowledged)
-  at-rest.key      the age identity every blob is encrypted to on disk (0600, age-keygen
-                   format). Back it up: without it the blobs cannot be read
+  at-rest.key      the age identity every blob is encrypted to on disk, and custody key
+                   shares are sealed to (0600, age-keygen format). Back it up: without it
+                   the blobs and shares cannot be read
   blobs/ab/cd/<sha256>.age   the blobs; blobs/tmp/ holds uploads in progress, emptied at start
   api.url          http://ADDR of the API once it listens
   metrics.url      http://ADDR of the operator's listener (--metrics-listen) once it listens

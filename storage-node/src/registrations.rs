@@ -7,8 +7,15 @@
 //! that the signer uploaded the blob, and — with smart queries — that the offer exists, the
 //! signer is its seller and its digest and size are the blob's. The nonce is stored in the same
 //! write transaction as the registration, so a replay is refused even across restarts.
+//!
+//! For an offer under k-of-n custody the blob is one fragment and the registration names the
+//! piece ([`CustodyRecord`]): its fragment digest and size must be the offer's commitments' for
+//! that index, and its key share, sealed to this node, must open with the at-rest key and pass
+//! the offer's share commitments. The share is kept sealed as the seller sent it; one node keeps
+//! at most one piece of an offer.
 
 mod check;
+mod custody;
 
 use consign_client::storage::{RegistrationView, RegistrationViewPage};
 use redb::{ReadableDatabase as _, ReadableTable as _, ReadableTableMetadata as _};
@@ -21,12 +28,46 @@ use crate::db::{Db, BLOB_OWNERS, NONCES, REGISTRATIONS};
 /// What the node keeps of an accepted registration, under (contract, offer id).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegistrationRecord {
-    /// The blob's SHA-256 (the offer's `content_sha256`).
+    /// The blob's SHA-256: the offer's `content_sha256`, or for a custody piece the fragment's
+    /// digest.
     pub sha256: String,
     /// The offer's seller, who signed the registration.
     pub seller: String,
     /// When it was first registered (Unix seconds, the node's clock).
     pub registered_at: u64,
+    /// The custody piece kept, for an offer under k-of-n custody (absent in records written
+    /// before custody existed, which read as whole-data registrations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custody: Option<CustodyRecord>,
+}
+
+/// The piece of a k-of-n custody set this node keeps for an offer: the blob is fragment `index`,
+/// checked with the share against the offer's commitments when it was registered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustodyRecord {
+    /// The fragment's (and the key share's) index, `0..n`.
+    pub index: u16,
+    /// The set's `k`: pieces the buyer needs.
+    pub k: u16,
+    /// The set's `n`: pieces made.
+    pub n: u16,
+    /// The fragment's size in bytes (the blob's).
+    pub fragment_size: u64,
+    /// The offer's plaintext digest: what delivery instructions for the offer name.
+    pub content_sha256: String,
+    /// Key share `index`, sealed to this node's at-rest recipient, as the seller sent it. It is
+    /// opened only to be sealed again to a buyer, and never stored open.
+    pub sealed_share: String,
+}
+
+impl RegistrationRecord {
+    /// The plaintext digest the offer's delivery instructions name: the blob's, or for a custody
+    /// piece the offer's.
+    pub fn content_sha256(&self) -> &str {
+        self.custody
+            .as_ref()
+            .map_or(&self.sha256, |piece| &piece.content_sha256)
+    }
 }
 
 /// The registration of an offer, if this node serves it.
@@ -113,6 +154,7 @@ pub fn list(
             sha256: record.sha256,
             seller: record.seller,
             registered_at: record.registered_at,
+            custody_index: record.custody.map(|piece| piece.index),
         });
     }
     let next_after = more
@@ -144,11 +186,14 @@ pub(crate) enum Committed {
     /// The signer no longer holds the blob (the sweep of unregistered blobs deleted it
     /// meanwhile).
     NoBlob,
+    /// This node keeps another piece of the offer's custody set (its index).
+    OtherPiece(u16),
 }
 
 /// Records a checked registration and its nonce in one write transaction, and forgets nonces
 /// too old to be accepted anyway. Keeps the first `registered_at` of a binding registered
-/// again. Blocking.
+/// again. Refuses a custody piece when another piece of the same offer is kept: a node holding
+/// k pieces could rebuild the data. Blocking.
 pub(crate) fn commit(
     db: &Db,
     contract: &str,
@@ -185,6 +230,12 @@ pub(crate) fn commit(
             Some(value) => serde_json::from_slice(value.value()).ok(),
             None => None,
         };
+        let kept = existing.as_ref().and_then(|old| old.custody.as_ref());
+        if let (Some(kept), Some(new)) = (kept, record.custody.as_ref()) {
+            if kept.index != new.index {
+                return Ok(Committed::OtherPiece(kept.index));
+            }
+        }
         match existing {
             Some(old) if old.sha256 == record.sha256 && old.seller == record.seller => old,
             _ => {
@@ -209,6 +260,7 @@ mod tests {
             sha256: consign_client::storage::sha256_hex(b"x"),
             seller: seller.into(),
             registered_at: at,
+            custody: None,
         }
     }
 
@@ -235,6 +287,69 @@ mod tests {
         assert_eq!(page.registrations.len(), 1);
         assert_eq!(page.registrations[0].offer_id, 2);
         assert_eq!(page.next_after, None);
+    }
+
+    #[test]
+    fn a_record_from_before_custody_reads_as_a_whole_data_registration() {
+        let old = r#"{"sha256":"ab","seller":"s","registered_at":3}"#;
+        let record: RegistrationRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(record.custody, None);
+        assert_eq!(record.content_sha256(), "ab");
+        assert_eq!(serde_json::to_string(&record).unwrap(), old);
+    }
+
+    #[test]
+    fn a_node_keeps_one_piece_of_an_offer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("storage.redb")).unwrap();
+        let piece = |index: u16| {
+            let sha = consign_client::storage::sha256_hex(&index.to_be_bytes());
+            let tx = db.redb().begin_write().unwrap();
+            tx.open_table(BLOB_OWNERS)
+                .unwrap()
+                .insert(("s", sha.as_str()), 1)
+                .unwrap();
+            tx.commit().unwrap();
+            RegistrationRecord {
+                sha256: sha,
+                custody: Some(CustodyRecord {
+                    index,
+                    k: 2,
+                    n: 3,
+                    fragment_size: 100,
+                    content_sha256: "cd".repeat(32),
+                    sealed_share: format!("sealed {index}"),
+                }),
+                ..record("s", 1)
+            }
+        };
+        let first = commit(&db, "c", 1, piece(1), "n1", 1, 1).unwrap();
+        assert!(matches!(first, Committed::Recorded(_)));
+        let Committed::Recorded(again) = commit(&db, "c", 1, piece(1), "n2", 1, 1).unwrap() else {
+            panic!("the same piece again is refused");
+        };
+        assert_eq!(again.content_sha256(), "cd".repeat(32));
+        assert!(matches!(
+            commit(&db, "c", 1, piece(0), "n3", 1, 1).unwrap(),
+            Committed::OtherPiece(1)
+        ));
+        assert!(
+            !nonce_used(&db, "s", "n3").unwrap(),
+            "a refusal spends no nonce"
+        );
+        assert_eq!(
+            lookup(&db, "c", 1).unwrap().unwrap().custody.unwrap().index,
+            1
+        );
+        assert_eq!(
+            list(&db, None, 10).unwrap().registrations[0].custody_index,
+            Some(1)
+        );
+        // Another offer: another piece is fine.
+        assert!(matches!(
+            commit(&db, "c", 2, piece(0), "n4", 1, 1).unwrap(),
+            Committed::Recorded(_)
+        ));
     }
 
     #[test]

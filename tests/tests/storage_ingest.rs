@@ -1,16 +1,19 @@
 //! The storage node's ingest side across real processes: `consign dev` with the data-sale
 //! contract, and `consign-storage serve`. Registrations are checked against the chain with
 //! smart queries: the seller's is accepted, a non-seller's, a different digest, a replay and a
-//! missing offer are refused, each with its reason. Also: the binary's configuration layers,
+//! missing offer are refused, each with its reason. A custody piece (issue 14) is checked against
+//! the offer's commitments: each wrong piece is refused by name. Also: the binary's configuration layers,
 //! its `--help`, `api.url`, and a clean stop on SIGTERM.
 
 use std::process::Command;
 
+use consign_client::CustodyPiece;
 use consign_client::{
     coins, BroadcastMode, NodeClient, Registration, SecretKey, Signed, StorageClientError,
     REGISTRATION_DOMAIN,
 };
-use consign_market::{created_offer_id, ExecuteMsg, NewOffer};
+use consign_custody::{prepare, Commitments, KeyShare, Params, Prepared};
+use consign_market::{created_offer_id, Custody, ExecuteMsg, NewOffer};
 use consign_tests::{deploy_data_sale, runtime, workspace_bin, DevNode, StorageNode, ADMIN_TOKEN};
 use sha2::{Digest, Sha256};
 
@@ -25,7 +28,8 @@ fn now() -> u64 {
         .as_secs()
 }
 
-/// Creates an offer from `seller` with this digest and size; returns its id.
+/// Creates an offer from `seller` with this digest and size, and custody commitments if given;
+/// returns its id.
 async fn create_offer(
     node: &NodeClient,
     chain_id: &str,
@@ -33,10 +37,12 @@ async fn create_offer(
     seller: &SecretKey,
     content_sha256: &str,
     size: u64,
+    custody: Option<Custody>,
 ) -> u64 {
     let offer = NewOffer {
         description: "Hourly readings".to_owned(),
         terms: "personal use".to_owned(),
+        custody,
         ..NewOffer::new(coins(100, "ucsn"), content_sha256, size, "Weather 2026")
     };
     let execute = ExecuteMsg::create_offer(offer).to_msg(market, vec![]);
@@ -96,7 +102,7 @@ fn registrations_are_checked_against_the_chain() {
                 .created
         );
 
-        let offer = create_offer(&chain, &chain_id, &market, &alice, &sha, size).await;
+        let offer = create_offer(&chain, &chain_id, &market, &alice, &sha, size, None).await;
         let other_offer = create_offer(
             &chain,
             &chain_id,
@@ -104,9 +110,11 @@ fn registrations_are_checked_against_the_chain() {
             &alice,
             &sha256(&other),
             other.len() as u64,
+            None,
         )
         .await;
-        let wrong_size = create_offer(&chain, &chain_id, &market, &alice, &sha, size + 1).await;
+        let wrong_size =
+            create_offer(&chain, &chain_id, &market, &alice, &sha, size + 1, None).await;
 
         // The seller: accepted.
         let receipt = client
@@ -227,6 +235,226 @@ fn registrations_are_checked_against_the_chain() {
         "the storage node logged errors:\n{}",
         storage.log()
     );
+}
+
+/// A 2-of-3 custody set of `data`, prepared as the seller does, fragments in memory.
+fn custody_set(data: &[u8]) -> Prepared<Vec<u8>> {
+    let params = Params::new(2, 3).unwrap();
+    prepare(params, data, data.len() as u64, vec![Vec::new(); 3]).unwrap()
+}
+
+/// The commitments as the offer carries them (the same JSON).
+fn offer_custody(commitments: &Commitments) -> Custody {
+    serde_json::from_value(serde_json::to_value(commitments).unwrap()).unwrap()
+}
+
+/// A seller registers one piece of a custody set with a storage node; every wrong piece is
+/// refused with what is wrong, the right one is kept with its share still sealed, and the node
+/// keeps no second piece of the offer.
+#[test]
+fn custody_pieces_are_checked_against_the_offers_commitments() {
+    let home = tempfile::tempdir().unwrap();
+    let dev = DevNode::start(&home.path().join("chain")).unwrap();
+    let market = deploy_data_sale(&dev).unwrap();
+    let storage = StorageNode::start(&home.path().join("storage"), &dev.url, &[]).unwrap();
+    let client = storage.client();
+    let chain = NodeClient::new(&dev.url).unwrap();
+    let alice = SecretKey::from_seed("alice");
+    let data = b"station,temp\nnorth,3.1\nsouth,7.4\n".repeat(300);
+    let set = custody_set(&data);
+    // Another set of the same data: another offer's pieces.
+    let other = custody_set(&data);
+    let fragment = |i: usize| sha256(&set.fragments[i]);
+    let odd = b"not a fragment".to_vec();
+    let elsewhere = age::x25519::Identity::generate().to_public();
+
+    let sealed = runtime().block_on(async {
+        let chain_id = chain.status().await.unwrap().chain_id;
+        let info = client.info().await.unwrap();
+        let node: age::x25519::Recipient = info.custody_recipient.parse().unwrap();
+        for blob in [
+            &set.fragments[0],
+            &set.fragments[1],
+            &other.fragments[0],
+            &odd,
+        ] {
+            client.upload_bytes(blob.clone(), &alice).await.unwrap();
+        }
+        let (sha, size) = (sha256(&data), data.len() as u64);
+        let custody = offer_custody(&set.commitments);
+        let offer = create_offer(
+            &chain,
+            &chain_id,
+            &market,
+            &alice,
+            &sha,
+            size,
+            Some(custody.clone()),
+        )
+        .await;
+        let plain = create_offer(&chain, &chain_id, &market, &alice, &sha, size, None).await;
+        // Commitments that name, as fragment 2, a blob that is not of the fragments' size.
+        let mut odd_custody = custody;
+        odd_custody.fragment_sha256[2] = sha256(&odd);
+        let odd_offer =
+            create_offer(&chain, &chain_id, &market, &alice, &sha, size, Some(odd_custody)).await;
+
+        let piece = |index: u16, share: &KeyShare, to: &age::x25519::Recipient| {
+            Some(CustodyPiece {
+                index,
+                sealed_share: share.seal(to),
+            })
+        };
+        let register = |offer: u64, sha: String, piece: Option<CustodyPiece>| {
+            let (client, market, chain_id, alice) =
+                (client.clone(), market.clone(), chain_id.clone(), alice.clone());
+            async move {
+                client
+                    .register(&market, offer, &sha, &chain_id, &alice, piece)
+                    .await
+            }
+        };
+
+        // Fragment 1 with share 1, sealed to this node: kept.
+        let kept = piece(1, &set.shares[1], &node);
+        let receipt = register(offer, fragment(1), kept.clone()).await.unwrap();
+        assert_eq!(receipt.custody_index, Some(1));
+        assert_eq!(receipt.sha256, fragment(1));
+        // The same piece again (a fresh nonce, sealed afresh): accepted, the first one kept.
+        let again = register(offer, fragment(1), piece(1, &set.shares[1], &node));
+        assert_eq!(again.await.unwrap().custody_index, Some(1));
+
+        let refused = |result: Result<_, StorageClientError>| refusal(result.unwrap_err());
+        let refusals = [
+            (
+                "the wrong index",
+                register(offer, fragment(1), piece(0, &set.shares[0], &node)).await,
+                format!(
+                    "fragment 0's digest in the offer is {}, the registration names {}, \
+                     fragment 1's: register it as piece 1",
+                    fragment(0),
+                    fragment(1)
+                ),
+            ),
+            (
+                "an index past n",
+                register(offer, fragment(1), piece(3, &set.shares[1], &node)).await,
+                format!("piece 3 does not exist: offer {offer}'s custody set has 3 pieces (0..3)"),
+            ),
+            (
+                "another offer's fragment",
+                register(offer, sha256(&other.fragments[0]), piece(0, &set.shares[0], &node)).await,
+                format!(
+                    "fragment 0's digest in the offer is {}, the registration names {}, \
+                     which is no fragment of offer {offer}",
+                    fragment(0),
+                    sha256(&other.fragments[0])
+                ),
+            ),
+            (
+                "a blob of the wrong size",
+                register(odd_offer, sha256(&odd), piece(2, &set.shares[2], &node)).await,
+                format!(
+                    "fragment 2 is {} bytes here (blob {}), but offer {odd_offer}'s fragments \
+                     are {} bytes each",
+                    odd.len(),
+                    sha256(&odd),
+                    set.commitments.fragment_size()
+                ),
+            ),
+            (
+                "a share sealed to another node",
+                register(offer, fragment(1), piece(1, &set.shares[1], &elsewhere)).await,
+                format!(
+                    "the key share is not sealed to this node (its custody recipient is {})",
+                    info.custody_recipient
+                ),
+            ),
+            (
+                "another set's share",
+                register(offer, fragment(1), piece(1, &other.shares[1], &node)).await,
+                format!(
+                    "share 1 fails its commitment: it belongs to custody set {}, but offer \
+                     {offer}'s set is {}",
+                    other.commitments.set_id(),
+                    set.commitments.set_id()
+                ),
+            ),
+            (
+                "a share relabelled",
+                register(offer, fragment(1), piece(1, &relabelled(&set.shares[0], 1), &node)).await,
+                format!("share 1 fails its commitment: it does not match offer {offer}'s share commitments"),
+            ),
+            (
+                "another index's share",
+                register(offer, fragment(1), piece(1, &set.shares[0], &node)).await,
+                "share 1 fails its commitment: the sealed share is share 0, not share 1".to_owned(),
+            ),
+            (
+                "a piece of a plain offer",
+                register(plain, fragment(1), piece(1, &set.shares[1], &node)).await,
+                format!(
+                    "offer {plain} has no custody commitments: register the whole file without \
+                     `custody`"
+                ),
+            ),
+            (
+                "the whole file for a custody offer",
+                register(offer, fragment(1), None).await,
+                format!("offer {offer} is held under 2-of-3 custody: register the piece"),
+            ),
+        ];
+        for (what, result, expected) in refusals {
+            let (status, message) = refused(result);
+            assert_eq!(status, 422, "{what}: {message}");
+            assert!(message.starts_with(&expected), "{what}: {message}");
+        }
+        // A second piece of the same offer: a node holding k of them could rebuild the data.
+        let (status, message) =
+            refused(register(offer, fragment(0), piece(0, &set.shares[0], &node)).await);
+        assert_eq!(status, 409, "{message}");
+        assert!(
+            message.starts_with(&format!(
+                "this node already keeps piece 1 of offer {offer}"
+            )),
+            "{message}"
+        );
+
+        // The operator sees the piece kept.
+        let page = client.registrations(ADMIN_TOKEN, None, None).await.unwrap();
+        let views: Vec<_> = page
+            .registrations
+            .iter()
+            .map(|r| (r.offer_id, r.sha256.clone(), r.custody_index))
+            .collect();
+        assert_eq!(views, [(offer, fragment(1), Some(1))]);
+        kept.map(|piece| piece.sealed_share).unwrap()
+    });
+
+    // At rest, the share is kept as it came, sealed: its value is nowhere in the database.
+    let db = std::fs::read(home.path().join("storage/storage.redb")).unwrap();
+    let contains = |needle: &[u8]| db.windows(needle.len()).any(|w| w == needle);
+    assert!(contains(sealed.as_bytes()), "the sealed share is kept");
+    let value = serde_json::to_value(&set.shares[1]).unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !contains(value.as_bytes()),
+        "the share is never stored open"
+    );
+    assert!(
+        !storage.log().contains("ERROR"),
+        "the storage node logged errors:\n{}",
+        storage.log()
+    );
+}
+
+/// `share` claiming to be share `index`: what a seller who forges a share would send.
+fn relabelled(share: &KeyShare, index: u16) -> KeyShare {
+    let mut json = serde_json::to_value(share).unwrap();
+    json["index"] = index.into();
+    serde_json::from_value(json).unwrap()
 }
 
 #[test]

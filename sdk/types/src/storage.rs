@@ -453,6 +453,9 @@ pub struct RegistrationView {
     pub seller: String,
     /// When it was registered (Unix seconds, the node's clock).
     pub registered_at: u64,
+    /// For an offer under k-of-n custody: the piece this node keeps (the blob is that fragment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custody_index: Option<u16>,
 }
 
 /// A page of registrations, in (contract, offer id) order.

@@ -29,7 +29,8 @@ async fn register(body: bytes::Bytes, svc: Services) -> Result<Response, ApiFail
     let signed: Signed<Registration> = serde_json::from_slice(&body).map_err(|e| {
         ApiFailure::bad_request(format!(
             "the body is not a signed registration: {e}; send {{\"public_key\", \"payload\": \
-             {{node_id, chain_id, contract, offer_id, sha256, nonce, issued_at}}, \"signature\"}}"
+             {{node_id, chain_id, contract, offer_id, sha256, nonce, issued_at[, custody: \
+             {{index, sealed_share}}]}}, \"signature\"}}"
         ))
     })?;
     match registrations::register(&svc, signed).await {
@@ -64,10 +65,19 @@ fn status(error: &RegistrationError) -> StatusCode {
         RegistrationError::NoBlob { .. } | RegistrationError::NoOffer { .. } => {
             StatusCode::NOT_FOUND
         }
-        RegistrationError::Replayed { .. } => StatusCode::CONFLICT,
-        RegistrationError::DigestDiffers { .. } | RegistrationError::SizeDiffers { .. } => {
-            StatusCode::UNPROCESSABLE_ENTITY
+        RegistrationError::Replayed { .. } | RegistrationError::OtherPiece { .. } => {
+            StatusCode::CONFLICT
         }
+        RegistrationError::DigestDiffers { .. }
+        | RegistrationError::SizeDiffers { .. }
+        | RegistrationError::NotCustody { .. }
+        | RegistrationError::CustodyExpected { .. }
+        | RegistrationError::CustodyCommitments { .. }
+        | RegistrationError::PieceIndex { .. }
+        | RegistrationError::FragmentDigest { .. }
+        | RegistrationError::FragmentSize { .. }
+        | RegistrationError::ShareNotOurs { .. }
+        | RegistrationError::ShareFails { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         RegistrationError::Chain(_) => StatusCode::BAD_GATEWAY,
         RegistrationError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

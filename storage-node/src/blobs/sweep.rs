@@ -154,6 +154,7 @@ mod tests {
                 sha256: sha256_hex(b"kept: registered"),
                 seller: "alice".into(),
                 registered_at: 120,
+                custody: None,
             },
         )
         .unwrap();

@@ -1,8 +1,9 @@
 //! The streamed body of a delivery: a blocking task reads the blob (decrypting the at-rest
 //! layer), hashes it and age-encrypts it to the buyer, in chunks, through a bounded channel into
 //! the `POST` body, so memory stays at a few chunks whatever the blob's size. The last age
-//! chunk is written only once the plaintext's size and SHA-256 match the instruction, so a
-//! corrupt blob is never delivered as a complete, decryptable stream.
+//! chunk is written only once the plaintext's size and SHA-256 match what was registered (the
+//! instruction's data, or a custody piece's fragment), so a corrupt blob is never delivered as
+//! a complete, decryptable stream.
 
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -97,10 +98,8 @@ pub(super) enum ProduceError {
     /// The blob cannot be read (missing, or altered at rest).
     #[error("cannot read blob {sha256}: {reason}")]
     Blob { sha256: String, reason: String },
-    /// The blob is not what the instruction names.
-    #[error(
-        "blob {sha256} does not match the instruction: {reason}; nothing decryptable was sent"
-    )]
+    /// The blob is not what was registered.
+    #[error("blob {sha256} is not what was registered: {reason}; nothing decryptable was sent")]
     Mismatch { sha256: String, reason: String },
     /// Sealing failed (a bad recipient).
     #[error("{0}")]
@@ -283,7 +282,7 @@ fn produce_into(
             if size > expected_size {
                 return Err(ProduceError::Mismatch {
                     sha256: sha256.to_owned(),
-                    reason: format!("it is longer than the instruction's {expected_size} bytes"),
+                    reason: format!("it is longer than the {expected_size} bytes expected"),
                 });
             }
             hasher.update(&chunk);
@@ -293,7 +292,7 @@ fn produce_into(
         if size != expected_size {
             return Err(ProduceError::Mismatch {
                 sha256: sha256.to_owned(),
-                reason: format!("it is {size} bytes, the instruction says {expected_size}"),
+                reason: format!("it is {size} bytes, {expected_size} were expected"),
             });
         }
         let digest = hex::encode(hasher.finalize());

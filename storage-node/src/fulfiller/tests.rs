@@ -264,6 +264,7 @@ fn store_and_register(svc: &Services, data: &[u8]) -> String {
             sha256: stored.sha256.clone(),
             seller: "consign1seller".into(),
             registered_at: 1,
+            custody: None,
         },
     )
     .unwrap();
@@ -624,10 +625,7 @@ async fn a_blob_that_does_not_match_the_instruction_is_never_sent_whole() {
     stop.send(true).unwrap();
     task.await.unwrap();
     let reason = entry.last_error.unwrap();
-    assert!(
-        reason.contains("does not match the instruction"),
-        "{reason}"
-    );
+    assert!(reason.contains("is not what was registered"), "{reason}");
     // Whatever reached the inbox (if the server saw the aborted body at all) does not open.
     for (_, body) in &inbox_state.lock().unwrap().requests {
         assert!(
@@ -873,6 +871,7 @@ async fn large_delivery_throughput() {
             sha256: stored.sha256.clone(),
             seller: "consign1seller".into(),
             registered_at: 1,
+            custody: None,
         },
     )
     .unwrap();
@@ -1012,3 +1011,5 @@ async fn a_purchase_the_inbox_saved_before_is_not_sent_again() {
     assert_eq!(entry.attempts, 1);
     assert_eq!(*posts.lock().unwrap(), 0, "no body was sent");
 }
+
+mod custody;

@@ -5,6 +5,7 @@ use consign_client::{
     validate_address, Registration, RegistrationReceipt, Signed, SignedError, REGISTRATION_DOMAIN,
 };
 
+use super::custody::check_piece;
 use super::{commit, nonce_used, Committed, RegistrationRecord};
 use crate::blobs::{index, is_sha256_hex};
 use crate::node::{unix_now, Services};
@@ -104,6 +105,100 @@ pub enum RegistrationError {
         /// The blob's size.
         blob: u64,
     },
+    /// A custody piece for an offer without custody commitments.
+    #[error(
+        "offer {offer_id} has no custody commitments: register the whole file without `custody`"
+    )]
+    NotCustody {
+        /// The offer.
+        offer_id: u64,
+    },
+    /// A whole-data registration for an offer under k-of-n custody.
+    #[error("offer {offer_id} is held under {k}-of-{n} custody: register the piece this node keeps, with `custody` {{index, sealed_share}} and its fragment's digest as `sha256`")]
+    CustodyExpected {
+        /// The offer.
+        offer_id: u64,
+        /// The set's `k`.
+        k: u16,
+        /// The set's `n`.
+        n: u16,
+    },
+    /// The offer's custody commitments cannot be used (the contract checks only their form).
+    #[error("offer {offer_id}'s custody commitments cannot be used: {reason}; no piece of it can be registered")]
+    CustodyCommitments {
+        /// The offer.
+        offer_id: u64,
+        /// What is wrong with them.
+        reason: String,
+    },
+    /// The piece's index is not below `n`.
+    #[error(
+        "piece {index} does not exist: offer {offer_id}'s custody set has {n} pieces (0..{n})"
+    )]
+    PieceIndex {
+        /// The offer.
+        offer_id: u64,
+        /// The index named.
+        index: u16,
+        /// The set's `n`.
+        n: u16,
+    },
+    /// The blob is not the fragment the offer commits to at this index.
+    #[error(
+        "fragment {index}'s digest in the offer is {offer}, the registration names {blob}{hint}"
+    )]
+    FragmentDigest {
+        /// The index named.
+        index: u16,
+        /// The offer's digest for that fragment.
+        offer: String,
+        /// The registration's blob.
+        blob: String,
+        /// What the blob is, when the offer knows it (another index's fragment).
+        hint: String,
+    },
+    /// The blob is not the size of the offer's fragments.
+    #[error("fragment {index} is {blob} bytes here (blob {sha256}), but offer {offer_id}'s fragments are {offer} bytes each")]
+    FragmentSize {
+        /// The offer.
+        offer_id: u64,
+        /// The index named.
+        index: u16,
+        /// The blob.
+        sha256: String,
+        /// The blob's size.
+        blob: u64,
+        /// The offer's fragment size.
+        offer: u64,
+    },
+    /// The key share does not open with this node's custody key.
+    #[error("the key share is not sealed to this node (its custody recipient is {recipient}): {reason}; seal share {index} to the `custody_recipient` of GET /v1/info")]
+    ShareNotOurs {
+        /// The piece's index.
+        index: u16,
+        /// This node's custody recipient.
+        recipient: String,
+        /// Why it does not open.
+        reason: String,
+    },
+    /// The key share opens but does not pass the offer's commitments.
+    #[error("share {index} fails its commitment: {reason}")]
+    ShareFails {
+        /// The piece's index.
+        index: u16,
+        /// How it fails.
+        reason: String,
+    },
+    /// This node keeps another piece of the offer already.
+    #[error("this node already keeps piece {kept} of offer {offer_id}; one node keeps at most one piece of an offer (a node holding k pieces could rebuild the data): register piece {index} with another storage node")]
+    OtherPiece {
+        /// The offer.
+        offer_id: u64,
+        /// The piece kept.
+        kept: u16,
+        /// The piece offered.
+        index: u16,
+    },
     /// The chain could not be asked; nothing was decided.
     #[error("cannot check the offer on the chain right now: {0:#}; try again later")]
     Chain(#[source] anyhow::Error),
@@ -118,7 +213,9 @@ pub enum RegistrationError {
 /// The checks, in order: the fields are well-formed; the signature verifies; it names this node
 /// and this chain; `issued_at` is within [`FRESHNESS_SECS`] of the node's clock; the nonce is
 /// unused; the signer uploaded the blob here; the offer exists on-chain, the signer is its
-/// seller, and its digest and size are the blob's.
+/// seller, and its digest and size are the blob's. For an offer under custody, instead of the
+/// last two: the registration names a piece, and the piece passes the offer's commitments
+/// (see [`super::custody`]); this node keeps no other piece of the offer.
 ///
 /// # Errors
 ///
@@ -204,26 +301,52 @@ pub async fn register(
             seller: offer.seller.into_string(),
         });
     }
-    if offer.content_sha256 != reg.sha256 {
-        return Err(RegistrationError::DigestDiffers {
-            offer_id: reg.offer_id,
-            offer: offer.content_sha256,
-            blob: reg.sha256.clone(),
-        });
-    }
-    if offer.size != blob_size {
-        return Err(RegistrationError::SizeDiffers {
-            offer_id: reg.offer_id,
-            offer: offer.size,
-            sha256: reg.sha256.clone(),
-            blob: blob_size,
-        });
-    }
+    let custody = match (&reg.custody, &offer.custody) {
+        (None, None) => {
+            if offer.content_sha256 != reg.sha256 {
+                return Err(RegistrationError::DigestDiffers {
+                    offer_id: reg.offer_id,
+                    offer: offer.content_sha256,
+                    blob: reg.sha256.clone(),
+                });
+            }
+            if offer.size != blob_size {
+                return Err(RegistrationError::SizeDiffers {
+                    offer_id: reg.offer_id,
+                    offer: offer.size,
+                    sha256: reg.sha256.clone(),
+                    blob: blob_size,
+                });
+            }
+            None
+        }
+        (Some(_), None) => {
+            return Err(RegistrationError::NotCustody {
+                offer_id: reg.offer_id,
+            })
+        }
+        (None, Some(commitments)) => {
+            return Err(RegistrationError::CustodyExpected {
+                offer_id: reg.offer_id,
+                k: commitments.k,
+                n: commitments.n,
+            })
+        }
+        (Some(piece), Some(commitments)) => Some(check_piece(
+            svc,
+            reg,
+            piece,
+            commitments,
+            &offer.content_sha256,
+            blob_size,
+        )?),
+    };
 
     let record = RegistrationRecord {
         sha256: reg.sha256.clone(),
         seller: signer.clone(),
         registered_at: now,
+        custody,
     };
     let db = svc.db.clone();
     let (contract, offer_id, nonce, issued_at) = (
@@ -244,13 +367,20 @@ pub async fn register(
             sha256: reg.sha256.clone(),
             signer,
         }),
+        Committed::OtherPiece(kept) => Err(RegistrationError::OtherPiece {
+            offer_id: reg.offer_id,
+            kept,
+            index: reg.custody.as_ref().map_or(kept, |piece| piece.index),
+        }),
         Committed::Recorded(record) => {
+            let custody_index = record.custody.as_ref().map(|piece| piece.index);
             tracing::info!(
                 target: "storage::registrations",
                 contract = %reg.contract,
                 offer_id = reg.offer_id,
                 sha256 = %record.sha256,
                 seller = %record.seller,
+                custody_index,
                 "offer registered"
             );
             Ok(RegistrationReceipt {
@@ -258,7 +388,7 @@ pub async fn register(
                 offer_id: reg.offer_id,
                 sha256: record.sha256,
                 seller: record.seller,
-                custody_index: None,
+                custody_index,
             })
         }
     }
