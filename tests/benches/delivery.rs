@@ -12,14 +12,15 @@
 //! ```
 //!
 //! SIZE is `1MiB`, `1GiB`, … (default: 1MiB and 1GiB); 1 MiB runs are repeated to report a
-//! median. Needs about twice the largest size free on disk.
+//! median. Needs about twice the largest size free on disk. Under `cargo test --all-targets`
+//! (no `--bench` argument: the test command) it delivers one 1 MiB blob, as a check that the
+//! benchmark works, not a gigabyte through debug builds.
 
-use std::io::Write;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use consign_client::seal::AgeIdentity;
 use consign_client::{BroadcastMode, Msg, NodeClient, SecretKey};
+use consign_tests::measure::{peak_rss_kib, write_random_file};
 use consign_tests::{
     deploy_data_sale, DevNode, Receiver, ReceiverBehaviour, Seller, Sold, StorageNode,
 };
@@ -34,7 +35,9 @@ fn main() -> anyhow::Result<()> {
             .skip(1)
             .filter(|a| !a.starts_with("--"))
             .collect();
-        if args.is_empty() {
+        if !std::env::args().any(|arg| arg == "--bench") {
+            vec![1 << 20]
+        } else if args.is_empty() {
             vec![1 << 20, 1 << 30]
         } else {
             args.iter()
@@ -47,7 +50,12 @@ fn main() -> anyhow::Result<()> {
         "blob", "commit→last", "throughput", "upload", "peak RSS", "peak RSS idle"
     );
     for size in sizes {
-        let repeats = if size <= 16 << 20 { REPEATS_SMALL } else { 1 };
+        let bench = std::env::args().any(|arg| arg == "--bench");
+        let repeats = if bench && size <= 16 << 20 {
+            REPEATS_SMALL
+        } else {
+            1
+        };
         run(size, repeats)?;
     }
     Ok(())
@@ -65,7 +73,7 @@ fn run(size: u64, repeats: usize) -> anyhow::Result<()> {
     let idle_rss = peak_rss_kib(storage.pid().unwrap_or(0));
 
     let file = dir.path().join("blob.bin");
-    write_blob(&file, size)?;
+    write_random_file(&file, size)?;
     let seller = Seller::new(&node, &dir.path().join("seller"))?;
     let started = Instant::now();
     let sold = seller.sell(&node, &storage, &market, &file)?;
@@ -149,39 +157,4 @@ fn purchase(
         consign_client::Broadcast::Committed(r) if r.code == 0 => Ok(committed),
         other => anyhow::bail!("the purchase failed: {other:?}"),
     }
-}
-
-/// Writes `size` bytes of incompressible pseudo-random data, 1 MiB at a time.
-fn write_blob(path: &Path, size: u64) -> anyhow::Result<()> {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut left = size;
-    while left > 0 {
-        for word in buf.chunks_exact_mut(8) {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            word.copy_from_slice(&state.to_le_bytes());
-        }
-        let n = left.min(buf.len() as u64) as usize;
-        out.write_all(&buf[..n])?;
-        left -= n as u64;
-    }
-    out.flush()?;
-    Ok(())
-}
-
-/// The peak resident set size of a process, in KiB (`VmHWM` in `/proc/PID/status`).
-fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kib| kib.parse().ok())
-        })
-        .unwrap_or(0)
 }

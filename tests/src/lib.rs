@@ -17,6 +17,7 @@ mod daemon;
 pub mod inbox;
 pub mod load;
 mod market;
+pub mod measure;
 pub mod network;
 mod proxy;
 mod receiver;
