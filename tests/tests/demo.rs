@@ -23,17 +23,22 @@ fn the_demo_plays_the_whole_story() {
     );
     for step in [
         "A local chain starts",
-        "A storage node starts",
-        "The seller sells, in advance",
+        "Three storage nodes start",
+        "The seller sells, in advance, 2 of 3",
         "The seller goes offline",
         "nothing of where the data is",
         "The buyer purchases, writing the delivery address into the contract",
+        "Storage node 1 goes down before the purchase",
         "delivery instruction #1 recorded by the runtime",
-        "The storage node delivers; the inbox decrypts and verifies",
+        "Two storage nodes deliver; the inbox rebuilds and verifies",
         // Named with the extension the seller published (`sell --extension csv`).
         "Weather_readings_2026-1.csv",
         "the escrow pays the seller",
         "purchase 1: released",
+        // Each node's directory against its own key, and the buyer's rebuilt key.
+        "No storage node can read what it holds; the buyer can",
+        "whose ciphertext `age -d` with that key refuses",
+        "opens the ciphertext rebuilt from fragments 0 and 2",
         "consign dev",
     ] {
         assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
@@ -49,7 +54,7 @@ fn the_demo_plays_the_whole_story() {
         })
         .filter(|l| l.trim_end().ends_with(" ms)") || l.trim_end().ends_with(" s)"))
         .count();
-    assert_eq!(timed, 11, "{stdout}");
+    assert_eq!(timed, 13, "{stdout}");
 }
 
 #[test]
@@ -71,6 +76,6 @@ fn the_demo_as_json_is_one_object_per_step() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(steps.len(), 11);
+    assert_eq!(steps.len(), 13);
     assert!(steps.iter().all(|s| s["ms"].as_f64().is_some()));
 }

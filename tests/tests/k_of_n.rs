@@ -259,19 +259,22 @@ fn any_k_of_n_nodes_deliver_and_fewer_cannot() {
     w.storage[4].stop().unwrap();
     let p = buy(b);
     let deadline = Instant::now() + TIMEOUT;
-    let waiting = loop {
+    let held = loop {
         let events = inbox.events();
-        let waiting = events
+        let held = events
             .iter()
-            .rev()
-            .find(|e| e["purchase_id"] == p && e.to_string().contains("waiting"));
-        if let Some(event) = waiting.filter(|e| e.to_string().contains("1 more")) {
-            break event.clone();
+            .filter(|e| e["event"] == "piece" && e["purchase_id"] == p)
+            .map(|e| e["held"].clone())
+            .find(|held| held["fragments"].as_array().map_or(0, Vec::len) == 2);
+        if let Some(held) = held {
+            break held;
         }
-        assert!(Instant::now() < deadline, "no waiting report: {events:?}");
+        assert!(Instant::now() < deadline, "no 2-of-3 report: {events:?}");
         std::thread::sleep(Duration::from_millis(50));
     };
-    assert!(waiting.to_string().contains("1 more"), "{waiting}");
+    assert_eq!(held["fragments_needed"], 1, "{held}");
+    assert_eq!(held["shares_needed"], 1, "{held}");
+    assert_eq!(held["waiting_for"], serde_json::json!([1, 3, 4]), "{held}");
     assert_eq!(inbox.saved_files().len(), 3);
     let disputed = w
         .node
