@@ -27,13 +27,18 @@ pub(super) const LONG_ABOUT: &str = "\
 Play Consign's story on this machine: a buyer buys confidential data through a public contract
 and receives it while the seller is offline.
 
-It starts a local chain (`consign dev`) and a storage node (`consign-storage serve`) as separate
-processes on loopback, deploys the data-sale contract, and then, with real transactions and real
-transfers: a seller uploads a file to the storage node, offers it on-chain and registers the
-offer privately, and goes offline (its process ends, its keys are deleted); a buyer starts an
-inbox and purchases, naming the inbox as the delivery address; the contract completes and records
-a delivery instruction; the storage node delivers the file, encrypted to the buyer; the inbox
-decrypts it, checks its SHA-256 against the offer and confirms receipt, which pays the seller.
+It starts a local chain (`consign dev`) and three storage nodes (`consign-storage serve`) as
+separate processes on loopback, deploys the data-sale contract, and then, with real transactions
+and real transfers: a seller spreads a file 2-of-3 over the storage nodes (encrypted on its
+machine to a fresh key, erasure-coded into three fragments, the key split into three shares, one
+of each per node), offers it on-chain and registers each piece privately, and goes offline (its
+process ends, its keys are deleted); a buyer starts an inbox; one storage node stops; the buyer
+purchases, naming the inbox as the delivery address; the contract completes and records a
+delivery instruction; the two nodes left each deliver their piece, encrypted to the buyer; the
+inbox checks every piece, rebuilds the key and the file, checks its SHA-256 against the offer and
+confirms receipt, which pays the seller. Last, it opens each storage node's directory with that
+node's own key, which yields only ciphertext it cannot decrypt, and the buyer's rebuilt key,
+which decrypts it.
 
 Each step prints what happened and how long it took. Everything lives in --dir (a new temporary
 directory by default, removed at the end unless --keep).";
@@ -42,7 +47,7 @@ directory by default, removed at the end unless --keep).";
 pub(super) const EXAMPLES: &str = "\
 Examples:
   consign demo
-  Keep the chain, the storage node and their files running afterwards, to try things by hand:
+  Keep the chain, the storage nodes and their files running afterwards, to try things by hand:
     consign demo --keep --dir /tmp/consign-demo
   A larger file (shows the transfer rate):
     consign demo --size 256MiB";
@@ -50,11 +55,11 @@ Examples:
 /// `consign demo`.
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
-    /// Where to keep the chain, the storage node, the keys and the files [default: a new
+    /// Where to keep the chain, the storage nodes, the keys and the files [default: a new
     /// temporary directory].
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// Leave the chain and the storage node running, and the directory in place, when done.
+    /// Leave the chain and the storage nodes running, and the directory in place, when done.
     #[arg(long)]
     pub keep: bool,
     /// The size of the file sold (`1MiB`, `256MiB`, `2GiB`).
@@ -76,9 +81,11 @@ Done. To keep a chain running and play each step by hand (each daemon in its own
       --label market --no-admin --from alice                                             # prints contract_address
   export CONSIGN_CONTRACT=CONTRACT_ADDRESS CONSIGN_STORAGE=http://127.0.0.1:7070
   consign sell FILE --price 100ucsn --title 'Test data' --from alice                    # prints offer_id
+  # k-of-n: start more storage nodes (their own --data-dir and --listen), then
+  #   consign sell FILE --storage URL1 --storage URL2 --storage URL3 --threshold 2 --price 100ucsn --title T --from alice
   consign keys age bob && consign inbox --age-key bob --out ./inbox --confirm --from bob
   consign buy OFFER_ID --deliver-to http://127.0.0.1:8080/ --recipient $(consign keys age bob --show) --from bob
-Or run `consign demo --keep` to leave this demo's chain and storage node running.";
+Or run `consign demo --keep` to leave this demo's chain and storage nodes running.";
 
 /// The price in the demo.
 const PRICE: &str = "5000ucsn";
