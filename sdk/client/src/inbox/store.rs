@@ -6,6 +6,10 @@
 //! <out>/.consign-inbox/<contract>-<purchase>.json the record of that save (SavedRecord)
 //! <out>/.consign-inbox/*.part                     a delivery being received (removed on failure,
 //!                                                 and all of them when the inbox starts)
+//! <out>/.consign-inbox/custody/<contract>-<purchase>/
+//!                                                 the checked pieces of a k-of-n purchase
+//!                                                 (fragment-<i>, share-<i>.json), kept across
+//!                                                 restarts, removed once it is saved
 //! ```
 //!
 //! Each reception writes its own `.part` file (a unique name), so receptions of one purchase
@@ -29,6 +33,9 @@ use super::{Delivery, InboxError};
 
 /// The state directory's name, inside the output directory.
 pub const STATE_DIR: &str = ".consign-inbox";
+
+/// The folder of the state directory holding the pieces of k-of-n purchases not saved yet.
+const CUSTODY_DIR: &str = "custody";
 
 /// The longest file name produced, in bytes (most file systems allow 255).
 const MAX_NAME_LEN: usize = 200;
@@ -260,6 +267,14 @@ impl Store {
     /// The record's path; `contract` is a validated bech32 address, so it is a safe name.
     fn record_path(&self, contract: &str, purchase_id: u64) -> PathBuf {
         self.state.join(format!("{contract}-{purchase_id}.json"))
+    }
+
+    /// The folder collecting the pieces of a k-of-n purchase until it is saved; `contract` is a
+    /// validated bech32 address, so it is a safe name.
+    pub(super) fn custody_dir(&self, contract: &str, purchase_id: u64) -> PathBuf {
+        self.state
+            .join(CUSTODY_DIR)
+            .join(format!("{contract}-{purchase_id}"))
     }
 
     /// The record of a saved purchase, if there is one.
