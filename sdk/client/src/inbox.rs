@@ -27,6 +27,12 @@
 //! 5. **Save**: the file is synced and renamed to its name ([`NameTemplate`]) in the output
 //!    directory, never replacing another file; then its record is written. `200`.
 //!
+//! An offer held k-of-n by several storage nodes (its offer carries custody commitments)
+//! arrives as one piece per node instead, each a request with the custody headers: its
+//! fragment and key share are checked against the offer's commitments and kept until `k` of
+//! each rebuild the data, which is then verified and saved as above, once (`inbox/custody.rs`
+//! says how); a piece taken is [`Accepted::Held`] and an [`InboxEvent::Piece`].
+//!
 //! Requests are not trusted to be the storage node: anyone who reads a purchase on-chain can
 //! send its headers. So receptions of one purchase run side by side, each into its own `.part`
 //! file, and the first that verifies is saved; the others are answered as duplicates and their

@@ -234,7 +234,36 @@ impl Store {
             state,
         };
         store.remove_parts()?;
+        store.remove_piece_temps()?;
         Ok(store)
+    }
+
+    /// Removes the temporary files a crash left in the pieces folders (a fragment or share cut
+    /// while it was written; the pieces kept whole stay).
+    fn remove_piece_temps(&self) -> Result<(), InboxError> {
+        let root = self.state.join(CUSTODY_DIR);
+        let folders = match std::fs::read_dir(&root) {
+            Ok(folders) => folders,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(InboxError::storage("list", root)(e)),
+        };
+        for folder in folders {
+            let folder = folder.map_err(InboxError::storage("list", &root))?.path();
+            let Ok(files) = std::fs::read_dir(&folder) else {
+                continue;
+            };
+            for file in files.flatten() {
+                let path = file.path();
+                if path.extension().is_some_and(|ext| ext == "tmp") {
+                    match std::fs::remove_file(&path) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(InboxError::storage("remove", path)(e)),
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Removes every `.part` file of the state directory (receptions cut by a crash).
@@ -490,5 +519,23 @@ mod tests {
             .join(STATE_DIR)
             .join("consign1abc-7.json")
             .exists());
+    }
+
+    #[test]
+    fn pieces_cut_by_a_crash_go_and_kept_pieces_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let pieces = store.custody_dir("consign1abc", 7);
+        std::fs::create_dir_all(&pieces).unwrap();
+        std::fs::write(pieces.join("fragment-0"), b"kept").unwrap();
+        std::fs::write(pieces.join(".fragment-1.x1y2.tmp"), b"cut").unwrap();
+        drop(store);
+        Store::open(dir.path()).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(&pieces)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["fragment-0"]);
     }
 }
