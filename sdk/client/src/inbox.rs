@@ -92,7 +92,7 @@ use reqwest::header::HeaderMap;
 use serde::Serialize;
 
 pub use chain::Delivery;
-pub use custody::{PieceReport, PiecesHeld, Verdict};
+pub use custody::{PieceReport, PiecesHeld, PiecesKept, Verdict};
 pub use error::InboxError;
 pub use headers::{CustodyHeaders, DeliveryHeaders};
 pub use preflight::{preflight_response, Preflight};

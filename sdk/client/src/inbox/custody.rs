@@ -349,10 +349,73 @@ fn fragment_refusal(
     }
 }
 
+/// The pieces of a k-of-n purchase kept so far, by index, as [`Inbox::pieces`] finds them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PiecesKept {
+    /// The fragments kept (each checked when it came).
+    pub fragments: Vec<u16>,
+    /// The key shares kept (each checked when it came).
+    pub shares: Vec<u16>,
+}
+
+impl fmt::Display for PiecesKept {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "fragments {:?} and key shares {:?}",
+            self.fragments, self.shares
+        )
+    }
+}
+
 /// One lock per purchase being rebuilt.
 pub(super) type PieceLocks = std::sync::Mutex<HashMap<(String, u64), Arc<tokio::sync::Mutex<()>>>>;
 
 impl Inbox {
+    /// The pieces of a k-of-n purchase not saved yet that are kept in its folder, or `None` if
+    /// none came (or the purchase is saved, or not k-of-n). Read from the folder's names alone:
+    /// each piece was checked before it was kept there.
+    ///
+    /// # Errors
+    ///
+    /// [`InboxError::Config`] if `contract` is not an address; [`InboxError::Storage`] if the
+    /// folder cannot be read.
+    pub fn pieces(
+        &self,
+        contract: &str,
+        purchase_id: u64,
+    ) -> Result<Option<PiecesKept>, InboxError> {
+        crate::validate_address(contract).map_err(|e| InboxError::Config {
+            field: "contract",
+            reason: e.to_string(),
+        })?;
+        let dir = self.store.custody_dir(contract, purchase_id);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(InboxError::storage("list", dir)(e)),
+        };
+        let mut kept = PiecesKept::default();
+        for entry in entries {
+            let name = entry
+                .map_err(InboxError::storage("list", &dir))?
+                .file_name();
+            let name = name.to_string_lossy();
+            if let Some(index) = name.strip_prefix("fragment-").and_then(|i| i.parse().ok()) {
+                kept.fragments.push(index);
+            } else if let Some(index) = name
+                .strip_prefix("share-")
+                .and_then(|rest| rest.strip_suffix(".json"))
+                .and_then(|i| i.parse().ok())
+            {
+                kept.shares.push(index);
+            }
+        }
+        kept.fragments.sort_unstable();
+        kept.shares.sort_unstable();
+        Ok(Some(kept))
+    }
+
     /// The folder collecting a purchase's pieces.
     fn pieces_dir(&self, delivery: &Delivery) -> PathBuf {
         self.store

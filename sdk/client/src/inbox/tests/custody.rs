@@ -244,6 +244,9 @@ async fn pieces_survive_a_restart_and_racing_pieces_save_once() {
 
     // A new inbox on the same directory (a restart) still holds piece 2, and says so.
     let (inbox, events) = c.w.inbox(|_| {});
+    let kept = inbox.pieces(&c.w.contract, 1).unwrap().unwrap();
+    assert_eq!((kept.fragments, kept.shares), (vec![2], vec![2]));
+    assert_eq!(inbox.pieces(&c.w.contract, 9).unwrap(), None);
     let preflight = inbox.preflight(&c.honest(2)).await.unwrap();
     assert!(
         matches!(&preflight, Preflight::Held { index: 2, held } if held.fragments == [2]),
@@ -278,6 +281,7 @@ async fn pieces_survive_a_restart_and_racing_pieces_save_once() {
         c.w.data
     );
     assert_eq!(c.w.files().len(), 1);
+    assert_eq!(inbox.pieces(&c.w.contract, 1).unwrap(), None);
     let events = events.lock().unwrap();
     let rebuilds = events
         .iter()
