@@ -246,7 +246,7 @@ impl Accepted {
 
 /// The HTTP status and JSON body to answer a delivery with: `200`
 /// `{"status":"saved"|"duplicate", …record}` or `{"status":"held", …piece}`, or the error's
-/// status with `{"error": "…"}`.
+/// status with `{"error": "…"}` (and the piece's `"index"` for a refused piece).
 pub fn response(result: &Result<Accepted, InboxError>) -> (u16, serde_json::Value) {
     match result {
         Ok(accepted) => {
@@ -259,10 +259,13 @@ pub fn response(result: &Result<Accepted, InboxError>) -> (u16, serde_json::Valu
             body["status"] = status.into();
             (200, body)
         }
-        Err(error) => (
-            error.status(),
-            serde_json::json!({ "error": error.to_string() }),
-        ),
+        Err(error) => {
+            let mut body = serde_json::json!({ "error": error.to_string() });
+            if let InboxError::PieceRefused { index, .. } = error {
+                body["index"] = (*index).into();
+            }
+            (error.status(), body)
+        }
     }
 }
 

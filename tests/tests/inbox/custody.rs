@@ -158,6 +158,7 @@ fn a_custody_delivery_is_rebuilt_from_its_good_pieces_saved_and_confirmed_once()
     corrupted[4000] ^= 0x80;
     let (status, _, answer) = send(2, &share(2), Some(encrypted(&identity, &corrupted)));
     assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["index"], 2, "{answer}");
     let error = answer["error"].as_str().unwrap();
     assert!(error.contains("fragment 2 refused"), "{error}");
     assert!(error.contains("its key share: accepted"), "{error}");

@@ -92,7 +92,12 @@ impl Custody {
 
 fn refusal(result: Result<Accepted, InboxError>) -> (u16, String) {
     let err = result.unwrap_err();
+    let index = match &err {
+        InboxError::PieceRefused { index, .. } => Some(*index),
+        _ => None,
+    };
     let (status, json) = response(&Err(err));
+    assert_eq!(json["index"].as_u64(), index.map(u64::from), "{json}");
     (status, json["error"].as_str().unwrap().to_owned())
 }
 
@@ -119,6 +124,8 @@ async fn bad_halves_are_refused_by_reason_and_the_good_ones_complete_the_file_on
         "{error}"
     );
     assert!(error.contains("SHA-256"), "{error}");
+    let kept = inbox.pieces(&c.w.contract, 1).unwrap().unwrap();
+    assert_eq!((kept.fragments, kept.shares), (vec![], vec![2]));
     assert!(error.contains("its key share: accepted"), "{error}");
     assert!(
         error.contains("holding fragments [] and key shares [2]"),
