@@ -481,7 +481,14 @@ impl Inbox {
         };
         let limit = stream::ciphertext_limit(fragment_size);
         let pumped = stream::pump(body, tx, limit, self.config.pace()).await;
-        let taken = task.await.map_err(|e| internal(purchase_id, &e))??;
+        let taken = task.await.map_err(|e| internal(purchase_id, &e));
+        // Saved by another piece while this one streamed: whatever became of it (its folder
+        // may have gone under it), the purchase wants nothing more.
+        if let Some(record) = self.store.record(&delivery.contract, purchase_id)? {
+            self.forget_pieces(&(delivery.contract.clone(), purchase_id), &dir);
+            return Ok(Accepted::Duplicate(record));
+        }
+        let taken = taken??;
 
         let held = PiecesHeld::from(taken.status);
         let share = match taken.share {

@@ -356,3 +356,39 @@ async fn pieces_that_do_not_fit_the_offer_are_refused_by_name() {
 
     assert!(c.w.files().is_empty());
 }
+
+#[tokio::test]
+async fn a_piece_still_streaming_when_the_purchase_is_saved_answers_saved_and_leaves_nothing() {
+    let c = custody_world(200_000);
+    let (inbox, _) = c.w.inbox(|_| {});
+    let inbox = std::sync::Arc::new(inbox);
+    held(c.post(&inbox, &c.honest(0), &c.fragment(0)).await);
+
+    // Node 2's piece starts and stalls mid-fragment.
+    let slow = c.fragment(2);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    let stalled = tokio::spawn({
+        let inbox = inbox.clone();
+        let headers = c.honest(2);
+        async move { inbox.receive(&headers, super::held_body(rx)).await }
+    });
+    tx.send(Ok(bytes::Bytes::copy_from_slice(&slow[..1000])))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+
+    // Node 1 completes the set meanwhile.
+    let Accepted::Saved(record) = c.post(&inbox, &c.honest(1), &c.fragment(1)).await.unwrap()
+    else {
+        panic!("not saved")
+    };
+
+    // The stalled piece ends after the save: answered as saved, its folder not left behind.
+    tx.send(Ok(bytes::Bytes::copy_from_slice(&slow[1000..])))
+        .await
+        .unwrap();
+    drop(tx);
+    assert_eq!(stalled.await.unwrap().unwrap(), Accepted::Duplicate(record));
+    assert_eq!(c.w.files().len(), 1);
+    assert!(c.pieces_dirs().is_empty(), "{:?}", c.pieces_dirs());
+}
