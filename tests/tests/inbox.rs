@@ -3,7 +3,8 @@
 //! buys naming the inbox; the inbox decrypts, verifies against the offer on-chain, saves the
 //! exact bytes once, and confirms receipt, which pays the seller. Deliveries sent again are
 //! answered 200 and not saved twice; tampered ones are refused with 422 and nothing is saved; an
-//! inbox that is down during the purchase still receives the data when it comes up.
+//! inbox that is down during the purchase still receives the data when it comes up. A k-of-n
+//! delivery (inbox/custody.rs) is rebuilt from its good pieces, saved and confirmed once.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -17,6 +18,9 @@ use sha2::{Digest, Sha256};
 // Not a test target of its own: cargo only builds `tests/*.rs` and `tests/*/main.rs`.
 #[path = "inbox/world.rs"]
 mod world;
+
+#[path = "inbox/custody.rs"]
+mod custody;
 
 use world::{free_port, post, sealed, World};
 

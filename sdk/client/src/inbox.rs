@@ -27,6 +27,12 @@
 //! 5. **Save**: the file is synced and renamed to its name ([`NameTemplate`]) in the output
 //!    directory, never replacing another file; then its record is written. `200`.
 //!
+//! An offer held k-of-n by several storage nodes (its offer carries custody commitments)
+//! arrives as one piece per node instead, each a request with the custody headers: its
+//! fragment and key share are checked against the offer's commitments and kept until `k` of
+//! each rebuild the data, which is then verified and saved as above, once (`inbox/custody.rs`
+//! says how); a piece taken is [`Accepted::Held`] and an [`InboxEvent::Piece`].
+//!
 //! Requests are not trusted to be the storage node: anyone who reads a purchase on-chain can
 //! send its headers. So receptions of one purchase run side by side, each into its own `.part`
 //! file, and the first that verifies is saved; the others are answered as duplicates and their
@@ -66,6 +72,7 @@
 //! ```
 
 mod chain;
+mod custody;
 mod error;
 mod headers;
 mod preflight;
@@ -85,8 +92,9 @@ use reqwest::header::HeaderMap;
 use serde::Serialize;
 
 pub use chain::Delivery;
+pub use custody::{PieceReport, PiecesHeld, PiecesKept, Verdict};
 pub use error::InboxError;
-pub use headers::DeliveryHeaders;
+pub use headers::{CustodyHeaders, DeliveryHeaders};
 pub use preflight::{preflight_response, Preflight};
 pub use store::{NameTemplate, SavedRecord, STATE_DIR};
 
@@ -185,6 +193,19 @@ pub enum InboxEvent {
         /// The saved file.
         path: PathBuf,
     },
+    /// A piece of a k-of-n delivery was taken (each half accepted, held already, or refused
+    /// while the pieces held complete the set): what the inbox holds and waits for.
+    Piece(PieceReport),
+    /// `k` fragments and `k` key shares of a k-of-n delivery are held: the data is being
+    /// rebuilt; [`Verified`](Self::Verified) and [`Saved`](Self::Saved) follow.
+    Rebuilding {
+        /// The contract.
+        contract: String,
+        /// The purchase.
+        purchase_id: u64,
+        /// The pieces it is rebuilt from.
+        held: PiecesHeld,
+    },
     /// The delivery was refused.
     Rejected {
         /// The contract, if the headers named one.
@@ -208,34 +229,43 @@ pub enum Accepted {
     /// Saved before, or by another request at the same time: nothing written. Never a reason
     /// to act on-chain: anyone can send a purchase's headers.
     Duplicate(SavedRecord),
+    /// A piece of a k-of-n delivery, checked and held; more are needed before the data is
+    /// rebuilt.
+    Held(PieceReport),
 }
 
 impl Accepted {
-    /// The record of the save.
-    pub fn record(&self) -> &SavedRecord {
+    /// The record of the save, unless a piece was only held.
+    pub fn record(&self) -> Option<&SavedRecord> {
         match self {
-            Self::Saved(record) | Self::Duplicate(record) => record,
+            Self::Saved(record) | Self::Duplicate(record) => Some(record),
+            Self::Held(_) => None,
         }
     }
 }
 
 /// The HTTP status and JSON body to answer a delivery with: `200`
-/// `{"status":"saved"|"duplicate", …record}`, or the error's status with `{"error": "…"}`.
+/// `{"status":"saved"|"duplicate", …record}` or `{"status":"held", …piece}`, or the error's
+/// status with `{"error": "…"}` (and the piece's `"index"` for a refused piece).
 pub fn response(result: &Result<Accepted, InboxError>) -> (u16, serde_json::Value) {
     match result {
         Ok(accepted) => {
-            let status = match accepted {
-                Accepted::Saved(_) => "saved",
-                Accepted::Duplicate(_) => "duplicate",
+            let (status, body) = match accepted {
+                Accepted::Saved(record) => ("saved", serde_json::to_value(record)),
+                Accepted::Duplicate(record) => ("duplicate", serde_json::to_value(record)),
+                Accepted::Held(piece) => ("held", serde_json::to_value(piece)),
             };
-            let mut body = serde_json::to_value(accepted.record()).unwrap_or_default();
+            let mut body = body.unwrap_or_default();
             body["status"] = status.into();
             (200, body)
         }
-        Err(error) => (
-            error.status(),
-            serde_json::json!({ "error": error.to_string() }),
-        ),
+        Err(error) => {
+            let mut body = serde_json::json!({ "error": error.to_string() });
+            if let InboxError::PieceRefused { index, .. } = error {
+                body["index"] = (*index).into();
+            }
+            (error.status(), body)
+        }
     }
 }
 
@@ -256,6 +286,8 @@ pub struct Inbox {
     /// Held while a verified reception checks it is the first and saves: one at a time, so of
     /// receptions of one purchase running side by side exactly one is saved.
     commit: tokio::sync::Mutex<()>,
+    /// Held while a k-of-n purchase is rebuilt: pieces completing it together rebuild it once.
+    piece_locks: custody::PieceLocks,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -307,6 +339,7 @@ impl Inbox {
             store,
             events: None,
             commit: tokio::sync::Mutex::new(()),
+            piece_locks: custody::PieceLocks::default(),
         })
     }
 
@@ -386,9 +419,9 @@ impl Inbox {
         // its connection broken instead of the answer. A duplicate is read to its end (its
         // sender must learn it was delivered); a refusal up to a bound (its sender retries
         // anyway).
-        let limit = match &result {
-            Ok(accepted) => stream::ciphertext_limit(accepted.record().size),
-            Err(_) => DRAIN_ON_REFUSAL,
+        let limit = match result.as_ref().map(Accepted::record) {
+            Ok(Some(record)) => stream::ciphertext_limit(record.size),
+            Ok(None) | Err(_) => DRAIN_ON_REFUSAL,
         };
         stream::drain(&mut body, limit, self.config.pace()).await;
         match &result {
@@ -396,7 +429,7 @@ impl Inbox {
                 path: self.store.out.join(&record.file),
                 record: record.clone(),
             }),
-            Ok(Accepted::Saved(_)) => {}
+            Ok(Accepted::Saved(_) | Accepted::Held(_)) => {}
             Err(error) => self.emit(&InboxEvent::Rejected {
                 contract,
                 purchase_id,
@@ -427,8 +460,11 @@ impl Inbox {
             return Ok(Accepted::Duplicate(record));
         }
 
-        let delivery =
+        let (delivery, custody) =
             chain::verify(&self.node, headers, &self.config.buyer, &self.recipient).await?;
+        if let Some((piece, commitments)) = custody::match_offer(headers, custody)? {
+            return self.receive_piece(delivery, piece, commitments, body).await;
+        }
         let name = self.config.names.render(&delivery);
 
         // A save whose record was lost (a crash between the rename and the record): the file

@@ -416,6 +416,24 @@ fn open_inner<R: Read, W: Write>(
     })
 }
 
+/// A reader of the plaintext of the age file read from `ciphertext`, decrypted with `identity`
+/// as it is read (a custody fragment streams through it into its check). Errors of the payload
+/// stream come out of its `read` as I/O errors: map them with [`stream_error`].
+///
+/// # Errors
+///
+/// [`SealError::WrongIdentity`], [`SealError::NotAge`] or [`SealError::Io`] if the header cannot
+/// be read or opened with `identity`.
+pub(crate) fn decrypting_reader<R: Read>(
+    identity: &AgeIdentity,
+    ciphertext: R,
+) -> Result<impl Read, SealError> {
+    let decryptor = age::Decryptor::new(ciphertext).map_err(|e| decrypt_error(e, identity))?;
+    decryptor
+        .decrypt(std::iter::once(&identity.inner as &dyn age::Identity))
+        .map_err(|e| decrypt_error(e, identity))
+}
+
 /// Maps an error of age's header parsing or key unwrapping.
 fn decrypt_error(error: age::DecryptError, identity: &AgeIdentity) -> SealError {
     use age::DecryptError as E;
@@ -445,7 +463,7 @@ fn decrypt_error(error: age::DecryptError, identity: &AgeIdentity) -> SealError 
 }
 
 /// Maps an error of age's payload stream.
-fn stream_error(error: io::Error) -> SealError {
+pub(crate) fn stream_error(error: io::Error) -> SealError {
     match error.kind() {
         io::ErrorKind::UnexpectedEof => SealError::Truncated,
         io::ErrorKind::InvalidData => SealError::Corrupted {
@@ -489,6 +507,12 @@ impl AgeIdentity {
         Self {
             inner: age::x25519::Identity::generate(),
         }
+    }
+
+    /// The age identity itself: `consign_custody`'s key shares are sealed to its public half
+    /// and opened with it.
+    pub fn as_age(&self) -> &age::x25519::Identity {
+        &self.inner
     }
 
     /// The public recipient, `age1…`: what a sender encrypts to.

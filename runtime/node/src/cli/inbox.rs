@@ -90,6 +90,24 @@ WHAT IS CHECKED, AND WHAT THE SENDER IS ANSWERED
   deliveries of one purchase are received side by side, the first that verifies is saved and
   the others are answered as duplicates; a stranger trickling a body cannot hold it up.
 
+K-OF-N DELIVERIES (offers held in custody by several storage nodes)
+  An offer made with `consign sell --storage A --storage B --storage C --threshold 2` is held by
+  n storage nodes, none of which can read it: each holds one fragment of the encrypted data and
+  one share of its key. Each node delivers its own piece: its fragment encrypted to your
+  recipient as the body, its key share sealed to you in x-consign-key-share, with
+  x-consign-custody-index, -k and -n. Any k pieces rebuild the data; the others may be late,
+  down or never come.
+  Every piece is checked against the commitments in the offer on-chain, its fragment and its
+  share apart: a corrupted fragment or a wrong share is refused (422, naming the index and what
+  failed) without losing the good half, and never blocks the good pieces of other nodes. The
+  pieces are kept in <out>/.consign-inbox/custody/ (a restart loses none) and the inbox says
+  which it holds and waits for (`holding fragments [0, 2] and key shares [0] (k = 2 of n = 3),
+  waiting for 1 more key share`). With k of each the data is rebuilt, checked against the
+  offer's SHA-256 and size, saved and confirmed as one delivery; later pieces are answered as
+  saved. A piece for an offer without custody, a whole delivery for an offer with it, or k and
+  n other than the offer's are refused (422). If fewer than k good pieces come, nothing is
+  saved and the purchase can be disputed.
+
 FILES AND EXACTLY-ONCE
   A delivery is written to a temporary file under <out>/.consign-inbox/, synced, and renamed
   into --out only after it verified (temporary files left by a crash are removed at start: one
@@ -457,12 +475,24 @@ fn routes(
             async move {
                 let result = inbox.receive(&headers, Box::pin(body)).await;
                 let (status, json) = response(&result);
+                // A purchase saved (now or before) wants nothing more: the storage nodes of its
+                // other pieces read this as the preflight's answer.
+                let saved = matches!(result, Ok(Accepted::Saved(_) | Accepted::Duplicate(_)));
                 if let Ok(done) = result {
                     let _ = accepted.send(done);
                 }
-                let status =
+                let mut reply = warp::reply::Reply::into_response(warp::reply::json(&json));
+                *reply.status_mut() =
                     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                warp::reply::with_status(warp::reply::json(&json), status)
+                if saved {
+                    reply.headers_mut().insert(
+                        consign_client::storage::delivery_headers::INBOX,
+                        warp::http::HeaderValue::from_static(
+                            consign_client::storage::delivery_headers::INBOX_SAVED,
+                        ),
+                    );
+                }
+                reply
             }
         });
     status.or(preflight).or(deliver).recover(|_rejection: warp::Rejection| async {

@@ -1,7 +1,7 @@
 //! The on-chain side of receiving: the purchase and its offer as the data-sale contract answers
 //! them, and the checks a delivery must pass against them before its body is read.
 
-use consign_market::{Escrow, OfferResponse, PurchaseResponse, QueryMsg};
+use consign_market::{Custody, Escrow, OfferResponse, PurchaseResponse, QueryMsg};
 use serde::Serialize;
 
 use super::{DeliveryHeaders, InboxError};
@@ -73,13 +73,14 @@ fn query_error(
 
 /// Checks the delivery against the chain: the purchase exists in the contract, is for the
 /// header's offer, was made by `buyer`, names `recipient` as its key and was not refunded; the
-/// header's digest and size are the offer's.
+/// header's digest and size are the offer's. Returns the delivery and the offer's custody
+/// commitments, if it is held k-of-n.
 pub(super) async fn verify(
     node: &NodePool,
     headers: &DeliveryHeaders,
     buyer: &str,
     recipient: &str,
-) -> Result<Delivery, InboxError> {
+) -> Result<(Delivery, Option<Custody>), InboxError> {
     let contract = headers.contract.as_str();
     let id = headers.purchase_id;
     let purchase: PurchaseResponse = node
@@ -103,7 +104,7 @@ pub(super) async fn verify(
             })
         })?;
     check_offer(headers, &offer)?;
-    Ok(Delivery {
+    let delivery = Delivery {
         contract: contract.to_owned(),
         purchase_id: id,
         offer_id: purchase.offer_id,
@@ -116,7 +117,8 @@ pub(super) async fn verify(
         sha256: offer.content_sha256.to_ascii_lowercase(),
         size: offer.size,
         sequence: headers.sequence,
-    })
+    };
+    Ok((delivery, offer.custody))
 }
 
 pub(super) fn check_purchase(

@@ -116,6 +116,50 @@ pub enum InboxError {
         /// How slow.
         reason: String,
     },
+    /// A piece of a k-of-n delivery was refused, its fragment, its key share or both: the
+    /// reason names which and why, and what the inbox holds now. A good half of the piece was
+    /// kept all the same, and the pieces of other storage nodes are untouched. The status is
+    /// the fragment's (400 broken off, 408 too slow, 413 too long, 422 not the committed bytes,
+    /// 500 not kept for a local failure), or 422 for a refused share.
+    #[error("purchase {purchase_id}: piece {index} refused: {reason}")]
+    PieceRefused {
+        /// The purchase.
+        purchase_id: u64,
+        /// The piece's index (the storage node's).
+        index: u16,
+        /// The HTTP status answered.
+        status: u16,
+        /// What was refused and why, what was kept, what the inbox holds and waits for.
+        reason: String,
+    },
+    /// `k` fragments and `k` key shares, each checked, did not rebuild the offer's data: the
+    /// seller's custody set is not what its offer commits to, or a local file failed (422, or
+    /// 500 for a local failure). Nothing was saved; the purchase can be disputed.
+    #[error(
+        "purchase {purchase_id}: the rebuild from the pieces failed: {source}; nothing was saved"
+    )]
+    Rebuild {
+        /// The purchase.
+        purchase_id: u64,
+        /// What failed.
+        #[source]
+        source: consign_custody::RebuildError,
+    },
+    /// The rebuilt data is not the offer's (422): the seller's custody set does not hold what
+    /// its offer commits to. Nothing was saved; the purchase can be disputed.
+    #[error("purchase {purchase_id}: the data rebuilt from the pieces has SHA-256 {actual_sha256} and {actual_size} bytes, but the offer on-chain commits to {expected_sha256} and {expected_size} bytes: the seller's custody set is not the offer's data; nothing was saved, dispute the purchase")]
+    RebuiltMismatch {
+        /// The purchase.
+        purchase_id: u64,
+        /// The offer's SHA-256.
+        expected_sha256: String,
+        /// The offer's size.
+        expected_size: u64,
+        /// The rebuilt data's SHA-256.
+        actual_sha256: String,
+        /// The rebuilt data's size.
+        actual_size: u64,
+    },
     /// The output directory could not be written (500).
     #[error("cannot {action} {}: {source}", path.display())]
     Storage {
@@ -171,7 +215,14 @@ impl InboxError {
             Self::OtherContract { .. }
             | Self::NotDataSale { .. }
             | Self::Mismatch { .. }
-            | Self::Verification { .. } => 422,
+            | Self::Verification { .. }
+            | Self::RebuiltMismatch { .. } => 422,
+            Self::PieceRefused { status, .. } => *status,
+            Self::Rebuild { source, .. } => match source {
+                consign_custody::RebuildError::Write(_)
+                | consign_custody::RebuildError::Fragment { .. } => 500,
+                _ => 422,
+            },
             Self::ChainUnavailable { .. }
             | Self::PurchaseNotFound { .. }
             | Self::OfferNotFound { .. } => 503,

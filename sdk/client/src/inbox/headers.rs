@@ -25,11 +25,80 @@ pub struct DeliveryHeaders {
     pub sequence: Option<u64>,
     /// The sender's idempotency key, if sent.
     pub idempotency_key: Option<String>,
+    /// With the custody headers: the delivery is one piece of a k-of-n custody set.
+    pub custody: Option<CustodyHeaders>,
+}
+
+/// The headers of a delivery that is one piece of a k-of-n custody set (issue 14): storage node
+/// `index`'s fragment in the body and its key share in [`KEY_SHARE`](h::KEY_SHARE).
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct CustodyHeaders {
+    /// The piece's index, below `n`.
+    pub index: u16,
+    /// The set's `k` (pieces needed): must be the offer's.
+    pub k: u16,
+    /// The set's `n` (pieces made): must be the offer's.
+    pub n: u16,
+    /// The key share, sealed to the buyer's recipient (not checked here).
+    #[serde(skip)]
+    pub sealed_share: String,
+}
+
+impl std::fmt::Debug for CustodyHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustodyHeaders")
+            .field("index", &self.index)
+            .field("k", &self.k)
+            .field("n", &self.n)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CustodyHeaders {
+    /// The custody headers, if the delivery has any: all of index, k, n and the key share, or
+    /// none of them.
+    fn parse(headers: &HeaderMap) -> Result<Option<Self>, InboxError> {
+        let names = [h::CUSTODY_INDEX, h::CUSTODY_K, h::CUSTODY_N, h::KEY_SHARE];
+        if names.iter().all(|name| !headers.contains_key(*name)) {
+            return Ok(None);
+        }
+        let small = |name: &'static str| -> Result<u16, InboxError> {
+            let value = required(headers, name)?;
+            value.parse().map_err(|_| InboxError::BadHeader {
+                header: name,
+                reason: format!("`{value}` is not a decimal number below 65536"),
+            })
+        };
+        let (index, k, n) = (
+            small(h::CUSTODY_INDEX)?,
+            small(h::CUSTODY_K)?,
+            small(h::CUSTODY_N)?,
+        );
+        if k == 0 || k > n {
+            return Err(InboxError::BadHeader {
+                header: h::CUSTODY_K,
+                reason: format!("k = {k} of n = {n}: it must be 1 ≤ k ≤ n"),
+            });
+        }
+        if index >= n {
+            return Err(InboxError::BadHeader {
+                header: h::CUSTODY_INDEX,
+                reason: format!("piece {index} of n = {n}: the index must be below n"),
+            });
+        }
+        Ok(Some(Self {
+            index,
+            k,
+            n,
+            sealed_share: required(headers, h::KEY_SHARE)?.to_owned(),
+        }))
+    }
 }
 
 impl DeliveryHeaders {
     /// Reads the headers of a delivery request: the contract, purchase id, offer id, content
-    /// SHA-256 and size are required; the sequence and the idempotency key are optional.
+    /// SHA-256 and size are required; the sequence and the idempotency key are optional; the
+    /// custody headers come all together (index below n, 1 ≤ k ≤ n) or not at all.
     ///
     /// # Errors
     ///
@@ -57,6 +126,7 @@ impl DeliveryHeaders {
                 .map(|v| number(h::SEQUENCE, v))
                 .transpose()?,
             idempotency_key: optional(headers, h::IDEMPOTENCY_KEY)?.map(str::to_owned),
+            custody: CustodyHeaders::parse(headers)?,
         })
     }
 }
@@ -157,5 +227,50 @@ mod tests {
         map.append(h::PURCHASE_ID, HeaderValue::from_static("5"));
         let err = DeliveryHeaders::parse(&map).unwrap_err();
         assert!(err.to_string().contains("more than once"), "{err}");
+    }
+
+    #[test]
+    fn custody_headers_come_whole_and_consistent() {
+        let sha = "ab".repeat(32);
+        let piece = |index: &'static str, k: &'static str, n: &'static str| {
+            let mut map = headers(&contract(), 4, &sha, 10);
+            map.insert(h::CUSTODY_INDEX, HeaderValue::from_static(index));
+            map.insert(h::CUSTODY_K, HeaderValue::from_static(k));
+            map.insert(h::CUSTODY_N, HeaderValue::from_static(n));
+            map.insert(h::KEY_SHARE, HeaderValue::from_static("c2VhbGVk"));
+            map
+        };
+        let parsed = DeliveryHeaders::parse(&piece("2", "2", "3")).unwrap();
+        let custody = parsed.custody.unwrap();
+        assert_eq!((custody.index, custody.k, custody.n), (2, 2, 3));
+        assert_eq!(custody.sealed_share, "c2VhbGVk");
+        assert!(!format!("{custody:?}").contains("c2VhbGVk"));
+        assert_eq!(
+            DeliveryHeaders::parse(&headers(&contract(), 4, &sha, 10))
+                .unwrap()
+                .custody,
+            None
+        );
+
+        for (map, header, expected) in [
+            (piece("3", "2", "3"), h::CUSTODY_INDEX, "below n"),
+            (piece("0", "4", "3"), h::CUSTODY_K, "1 ≤ k ≤ n"),
+            (piece("0", "0", "3"), h::CUSTODY_K, "1 ≤ k ≤ n"),
+            (piece("70000", "2", "3"), h::CUSTODY_INDEX, "below 65536"),
+        ] {
+            let err = DeliveryHeaders::parse(&map).unwrap_err();
+            assert_eq!(err.status(), 400, "{err}");
+            assert!(err.to_string().contains(header), "{err}");
+            assert!(err.to_string().contains(expected), "{err}");
+        }
+        // A piece without its share (or a share without the rest) is half a piece.
+        let mut map = piece("0", "2", "3");
+        map.remove(h::KEY_SHARE);
+        let err = DeliveryHeaders::parse(&map).unwrap_err();
+        assert!(matches!(err, InboxError::MissingHeader { header } if header == h::KEY_SHARE));
+        let mut map = headers(&contract(), 4, &sha, 10);
+        map.insert(h::KEY_SHARE, HeaderValue::from_static("c2VhbGVk"));
+        let err = DeliveryHeaders::parse(&map).unwrap_err();
+        assert!(matches!(err, InboxError::MissingHeader { header } if header == h::CUSTODY_INDEX));
     }
 }

@@ -3,11 +3,13 @@
 //! body. The inbox runs the checks it would run before reading a body — the headers, the
 //! contract, whether the purchase was saved before, the purchase on-chain — so a delivery it
 //! would refuse never costs the sender the body, and a server that is not a Consign inbox
-//! (which does not answer `x-consign-inbox: ready`) never receives one.
+//! (which does not answer `x-consign-inbox: ready`) never receives one. For a piece of a
+//! k-of-n delivery, the custody headers are checked against the offer too, and a piece whose
+//! fragment and key share are both held already is answered as saved: nothing to send.
 
 use reqwest::header::HeaderMap;
 
-use super::{chain, DeliveryHeaders, Inbox, InboxError, SavedRecord};
+use super::{chain, custody, DeliveryHeaders, Inbox, InboxError, PiecesHeld, SavedRecord};
 use crate::storage::delivery_headers as h;
 
 /// What an inbox answers a preflight.
@@ -17,6 +19,14 @@ pub enum Preflight {
     Ready,
     /// Saved before, nothing to send: `200`, `x-consign-inbox: saved`.
     Saved(SavedRecord),
+    /// A piece of a k-of-n delivery whose fragment and key share are both held already:
+    /// nothing to send, `200`, `x-consign-inbox: saved`.
+    Held {
+        /// The piece's index.
+        index: u16,
+        /// The pieces of the purchase held.
+        held: PiecesHeld,
+    },
 }
 
 impl Inbox {
@@ -38,7 +48,16 @@ impl Inbox {
         if let Some(record) = self.store.record(&headers.contract, headers.purchase_id)? {
             return Ok(Preflight::Saved(record));
         }
-        chain::verify(&self.node, &headers, &self.config.buyer, &self.recipient).await?;
+        let (delivery, custody) =
+            chain::verify(&self.node, &headers, &self.config.buyer, &self.recipient).await?;
+        if let Some((piece, commitments)) = custody::match_offer(&headers, custody)? {
+            if let Some(held) = self.piece_held(&delivery, commitments, piece.index).await? {
+                return Ok(Preflight::Held {
+                    index: piece.index,
+                    held,
+                });
+            }
+        }
         Ok(Preflight::Ready)
     }
 }
@@ -56,6 +75,11 @@ pub fn preflight_response(
             body["status"] = "saved".into();
             (200, h::INBOX_SAVED, Some(body))
         }
+        Ok(Preflight::Held { index, held }) => (
+            200,
+            h::INBOX_SAVED,
+            Some(serde_json::json!({ "status": "held", "index": index, "held": held })),
+        ),
         Err(error) => (
             error.status(),
             h::INBOX_REFUSED,

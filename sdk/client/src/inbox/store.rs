@@ -6,6 +6,10 @@
 //! <out>/.consign-inbox/<contract>-<purchase>.json the record of that save (SavedRecord)
 //! <out>/.consign-inbox/*.part                     a delivery being received (removed on failure,
 //!                                                 and all of them when the inbox starts)
+//! <out>/.consign-inbox/custody/<contract>-<purchase>/
+//!                                                 the checked pieces of a k-of-n purchase
+//!                                                 (fragment-<i>, share-<i>.json), kept across
+//!                                                 restarts, removed once it is saved
 //! ```
 //!
 //! Each reception writes its own `.part` file (a unique name), so receptions of one purchase
@@ -29,6 +33,9 @@ use super::{Delivery, InboxError};
 
 /// The state directory's name, inside the output directory.
 pub const STATE_DIR: &str = ".consign-inbox";
+
+/// The folder of the state directory holding the pieces of k-of-n purchases not saved yet.
+const CUSTODY_DIR: &str = "custody";
 
 /// The longest file name produced, in bytes (most file systems allow 255).
 const MAX_NAME_LEN: usize = 200;
@@ -227,7 +234,36 @@ impl Store {
             state,
         };
         store.remove_parts()?;
+        store.remove_piece_temps()?;
         Ok(store)
+    }
+
+    /// Removes the temporary files a crash left in the pieces folders (a fragment or share cut
+    /// while it was written; the pieces kept whole stay).
+    fn remove_piece_temps(&self) -> Result<(), InboxError> {
+        let root = self.state.join(CUSTODY_DIR);
+        let folders = match std::fs::read_dir(&root) {
+            Ok(folders) => folders,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(InboxError::storage("list", root)(e)),
+        };
+        for folder in folders {
+            let folder = folder.map_err(InboxError::storage("list", &root))?.path();
+            let Ok(files) = std::fs::read_dir(&folder) else {
+                continue;
+            };
+            for file in files.flatten() {
+                let path = file.path();
+                if path.extension().is_some_and(|ext| ext == "tmp") {
+                    match std::fs::remove_file(&path) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(InboxError::storage("remove", path)(e)),
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Removes every `.part` file of the state directory (receptions cut by a crash).
@@ -260,6 +296,14 @@ impl Store {
     /// The record's path; `contract` is a validated bech32 address, so it is a safe name.
     fn record_path(&self, contract: &str, purchase_id: u64) -> PathBuf {
         self.state.join(format!("{contract}-{purchase_id}.json"))
+    }
+
+    /// The folder collecting the pieces of a k-of-n purchase until it is saved; `contract` is a
+    /// validated bech32 address, so it is a safe name.
+    pub(super) fn custody_dir(&self, contract: &str, purchase_id: u64) -> PathBuf {
+        self.state
+            .join(CUSTODY_DIR)
+            .join(format!("{contract}-{purchase_id}"))
     }
 
     /// The record of a saved purchase, if there is one.
@@ -475,5 +519,23 @@ mod tests {
             .join(STATE_DIR)
             .join("consign1abc-7.json")
             .exists());
+    }
+
+    #[test]
+    fn pieces_cut_by_a_crash_go_and_kept_pieces_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let pieces = store.custody_dir("consign1abc", 7);
+        std::fs::create_dir_all(&pieces).unwrap();
+        std::fs::write(pieces.join("fragment-0"), b"kept").unwrap();
+        std::fs::write(pieces.join(".fragment-1.x1y2.tmp"), b"cut").unwrap();
+        drop(store);
+        Store::open(dir.path()).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(&pieces)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["fragment-0"]);
     }
 }

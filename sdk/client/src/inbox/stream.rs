@@ -43,10 +43,88 @@ pub(super) struct Decrypted {
     pub(super) report: OpenReport,
 }
 
-/// A [`Read`] over body chunks sent through a channel by the async side.
-struct ChannelReader {
+/// A [`Read`] over body chunks sent through a channel by the async side ([`pump`]).
+pub(super) struct ChannelReader {
     rx: mpsc::Receiver<io::Result<Bytes>>,
     current: Bytes,
+}
+
+impl ChannelReader {
+    /// A body's channel and the reader of what comes through it, for a blocking task.
+    pub(super) fn channel() -> (mpsc::Sender<io::Result<Bytes>>, Self) {
+        let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
+        (
+            tx,
+            Self {
+                rx,
+                current: Bytes::new(),
+            },
+        )
+    }
+}
+
+/// How a body's transfer to its reader ended, besides its end: broken off, too slow, or longer
+/// than its limit. The reader got an I/O error in each of these cases.
+#[derive(Default)]
+pub(super) struct Pumped {
+    pub(super) broken: Option<String>,
+    pub(super) too_slow: Option<String>,
+    pub(super) too_long: bool,
+}
+
+/// Forwards `body` to a [`ChannelReader`] through `tx`, at `pace`, up to `limit` bytes; stops
+/// early when the reader is dropped (it failed: its error says why).
+pub(super) async fn pump<S, B, E>(
+    body: &mut S,
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    limit: u64,
+    pace: BodyPace,
+) -> Pumped
+where
+    S: Stream<Item = Result<B, E>> + Unpin,
+    B: Buf,
+    E: Display,
+{
+    let mut pumped = Pumped::default();
+    let mut received: u64 = 0;
+    let mut paced = Paced::new(pace);
+    loop {
+        let item = match paced.next(body).await {
+            Ok(Some(item)) => item,
+            Ok(None) => break,
+            Err(reason) => {
+                pumped.too_slow = Some(reason.to_string());
+                let _ = tx
+                    .send(Err(io::Error::other("the body came too slowly")))
+                    .await;
+                break;
+            }
+        };
+        let chunk = match item {
+            Ok(mut buf) => buf.copy_to_bytes(buf.remaining()),
+            Err(e) => {
+                let reason = e.to_string();
+                pumped.broken = Some(reason.clone());
+                let _ = tx.send(Err(io::Error::other(reason))).await;
+                break;
+            }
+        };
+        if chunk.is_empty() {
+            continue;
+        }
+        received = received.saturating_add(chunk.len() as u64);
+        if received > limit {
+            pumped.too_long = true;
+            let _ = tx
+                .send(Err(io::Error::other("the body is longer than allowed")))
+                .await;
+            break;
+        }
+        if tx.send(Ok(chunk)).await.is_err() {
+            break;
+        }
+    }
+    pumped
 }
 
 impl Read for ChannelReader {
@@ -108,12 +186,8 @@ where
 {
     let (purchase_id, size) = (delivery.purchase_id, delivery.size);
     let sha256 = delivery.sha256.clone();
-    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(CHANNEL_CHUNKS);
+    let (tx, reader) = ChannelReader::channel();
     let task = tokio::task::spawn_blocking(move || {
-        let reader = ChannelReader {
-            rx,
-            current: Bytes::new(),
-        };
         let mut writer = BufWriter::with_capacity(
             WRITE_BUFFER,
             Progress {
@@ -151,49 +225,11 @@ where
     });
 
     let limit = ciphertext_limit(size);
-    let mut received: u64 = 0;
-    let mut broken: Option<String> = None;
-    let mut too_slow: Option<String> = None;
-    let mut too_long = false;
-    let mut paced = Paced::new(pace);
-    loop {
-        let item = match paced.next(body).await {
-            Ok(Some(item)) => item,
-            Ok(None) => break,
-            Err(reason) => {
-                too_slow = Some(reason.to_string());
-                let _ = tx
-                    .send(Err(io::Error::other("the body came too slowly")))
-                    .await;
-                break;
-            }
-        };
-        let chunk = match item {
-            Ok(mut buf) => buf.copy_to_bytes(buf.remaining()),
-            Err(e) => {
-                let reason = e.to_string();
-                broken = Some(reason.clone());
-                let _ = tx.send(Err(io::Error::other(reason))).await;
-                break;
-            }
-        };
-        if chunk.is_empty() {
-            continue;
-        }
-        received = received.saturating_add(chunk.len() as u64);
-        if received > limit {
-            too_long = true;
-            let _ = tx
-                .send(Err(io::Error::other("the body is longer than allowed")))
-                .await;
-            break;
-        }
-        if tx.send(Ok(chunk)).await.is_err() {
-            // The decryption stopped (it failed): its error says why.
-            break;
-        }
-    }
-    drop(tx);
+    let Pumped {
+        broken,
+        too_slow,
+        too_long,
+    } = pump(body, tx, limit, pace).await;
 
     let (result, write_failed, part) = task.await.map_err(|e| InboxError::Internal {
         purchase_id,

@@ -1,6 +1,7 @@
 //! The inbox against a small fake node (a thread answering the data-sale contract's `purchase`
 //! and `offer` smart queries over real HTTP), with real age encryption and a real directory.
 
+mod custody;
 mod world;
 
 use std::io::{self, Read, Write};
@@ -69,6 +70,7 @@ async fn a_delivery_is_saved_exactly_once() {
             InboxEvent::Saved { .. } => "saved",
             InboxEvent::Duplicate { .. } => "duplicate",
             InboxEvent::Rejected { .. } => "rejected",
+            InboxEvent::Piece(_) | InboxEvent::Rebuilding { .. } => "piece",
         })
         .filter(|k| *k != "progress")
         .collect();
@@ -498,7 +500,7 @@ async fn a_large_delivery_streams_through_without_being_held() {
         }
     });
     let accepted = inbox.receive(&headers, stream::iter(chunks)).await.unwrap();
-    let record = accepted.record();
+    let record = accepted.record().unwrap();
     assert_eq!(record.size, SIZE as u64);
     let saved = std::fs::metadata(w.dir.path().join(&record.file)).unwrap();
     assert_eq!(saved.len(), SIZE as u64);

@@ -17,6 +17,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use consign_client::inbox::PiecesKept;
 use consign_client::{Inbox, NodePool, Timestamp};
 use consign_market::{ConfigResponse, Escrow, ExecuteMsg, PurchaseResponse, QueryMsg};
 use tokio::sync::{mpsc, watch};
@@ -241,12 +242,15 @@ async fn look(
                 }
                 Action::Wait => {}
                 Action::Dispute { deadline } => {
-                    let reason = format!(
-                        "not delivered: the buyer's inbox had received nothing for purchase {id} \
-                         {} before its dispute deadline ({}); disputed automatically by consign \
-                         inbox",
-                        humantime::format_duration(round_to_seconds(timing.margin)),
-                        time(deadline).rfc3339(),
+                    let pieces = watch
+                        .inbox
+                        .pieces(contract, id)
+                        .map_err(|e| e.to_string())?;
+                    let reason = dispute_reason(
+                        id,
+                        pieces.as_ref(),
+                        timing.margin,
+                        &time(deadline).rfc3339(),
                     );
                     let sent = watch
                         .signer
@@ -319,6 +323,26 @@ fn time(t: Timestamp) -> BlockTime {
 
 fn round_to_seconds(d: Duration) -> Duration {
     Duration::from_secs(d.as_secs().max(1))
+}
+
+/// Why an undelivered purchase is disputed: nothing came, or (k-of-n) too few good pieces to
+/// rebuild it.
+fn dispute_reason(
+    id: u64,
+    pieces: Option<&PiecesKept>,
+    margin: Duration,
+    deadline: &str,
+) -> String {
+    let what = match pieces {
+        None => format!("the buyer's inbox had received nothing for purchase {id}"),
+        Some(kept) => format!(
+            "the buyer's inbox had received too few good pieces to rebuild purchase {id} (only {kept} of its k-of-n set)"
+        ),
+    };
+    format!(
+        "not delivered: {what} {} before its dispute deadline ({deadline}); disputed automatically by consign inbox",
+        humantime::format_duration(round_to_seconds(margin)),
+    )
 }
 
 #[cfg(test)]
@@ -400,6 +424,25 @@ mod tests {
         let disputed = purchase(Escrow::Disputed, Some(1090));
         assert_eq!(decide_at(&disputed, true, false, 1139), Action::Wait);
         assert_eq!(decide_at(&disputed, true, false, 1140), Action::ClaimRefund);
+    }
+
+    #[test]
+    fn a_dispute_says_which_pieces_came() {
+        let margin = Duration::from_secs(60);
+        let nothing = dispute_reason(7, None, margin, "2026-01-01T00:00:00Z");
+        assert!(
+            nothing.contains("had received nothing for purchase 7 1m before"),
+            "{nothing}"
+        );
+        let kept = PiecesKept {
+            fragments: vec![0],
+            shares: vec![0, 2],
+        };
+        let few = dispute_reason(7, Some(&kept), margin, "2026-01-01T00:00:00Z");
+        assert!(
+            few.contains("too few good pieces to rebuild purchase 7 (only fragments [0] and key shares [0, 2] of its k-of-n set)"),
+            "{few}"
+        );
     }
 
     #[test]

@@ -431,6 +431,13 @@ fn inbox_line(event: &InboxEvent) -> String {
             path.display()
         ),
         InboxEvent::Duplicate { record, path } => duplicate_line(record, path),
+        InboxEvent::Piece(piece) => format!(
+            "[purchase {}] piece {}: fragment {}, key share {}; {}",
+            piece.purchase_id, piece.index, piece.fragment, piece.share, piece.held
+        ),
+        InboxEvent::Rebuilding {
+            purchase_id, held, ..
+        } => format!("[purchase {purchase_id}] {held}; rebuilding the data"),
         InboxEvent::Rejected {
             purchase_id,
             status,
@@ -481,6 +488,42 @@ fn bytes(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pieces_say_what_is_held_and_awaited() {
+        use consign_client::inbox::{PieceReport, PiecesHeld, Verdict};
+        let held = PiecesHeld {
+            k: 2,
+            n: 3,
+            fragments: vec![0, 2],
+            shares: vec![0],
+            fragments_needed: 0,
+            shares_needed: 1,
+            waiting_for: vec![1, 2],
+        };
+        let piece = PieceReport {
+            contract: "consign1market".into(),
+            purchase_id: 7,
+            offer_id: 3,
+            index: 2,
+            fragment: Verdict::Accepted,
+            share: Verdict::Refused("key share 2 refused: it does not match".into()),
+            held,
+        };
+        assert_eq!(
+            inbox_line(&InboxEvent::Piece(piece.clone())),
+            "[purchase 7] piece 2: fragment accepted, key share refused (key share 2 refused: it does not match); holding fragments [0, 2] and key shares [0] (k = 2 of n = 3), waiting for 1 more key share"
+        );
+        let json = serde_json::to_value(InboxEvent::Piece(piece)).unwrap();
+        assert_eq!(json["event"], "piece");
+        assert_eq!(json["index"], 2);
+        assert_eq!(json["fragment"], "accepted");
+        assert_eq!(
+            json["share"]["refused"],
+            "key share 2 refused: it does not match"
+        );
+        assert_eq!(json["held"]["waiting_for"], serde_json::json!([1, 2]));
+    }
 
     #[test]
     fn sizes_read_well() {

@@ -128,6 +128,15 @@ impl World {
         );
     }
 
+    /// Offer `id` of the world's data, held k-of-n under `custody` (the offer's JSON field).
+    pub(super) fn put_custody_offer(&self, id: u64, custody: Value) {
+        self.put_offer(id, &sha256_hex(&self.data), self.data.len() as u64);
+        let mut answers = self.answers.lock().unwrap();
+        if let Some(offer) = answers.get_mut(&("offer".into(), id)) {
+            offer["custody"] = custody;
+        }
+    }
+
     pub(super) fn inbox(
         &self,
         configure: impl FnOnce(&mut InboxConfig),
