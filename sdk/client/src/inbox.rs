@@ -122,6 +122,11 @@ pub struct InboxConfig {
     /// The least rate a delivery's body must average over each `idle_timeout` window, in bytes
     /// per second (default 4096): a sender trickling a body loses its reception.
     pub min_rate: u64,
+    /// Where to keep the data key rebuilt for each k-of-n purchase, as
+    /// `<dir>/<saved file name>.agekey` (age-keygen format, 0600): the identity the ciphertext
+    /// the storage nodes hold was encrypted to, which no storage node has. `None` (the
+    /// default): the key is dropped once the file is saved.
+    pub keep_keys: Option<PathBuf>,
 }
 
 impl InboxConfig {
@@ -144,6 +149,7 @@ impl InboxConfig {
             names: NameTemplate::default(),
             idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
             min_rate: Self::DEFAULT_MIN_RATE,
+            keep_keys: None,
         }
     }
 

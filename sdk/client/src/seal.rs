@@ -615,6 +615,12 @@ impl AgeIdentity {
     }
 }
 
+impl From<age::x25519::Identity> for AgeIdentity {
+    fn from(inner: age::x25519::Identity) -> Self {
+        Self { inner }
+    }
+}
+
 impl FromStr for AgeIdentity {
     type Err = SealError;
 

@@ -16,7 +16,7 @@ use consign_util::fs::AtomicWrite;
 
 use crate::commitments::Commitments;
 use crate::error::{PieceError, RebuildError};
-use crate::key::KeyShare;
+use crate::key::{DataKey, KeyShare};
 use crate::rebuild::{self, RebuildReport};
 
 /// What happened to an offered piece that was not refused.
@@ -264,5 +264,16 @@ impl Assembly {
         }
         let shares: Vec<KeyShare> = self.shares.values().take(k).cloned().collect();
         rebuild::rebuild(&self.commitments, &shares, files, out)
+    }
+
+    /// The data key rebuilt from the shares here (checked against the commitments): the age
+    /// identity the ciphertext the storage nodes hold was encrypted to.
+    ///
+    /// # Errors
+    ///
+    /// [`RebuildError::NotEnoughShares`] before `k` shares are here.
+    pub fn data_key(&self) -> Result<DataKey, RebuildError> {
+        let shares: Vec<KeyShare> = self.shares.values().cloned().collect();
+        rebuild::rebuild_key(&self.commitments, &shares)
     }
 }

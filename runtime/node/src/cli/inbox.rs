@@ -247,6 +247,13 @@ pub struct InboxArgs {
     )]
     pub body_min_rate: u64,
 
+    /// Keep the data key rebuilt for each k-of-n purchase in DIR, as `<saved file>.agekey`
+    /// (age-keygen format, 0600): the identity the storage nodes' ciphertext was encrypted to,
+    /// which no storage node has (`age -d -i` opens the ciphertext rebuilt from k fragments).
+    /// Without it the key is dropped once the file is saved.
+    #[arg(long, value_name = "DIR")]
+    pub keep_keys: Option<PathBuf>,
+
     /// Exit (status 0) after this many new deliveries are saved, and confirmed with --confirm.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub exit_after: Option<u64>,
@@ -312,6 +319,7 @@ pub fn run(args: &InboxArgs, session: &Session, out: &mut impl Write) -> anyhow:
         names: args.name.clone().unwrap_or_default(),
         idle_timeout: args.body_idle_timeout,
         min_rate: args.body_min_rate,
+        keep_keys: args.keep_keys.clone(),
         ..InboxConfig::new(&args.out, contract, buyer)
     };
     if args.confirm && args.market.options.sequence.is_some() {

@@ -258,10 +258,16 @@ fn take_piece(
     let share = open_share(identity, sealed_share, index)
         .and_then(|share| assembly.add_share(share).map_err(|e| e.to_string()));
     let fragment = take_fragment(&mut assembly, identity, index, body);
+    // The other pieces of the purchase stream at the same time, each into an assembly of its
+    // own: the status is read again from the folder (every piece lands there by an atomic
+    // rename), so whichever piece lands last sees every piece before it and starts the rebuild.
+    let status = Assembly::open(assembly.commitments().clone(), dir)
+        .map_err(InboxError::storage("read the pieces folder", dir))?
+        .status();
     Ok(Taken {
         share,
         fragment,
-        status: assembly.status(),
+        status,
     })
 }
 
@@ -556,18 +562,18 @@ impl Inbox {
         dir: PathBuf,
         held: PiecesHeld,
     ) -> Result<Accepted, InboxError> {
-        let key = (delivery.contract.clone(), delivery.purchase_id);
+        let lock_key = (delivery.contract.clone(), delivery.purchase_id);
         let lock = self
             .piece_locks
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .entry(key.clone())
+            .entry(lock_key.clone())
             .or_default()
             .clone();
         let _rebuilding = lock.lock().await;
         let purchase_id = delivery.purchase_id;
         if let Some(record) = self.store.record(&delivery.contract, purchase_id)? {
-            self.forget_pieces(&key, &dir);
+            self.forget_pieces(&lock_key, &dir);
             return Ok(Accepted::Duplicate(record));
         }
         let name = self.config.names.render(delivery);
@@ -579,7 +585,7 @@ impl Inbox {
         {
             let record = self.record(delivery, name);
             self.store.write_record(&record)?;
-            self.forget_pieces(&key, &dir);
+            self.forget_pieces(&lock_key, &dir);
             return Ok(Accepted::Duplicate(record));
         }
 
@@ -589,9 +595,18 @@ impl Inbox {
             held,
         });
         let part = self.store.part_file()?;
+        let keep_key = self.config.keep_keys.is_some();
         let task = tokio::task::spawn_blocking(move || {
             let assembly = Assembly::open(commitments, &dir)
                 .map_err(InboxError::storage("open the pieces folder", &dir))?;
+            // Only when asked: the key is the whole secret of the ciphertext.
+            let key = keep_key
+                .then(|| assembly.data_key())
+                .transpose()
+                .map_err(|source| InboxError::Rebuild {
+                    purchase_id,
+                    source,
+                })?;
             let path = part.path().to_owned();
             let mut writer = BufWriter::with_capacity(WRITE_BUFFER, part.as_file());
             let report = assembly
@@ -607,9 +622,9 @@ impl Inbox {
             part.as_file()
                 .sync_all()
                 .map_err(InboxError::storage("sync", &path))?;
-            Ok::<_, InboxError>((part, report, dir))
+            Ok::<_, InboxError>((part, report, dir, key))
         });
-        let (part, report, dir) = task.await.map_err(|e| internal(purchase_id, &e))??;
+        let (part, report, dir, key) = task.await.map_err(|e| internal(purchase_id, &e))??;
         if report.plaintext_sha256 != delivery.sha256 || report.plaintext_size != delivery.size {
             return Err(InboxError::RebuiltMismatch {
                 purchase_id,
@@ -627,11 +642,14 @@ impl Inbox {
             self.store.write_record(&record)?;
             record
         };
+        if let (Some(keys), Some(data_key)) = (&self.config.keep_keys, key) {
+            keep_data_key(keys, &record.file, data_key);
+        }
         self.emit(&InboxEvent::Saved {
             path: self.store.out.join(&record.file),
             record: record.clone(),
         });
-        self.forget_pieces(&key, &dir);
+        self.forget_pieces(&lock_key, &dir);
         Ok(Accepted::Saved(record))
     }
 
@@ -651,6 +669,31 @@ impl Inbox {
                 "cannot remove the pieces of a saved purchase: {e}; remove the folder by hand"
             ),
         }
+    }
+}
+
+/// Writes `key` as `<dir>/<file>.agekey`. A key that cannot be written is only logged: the
+/// purchase is saved, which is what the buyer paid for.
+fn keep_data_key(dir: &Path, file: &str, key: consign_custody::DataKey) {
+    let path = dir.join(format!("{file}.agekey"));
+    let written = std::fs::create_dir_all(dir)
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            AgeIdentity::from(key.identity())
+                .save_new(&path)
+                .map_err(|e| e.to_string())
+        });
+    match written {
+        Ok(()) => tracing::info!(
+            target: "client::inbox",
+            path = %path.display(),
+            "kept the rebuilt data key"
+        ),
+        Err(e) => tracing::warn!(
+            target: "client::inbox",
+            path = %path.display(),
+            "cannot keep the rebuilt data key: {e}"
+        ),
     }
 }
 

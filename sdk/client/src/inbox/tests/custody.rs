@@ -298,6 +298,40 @@ async fn pieces_survive_a_restart_and_racing_pieces_save_once() {
 }
 
 #[tokio::test]
+async fn two_pieces_arriving_together_into_an_empty_folder_complete_the_set() {
+    // The k pieces of a purchase stream side by side from the start, each into an assembly
+    // opened before the other's fragment landed: the last to land must still see both and
+    // rebuild (a purchase once stayed "waiting for 1 more fragment" with both on disk).
+    // With --keep-keys, the rebuilt data key is kept, and it is the key of the ciphertext the
+    // storage nodes hold.
+    let c = custody_world(300_000);
+    let keys = tempfile::tempdir().unwrap();
+    let (inbox, _) =
+        c.w.inbox(|config| config.keep_keys = Some(keys.path().to_owned()));
+    let (h0, h2) = (c.honest(0), c.honest(2));
+    let (b0, b2) = (c.fragment(0), c.fragment(2));
+    let (r0, r2) = tokio::join!(c.post(&inbox, &h0, &b0), c.post(&inbox, &h2, &b2));
+    let results = [r0.unwrap(), r2.unwrap()];
+    let saved = results
+        .iter()
+        .filter(|r| matches!(r, Accepted::Saved(_)))
+        .count();
+    assert_eq!(saved, 1, "{results:?}");
+    assert_eq!(c.w.files().len(), 1);
+
+    let record = results.iter().find_map(Accepted::record).unwrap();
+    let key = AgeIdentity::load(&keys.path().join(format!("{}.agekey", record.file))).unwrap();
+    let fragments: Vec<&[u8]> = c.set.fragments.iter().map(Vec::as_slice).collect();
+    let ciphertext = consign_custody::CiphertextReader::new(&c.set.commitments, fragments).unwrap();
+    let mut plaintext = Vec::new();
+    crate::seal::open(&key, ciphertext, &mut plaintext).unwrap();
+    assert!(
+        plaintext == c.w.data,
+        "the kept key opens the nodes' ciphertext"
+    );
+}
+
+#[tokio::test]
 async fn pieces_that_do_not_fit_the_offer_are_refused_by_name() {
     let c = custody_world(50_000);
     let (inbox, _) = c.w.inbox(|_| {});
