@@ -12,8 +12,9 @@
 //!     .await?;
 //! let info = storage.info().await?;
 //! let contract = "consign1…";
+//! // The whole file on this node (`None`); a k-of-n piece names its index and sealed share.
 //! storage
-//!     .register(contract, 1, &receipt.sha256, &info.chain_id, &seller)
+//!     .register(contract, 1, &receipt.sha256, &info.chain_id, &seller, None)
 //!     .await?;
 //! # Ok(()) }
 //! ```

@@ -157,11 +157,15 @@ pub(super) fn routes(
         .unify()
         .or(state)
         .unify()
-        .or(validators)
-        .unify()
-        .or(delegations)
-        .unify()
-        .or(unbondings)
+        // Boxed in two groups: one chain of `or`s over every route nests warp's types so deep
+        // that a release build overflows the compiler's recursion limit.
+        .boxed()
+        .or(validators
+            .or(delegations)
+            .unify()
+            .or(unbondings)
+            .unify()
+            .boxed())
         .unify()
 }
 
