@@ -20,7 +20,6 @@ use consign_tests::inbox::Inbox;
 use consign_tests::measure::{peak_rss_kib, run_measured, write_random_file};
 use consign_tests::{buy, consign_bin, deploy_data_sale, ok_json, DevNode, Seller, StorageNode};
 use consign_util::size::{format_size, parse_size};
-use serde_json::Value;
 
 /// How long one purchase may take to be saved.
 const SAVE_TIMEOUT: Duration = Duration::from_secs(600);
@@ -131,6 +130,10 @@ fn run(size: u64, k: u16, n: usize) -> anyhow::Result<()> {
     };
     for (i, time) in saved.iter().enumerate() {
         let first = i == 0;
+        let pieces = time
+            .pieces_in
+            .map(|d| format!(" (pieces in at {:.2} s)", d.as_secs_f64()))
+            .unwrap_or_default();
         println!(
             "{:>8}  {:>6}  {:>22}  {:>10}  {:>26}  {:>12}  {:>12}",
             if first {
@@ -154,9 +157,9 @@ fn run(size: u64, k: u16, n: usize) -> anyhow::Result<()> {
                 String::new()
             },
             format!(
-                "{}{}",
-                timed(*time),
-                if first { "" } else { " node 0 down" }
+                "{}{pieces}{}",
+                timed(time.saved),
+                if first { "" } else { ", node 0 down" }
             ),
             if first {
                 mib(storage_rss)
@@ -169,24 +172,33 @@ fn run(size: u64, k: u16, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Buys `offer` for the inbox and waits for its `saved` event: the time from the commit.
+/// Buys `offer` for the inbox and waits for its `saved` event: the time from the commit to
+/// it, and to the `rebuilding` event (every piece in) for a k-of-n offer.
 fn purchase_to_saved(
     node: &DevNode,
     market: &str,
     offer: u64,
     inbox: &Inbox,
     recipient: &str,
-) -> anyhow::Result<Duration> {
+) -> anyhow::Result<Saved> {
     let bought = buy(node, market, offer, &inbox.url, recipient)?;
     let mut feed = inbox.follow();
     let deadline = Instant::now() + SAVE_TIMEOUT;
+    let mut pieces_in = None;
     loop {
-        let saved = feed
-            .new_events()
-            .into_iter()
-            .any(|e: Value| e["event"] == "saved" && e["purchase_id"] == bought.purchase_id);
-        if saved {
-            return Ok(bought.committed.elapsed());
+        for event in feed.new_events() {
+            if event["purchase_id"] != bought.purchase_id {
+                continue;
+            }
+            if event["event"] == "rebuilding" {
+                pieces_in = Some(bought.committed.elapsed());
+            }
+            if event["event"] == "saved" {
+                return Ok(Saved {
+                    pieces_in,
+                    saved: bought.committed.elapsed(),
+                });
+            }
         }
         anyhow::ensure!(
             Instant::now() < deadline,
@@ -196,4 +208,10 @@ fn purchase_to_saved(
         );
         std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+/// When a purchase's pieces were all in (k-of-n only) and when it was saved, from its commit.
+struct Saved {
+    pieces_in: Option<Duration>,
+    saved: Duration,
 }
