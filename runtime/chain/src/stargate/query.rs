@@ -5,8 +5,9 @@
 //! a Stargate query gets the same response in the SDK's JSON (`codec.ProtoMarshalJSON`: field
 //! names as in the `.proto`, every field present, 64-bit integers and decimals as strings, enums
 //! by name), which is what wasmd's accept-listed Stargate querier returns and what contracts
-//! written for it decode. (cosmwasm-std's documentation of `Stargate` says protobuf; wasmd has
-//! converted to JSON since 0.32, and contracts follow wasmd.)
+//! written for it decode. (cosmwasm-std's documentation of `Stargate` says protobuf; wasmd's
+//! `AcceptListStargateQuerier`, CosmWasm/wasmd#1069, converts to JSON, and contracts follow
+//! wasmd.)
 
 use consign_types::canonicalize_address;
 use cosmos_sdk_proto::cosmos::bank::v1beta1 as bank;
