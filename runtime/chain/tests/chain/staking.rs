@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::common::{addr, genesis, TestChain};
 
 /// Seconds an unbonding lasts in these tests (blocks are one second apart).
-const UNBONDING: u64 = 10;
+pub(crate) const UNBONDING: u64 = 10;
 /// Chosen so that the shares below divide it exactly: 1,200 a block over 300,000 bonded is
 /// 0.004 a coin, over 400,000 it is 0.003.
 const REWARD: u128 = 1_200;

@@ -10,12 +10,15 @@ use cosmos_sdk_proto::cosmos::bank::v1beta1::{
     QuerySupplyOfRequest, QuerySupplyOfResponse,
 };
 use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
-use cosmos_sdk_proto::cosmos::staking::v1beta1::{QueryValidatorRequest, QueryValidatorResponse};
+use cosmos_sdk_proto::cosmos::staking::v1beta1::{
+    MsgDelegate, MsgUndelegate, MsgUndelegateResponse, QueryValidatorRequest,
+    QueryValidatorResponse,
+};
 use cosmos_sdk_proto::prost::Message;
 use serde_json::json;
 
 use crate::common::{addr, TestChain};
-use crate::staking::{attrs, failed, module, staking_chain, valoper};
+use crate::staking::{attrs, failed, module, staking_chain, valoper, UNBONDING};
 
 /// The answer's bytes of a gRPC query asked through the contract's pass-through.
 fn grpc(chain: &TestChain, contract: &str, path: &str, request: &impl Message) -> Vec<u8> {
@@ -247,4 +250,76 @@ fn a_contract_built_with_the_stargate_feature_speaks_protobuf_as_on_wasmd() {
     assert_eq!(chain.balance(&addr("alice")), alice_before);
     assert_eq!(chain.balance(&addr("carol")), 1_001_000);
     assert_eq!(chain.balance(&gazer), before);
+}
+
+#[test]
+fn a_protobuf_submessage_replies_with_its_typed_twins_response() {
+    let mut chain = staking_chain();
+    let v1 = valoper("val1");
+    let code = chain.store("proxy");
+    let proxy = chain.instantiate(code, json!({}), "proxy");
+    chain.run_ok(
+        "alice",
+        vec![Msg::BankSend {
+            to: proxy.clone(),
+            amount: vec![coin(100_000, "ucsn")],
+        }],
+    );
+    let stake = |amount: &str| {
+        Some(ProtoCoin {
+            denom: "ucsn".into(),
+            amount: amount.into(),
+        })
+    };
+    let any = |type_url: &str, value: Vec<u8>, reply_on: &str| {
+        json!({"dispatch": {"messages": [{
+            "id": 1,
+            "msg": {"any": {"type_url": type_url, "value": Binary::new(value)}},
+            "reply_on": reply_on,
+            "payload": "",
+        }]}})
+    };
+    let delegate = MsgDelegate {
+        delegator_address: proxy.clone(),
+        validator_address: v1.clone(),
+        amount: stake("50000"),
+    };
+    let result = chain.execute(
+        "bob",
+        &proxy,
+        any(
+            "/cosmos.staking.v1beta1.MsgDelegate",
+            delegate.encode_to_vec(),
+            "never",
+        ),
+        vec![],
+    );
+    assert_eq!(result.code, 0, "{}", result.log);
+
+    // The reply to an undelegation sent as Any gets MsgUndelegateResponse, as the typed
+    // StakingMsg::Undelegate's reply does: when it completes, and what.
+    let undelegate = MsgUndelegate {
+        delegator_address: proxy.clone(),
+        validator_address: v1,
+        amount: stake("20000"),
+    };
+    let result = chain.execute(
+        "bob",
+        &proxy,
+        any(
+            "/cosmos.staking.v1beta1.MsgUndelegate",
+            undelegate.encode_to_vec(),
+            "success",
+        ),
+        vec![],
+    );
+    assert_eq!(result.code, 0, "{}", result.log);
+    let replies = chain.query(&proxy, json!({"replies": {}}));
+    let data: Binary = serde_json::from_value(replies["replies"][0]["data"].clone()).unwrap();
+    let response = MsgUndelegateResponse::decode(data.as_slice()).unwrap();
+    assert_eq!(response.amount, stake("20000"));
+    assert_eq!(
+        response.completion_time.map(|t| t.seconds),
+        Some(i64::try_from(chain.clock + UNBONDING).unwrap())
+    );
 }
