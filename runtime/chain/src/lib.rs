@@ -20,6 +20,7 @@ mod listing;
 mod querier;
 mod simulate;
 mod staking;
+mod stargate;
 mod state;
 mod store;
 mod view;

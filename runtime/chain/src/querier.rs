@@ -1,8 +1,7 @@
 //! [`ChainQuerier`]: answers contracts' queries of the chain (`query_chain`): bank balances,
 //! supply and denomination metadata, and other contracts' smart, raw and raw-range queries,
-//! contract and code info, staking and distribution (answered by [`crate::staking`]). Queries of
-//! what the chain does not have yet (gRPC/Stargate) fail with a contract-facing error that says
-//! so.
+//! contract and code info, staking and distribution (answered by [`crate::staking`]), and gRPC
+//! and Stargate queries by path (answered by [`crate::stargate`]).
 
 mod denom_metadata;
 mod raw_range;
@@ -15,6 +14,7 @@ use serde_json::{json, Value};
 
 use crate::core::Core;
 use crate::staking;
+use crate::stargate;
 use crate::state::{self, CodeRecord, ContractRecord};
 use crate::store::lock;
 
@@ -79,14 +79,25 @@ impl Querier for ChainQuerier {
             None => return (Ok(invalid("expected one query kind", request)), cost),
         };
         if matches!(module, "grpc" | "stargate") {
-            // `{"grpc": {"path", "data"}}`: the path is the query asked for.
+            // `{"grpc": {"path", "data"}}`: a gRPC path and its protobuf request.
             let path = inner
                 .get("path")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            let kind = unsupported(module, path);
+            let data: Binary =
+                match serde_json::from_value(inner.get("data").cloned().unwrap_or(Value::Null)) {
+                    Ok(d) => d,
+                    Err(e) => return (Ok(invalid(format!("bad data: {e}"), request)), cost),
+                };
+            let encoding = if module == "grpc" {
+                stargate::Encoding::Proto
+            } else {
+                stargate::Encoding::Json
+            };
+            let block = core.context().block;
+            let layers = lock(&core.layers);
             return (
-                Ok(SystemResult::Err(SystemError::UnsupportedRequest { kind })),
+                Ok(stargate::answer(&layers, &block, path, &data, encoding)),
                 cost,
             );
         }
@@ -253,17 +264,10 @@ impl Querier for ChainQuerier {
 }
 
 /// What a contract is told about a query this chain does not answer (cosmwasm-std shows it as
-/// "Unsupported query type: …"): the modules still missing say which part of issue 15 adds them.
+/// "Unsupported query type: …").
 fn unsupported(module: &str, kind: &str) -> String {
     match module {
         "staking" | "distribution" => format!("{module}.{kind}"),
-        "grpc" => format!(
-            "GrpcQuery is not supported by this chain yet (issue 15: stargate); asked for {kind}"
-        ),
-        "stargate" => format!(
-            "QueryRequest::Stargate is not supported by this chain yet (issue 15: stargate); \
-             asked for {kind}"
-        ),
         "ibc" => format!("IBC queries (ibc.{kind}) are not supported: this chain has no IBC"),
         _ => format!("{module}.{kind}"),
     }

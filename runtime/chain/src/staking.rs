@@ -37,8 +37,8 @@ mod maturity;
 mod msgs;
 pub(crate) mod query;
 mod report;
-mod rewards;
-mod time;
+pub(crate) mod rewards;
+pub(crate) mod time;
 
 use consign_types::{canonicalize_with_prefix, NATIVE_DENOM, VALIDATOR_PREFIX};
 use cosmwasm_std::{Timestamp, Uint256};

@@ -1,13 +1,14 @@
 //! The wasm module: storing code, creating contracts, calling them, and carrying out what their
-//! responses ask for — bank and wasm messages, submessages with `reply`, events in CosmWasm's
-//! format, and the delivery instructions of calls that succeed.
+//! responses ask for — bank, wasm, staking and protobuf (`Any`, routed by [`crate::stargate`])
+//! messages, submessages with `reply`, events in CosmWasm's format, and the delivery
+//! instructions of calls that succeed.
 
 pub(crate) mod proto;
 
 use consign_vm::{BackendApi, Instance};
 use cosmwasm_std::{
-    BankMsg, Binary, Checksum, Coin, ContractResult, CosmosMsg, DistributionMsg, Empty, Event,
-    MessageInfo, MigrateInfo, Reply, ReplyOn, Response, StakingMsg, SubMsg, WasmMsg,
+    AnyMsg, BankMsg, Binary, Checksum, Coin, ContractResult, CosmosMsg, DistributionMsg, Empty,
+    Event, MessageInfo, MigrateInfo, Reply, ReplyOn, Response, StakingMsg, SubMsg, WasmMsg,
 };
 use serde_json::json;
 
@@ -18,6 +19,7 @@ use crate::events::{attr, check_contract_attributes, event};
 use crate::gas::{self, GasMeter};
 use crate::querier::ChainQuerier;
 use crate::staking;
+use crate::stargate;
 use crate::state::{self, CodeRecord, ContractRecord};
 use crate::store::{lock, ContractStore};
 
@@ -508,11 +510,13 @@ impl Executor<'_> {
         }
         let (result_json, mut events, mode) = match result {
             Ok(outcome) => {
-                let msg_responses = outcome.msg_response(&sub.msg);
+                // A protobuf message is answered as its typed twin.
+                let shape = stargate::typed(&sub.msg);
+                let msg_responses = outcome.msg_response(&shape);
                 // As wasmd: a wasm message's data reaches the reply protobuf-encoded, the way
                 // `cw-utils` decodes it.
                 let data = match msg_responses.first() {
-                    Some(response) if !matches!(sub.msg, CosmosMsg::Bank(_)) => {
+                    Some(response) if !matches!(*shape, CosmosMsg::Bank(_)) => {
                         response.get("value").cloned()
                     }
                     _ => None,
@@ -696,13 +700,18 @@ impl Executor<'_> {
             CosmosMsg::Distribution(DistributionMsg::FundCommunityPool { amount }) => {
                 self.staking(|layers, _| staking::fund_community_pool(layers, sender, amount))
             }
+            #[allow(deprecated)] // `Stargate` is deprecated for `Any`; contracts still send it.
+            CosmosMsg::Any(AnyMsg { type_url, value })
+            | CosmosMsg::Stargate { type_url, value } => {
+                let typed = stargate::route(sender, type_url, value)?;
+                self.dispatch(sender, &typed, depth)
+            }
             other => Err(ExecError::Unsupported(unsupported_message(other))),
         }
     }
 }
 
-/// Why a message this chain does not carry out fails, in words for the contract's author: the
-/// modules still missing say which part of issue 15 adds them.
+/// Why a message this chain does not carry out fails, in words for the contract's author.
 fn unsupported_message(msg: &CosmosMsg<Empty>) -> String {
     let json = serde_json::to_value(msg).unwrap_or_default();
     let (kind, body) = json
@@ -715,13 +724,6 @@ fn unsupported_message(msg: &CosmosMsg<Empty>) -> String {
         "staking" | "distribution" => {
             format!("{kind} message {body} is not supported by this chain")
         }
-        "any" | "stargate" => format!(
-            "CosmosMsg::{} ({}) is not supported by this chain yet (issue 15: stargate)",
-            if kind == "any" { "Any" } else { "Stargate" },
-            body.get("type_url")
-                .and_then(|t| t.as_str())
-                .unwrap_or("no type URL")
-        ),
         "ibc" | "ibc2" => format!("{kind} messages are not supported: this chain has no IBC"),
         "gov" => "gov messages are not supported: this chain has no governance module".to_owned(),
         _ => format!("{json} (this chain handles bank and wasm messages)"),

@@ -31,6 +31,13 @@ const NEEDS_STARGATE: &str = r#"(module
     (func (export "interface_version_8"))
     (func (export "requires_stargate")))"#;
 
+const NEEDS_IBC2: &str = r#"(module
+    (memory (export "memory") 17)
+    (func (export "allocate") (param i32) (result i32) local.get 0)
+    (func (export "deallocate") (param i32))
+    (func (export "interface_version_8"))
+    (func (export "requires_ibc2")))"#;
+
 fn write_wasm(dir: &Path, name: &str, wat: &str) -> Result<PathBuf> {
     let path = dir.join(name);
     std::fs::write(&path, wat::parse_str(wat)?)?;
@@ -145,15 +152,25 @@ fn check_json_output() -> Result<()> {
 #[test]
 fn check_with_extra_capability() -> Result<()> {
     let dir = tempfile::tempdir()?;
+    // `stargate` is offered: the chain routes protobuf messages and queries by type URL.
+    // So are the contracts built with cosmwasm-std's `stargate` feature, like the test contract
+    // that sends and queries through it (scripts/build-contracts.sh).
     write_wasm(dir.path(), "stargate.wasm", NEEDS_STARGATE)?;
-    let output = consign(&["check", "stargate.wasm"], dir.path())?;
+    let built = std::env::var_os("CONSIGN_CONTRACTS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/contracts"))
+        .join("stargazer.wasm");
+    let built = built.to_str().context("contracts directory path")?;
+    let output = consign(&["check", "stargate.wasm", built], dir.path())?;
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    // IBC is not, unless asked for.
+    write_wasm(dir.path(), "ibc2.wasm", NEEDS_IBC2)?;
+    let output = consign(&["check", "ibc2.wasm"], dir.path())?;
     assert_eq!(output.status.code(), Some(1));
-    assert!(stdout(&output)
-        .contains("[unavailable-capability] the contract needs capability \"stargate\""));
-    let output = consign(
-        &["check", "--capability", "stargate", "stargate.wasm"],
-        dir.path(),
-    )?;
+    assert!(
+        stdout(&output).contains("[unavailable-capability] the contract needs capability \"ibc2\"")
+    );
+    let output = consign(&["check", "--capability", "ibc2", "ibc2.wasm"], dir.path())?;
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     Ok(())
 }

@@ -103,12 +103,15 @@ pub const ENTRY_POINTS: &[&str] = &[
     "reply",
 ];
 
-/// The capabilities this host offers by default. `stargate` and the IBC ones are left out: the
-/// chain has no protobuf queries yet and no IBC. `staking` is offered: the chain's staking
-/// module answers the staking and distribution messages and queries.
+/// The capabilities this host offers by default. The IBC ones are left out: the chain has no
+/// IBC. `staking` is offered: the chain's staking module answers the staking and distribution
+/// messages and queries. `stargate` is offered: the chain routes the protobuf messages and
+/// queries of its bank, staking and distribution modules by type URL, and refuses any other type
+/// URL at run time, as wasmd does.
 pub const DEFAULT_CAPABILITIES: &[&str] = &[
     "iterator",
     "staking",
+    "stargate",
     "cosmwasm_1_1",
     "cosmwasm_1_2",
     "cosmwasm_1_3",

@@ -52,7 +52,11 @@ fn account(address: &str, what: &str) -> Result<(), String> {
 }
 
 /// The rewards a delegation has earned, × 10^18, at `height`.
-fn earned(layers: &Layers, record: &DelegationRecord, height: u64) -> Result<Uint256, ChainError> {
+pub(crate) fn earned(
+    layers: &Layers,
+    record: &DelegationRecord,
+    height: u64,
+) -> Result<Uint256, ChainError> {
     let index = Accumulator::read(layers)?.index_at(&params(layers)?, height);
     Ok(rewards::earned_scaled(record, index))
 }

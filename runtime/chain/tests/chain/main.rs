@@ -10,4 +10,5 @@ mod fees;
 mod finalize;
 mod simulate;
 mod staking;
+mod stargate;
 mod wasmd_parity;

@@ -12,16 +12,16 @@ use serde_json::{json, Value};
 use crate::common::{addr, genesis, TestChain};
 
 /// Seconds an unbonding lasts in these tests (blocks are one second apart).
-const UNBONDING: u64 = 10;
+pub(crate) const UNBONDING: u64 = 10;
 /// Chosen so that the shares below divide it exactly: 1,200 a block over 300,000 bonded is
 /// 0.004 a coin, over 400,000 it is 0.003.
 const REWARD: u128 = 1_200;
 
-fn valoper(name: &str) -> String {
+pub(crate) fn valoper(name: &str) -> String {
     validator_address(&canonicalize_address(&addr(name)).unwrap())
 }
 
-fn staking_chain() -> TestChain {
+pub(crate) fn staking_chain() -> TestChain {
     let genesis = Genesis {
         staking: StakingGenesis {
             validators: ["val1", "val2"]
@@ -40,12 +40,12 @@ fn staking_chain() -> TestChain {
 }
 
 /// The module account address, as the Cosmos SDK derives it.
-fn module(name: &str) -> String {
+pub(crate) fn module(name: &str) -> String {
     use sha2::Digest;
     consign_types::humanize_address(&sha2::Sha256::digest(name.as_bytes())[..20])
 }
 
-fn attrs<'a>(events: &'a [Event], ty: &str) -> Vec<Vec<(&'a str, &'a str)>> {
+pub(crate) fn attrs<'a>(events: &'a [Event], ty: &str) -> Vec<Vec<(&'a str, &'a str)>> {
     events
         .iter()
         .filter(|e| e.ty == ty)
@@ -58,7 +58,7 @@ fn attrs<'a>(events: &'a [Event], ty: &str) -> Vec<Vec<(&'a str, &'a str)>> {
         .collect()
 }
 
-fn failed(result: &TxResult, reason: &str) {
+pub(crate) fn failed(result: &TxResult, reason: &str) {
     assert_ne!(result.code, 0, "expected a failure naming {reason:?}");
     assert!(result.log.contains(reason), "{}", result.log);
 }

@@ -3,6 +3,8 @@
 //! queries behind the capabilities offered.
 
 use consign_types::{coins, Binary, Msg};
+use cosmos_sdk_proto::cosmos::bank::v1beta1::{QueryBalanceRequest, QueryBalanceResponse};
+use cosmos_sdk_proto::prost::Message;
 use serde_json::{json, Value};
 
 use crate::common::{addr, TestChain};
@@ -312,16 +314,34 @@ fn every_offered_capability_answers_or_says_what_is_missing() {
         "{unknown}"
     );
 
-    // What needs the stargate part of issue 15 says so to the contract.
+    // cosmwasm_2_0: a gRPC query answers the response's protobuf bytes (as wasmd); an unknown
+    // path is refused, naming it.
+    let balance = QueryBalanceRequest {
+        address: addr("alice"),
+        denom: "ucsn".into(),
+    };
+    let answer = chain.query(
+        &sink,
+        json!({"chain": {"request": {"grpc": {
+            "path": "/cosmos.bank.v1beta1.Query/Balance",
+            "data": Binary::new(balance.encode_to_vec()),
+        }}}}),
+    );
+    let bytes: Binary = serde_json::from_value(answer["ok"]["ok"].clone()).unwrap();
+    let decoded = QueryBalanceResponse::decode(bytes.as_slice()).unwrap();
+    assert_eq!(
+        decoded.balance.map(|c| (c.denom, c.amount)),
+        Some(("ucsn".to_owned(), chain.balance(&addr("alice")).to_string()))
+    );
     let grpc = ask(
         &chain,
         &sink,
-        json!({"grpc": {"path": "/cosmos.bank.v1beta1.Query/Balance", "data": ""}}),
+        json!({"grpc": {"path": "/cosmos.gov.v1.Query/Proposal", "data": ""}}),
     )
     .unwrap_err();
     assert!(
         grpc.to_string()
-            .contains("GrpcQuery is not supported by this chain yet (issue 15: stargate)"),
+            .contains("'/cosmos.gov.v1.Query/Proposal' path is not allowed from the contract"),
         "{grpc}"
     );
     // cosmwasm_1_3/1_4: distribution queries are answered by the staking module (tests in
@@ -336,15 +356,17 @@ fn every_offered_capability_answers_or_says_what_is_missing() {
 
     let proxy_code = chain.store("proxy");
     let proxy = chain.instantiate(proxy_code, json!({}), "proxy");
+    // cosmwasm_2_0: `CosmosMsg::Any` of a type URL the chain has no handler for fails the call,
+    // naming it, as wasmd (the routed ones: stargate.rs).
     let any = json!({"dispatch": {"messages": [
-        {"id": 1, "msg": {"any": {"type_url": "/cosmos.staking.v1beta1.MsgDelegate", "value": ""}}, "reply_on": "never", "payload": ""}
+        {"id": 1, "msg": {"any": {"type_url": "/cosmos.gov.v1.MsgVote", "value": ""}}, "reply_on": "never", "payload": ""}
     ]}});
     let result = chain.execute("alice", &proxy, any, vec![]);
     assert_eq!(result.code, 4, "{}", result.log);
     assert!(
-        result.log.contains(
-            "CosmosMsg::Any (/cosmos.staking.v1beta1.MsgDelegate) is not supported by this chain yet (issue 15: stargate)"
-        ),
+        result
+            .log
+            .contains(r#"no message type is registered for type URL "/cosmos.gov.v1.MsgVote""#),
         "{}",
         result.log
     );

@@ -29,7 +29,7 @@ pub(super) const EXAMPLES: &str = "\
 Examples:
   consign check target/contracts/cw20_base.wasm
   consign check a.wasm b.wasm
-  consign check --capability stargate --capability staking contract.wasm
+  consign check --capability ibc2 contract.wasm
   consign check --output json target/contracts/*.wasm | jq '.[] | select(.accepted | not)'";
 
 /// Arguments of `consign check`.

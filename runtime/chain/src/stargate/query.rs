@@ -1,0 +1,400 @@
+//! `QueryRequest::Grpc` and `QueryRequest::Stargate`: a query path of the Cosmos SDK's gRPC
+//! services, with its request protobuf-encoded, answered from the chain's state.
+//!
+//! The answer is encoded as wasmd encodes it: a gRPC query gets the response's protobuf bytes;
+//! a Stargate query gets the same response in the SDK's JSON (`codec.ProtoMarshalJSON`: field
+//! names as in the `.proto`, every field present, 64-bit integers and decimals as strings, enums
+//! by name), which is what wasmd's accept-listed Stargate querier returns and what contracts
+//! written for it decode. (cosmwasm-std's documentation of `Stargate` says protobuf; wasmd's
+//! `AcceptListStargateQuerier`, CosmWasm/wasmd#1069, converts to JSON, and contracts follow
+//! wasmd.)
+
+use consign_types::canonicalize_address;
+use cosmos_sdk_proto::cosmos::bank::v1beta1 as bank;
+use cosmos_sdk_proto::cosmos::base::query::v1beta1::PageResponse;
+use cosmos_sdk_proto::cosmos::base::v1beta1::{Coin as ProtoCoin, DecCoin};
+use cosmos_sdk_proto::cosmos::distribution::v1beta1 as distribution;
+use cosmos_sdk_proto::cosmos::staking::v1beta1 as staking;
+use cosmos_sdk_proto::prost::Message;
+use cosmos_sdk_proto::Timestamp;
+use cosmwasm_std::{Binary, BlockInfo, ContractResult, SystemError, SystemResult, Uint256};
+use serde_json::{json, Value};
+
+use crate::error::ChainError;
+use crate::staking::{self as module, rewards, BOND_DENOM};
+use crate::state;
+use crate::store::Layers;
+
+/// The query paths answered.
+pub(crate) const PATHS: &[&str] = &[
+    "/cosmos.bank.v1beta1.Query/Balance",
+    "/cosmos.bank.v1beta1.Query/AllBalances",
+    "/cosmos.bank.v1beta1.Query/SupplyOf",
+    "/cosmos.staking.v1beta1.Query/Validator",
+    "/cosmos.staking.v1beta1.Query/Delegation",
+    "/cosmos.distribution.v1beta1.Query/DelegationRewards",
+];
+
+/// How the answer is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    /// The response's protobuf bytes (`QueryRequest::Grpc`).
+    Proto,
+    /// The response in the SDK's JSON (`QueryRequest::Stargate`).
+    Json,
+}
+
+/// A response, in both of its encodings.
+trait Response: Message {
+    fn json(&self) -> Value;
+}
+
+/// What a query got: its response's bytes, or why it was refused (the contract sees the SDK's
+/// reason as its query's error).
+type Answered = Result<Result<Vec<u8>, String>, ChainError>;
+
+/// Answers the query at `path` with the protobuf-encoded request `data`, as of `block`.
+pub(crate) fn answer(
+    layers: &Layers,
+    block: &BlockInfo,
+    path: &str,
+    data: &[u8],
+    encoding: Encoding,
+) -> SystemResult<ContractResult<Binary>> {
+    let answered = match path {
+        "/cosmos.bank.v1beta1.Query/Balance" => balance(layers, data, encoding),
+        "/cosmos.bank.v1beta1.Query/AllBalances" => all_balances(layers, data, encoding),
+        "/cosmos.bank.v1beta1.Query/SupplyOf" => supply_of(layers, data, encoding),
+        "/cosmos.staking.v1beta1.Query/Validator" => validator(layers, data, encoding),
+        "/cosmos.staking.v1beta1.Query/Delegation" => delegation(layers, data, encoding),
+        "/cosmos.distribution.v1beta1.Query/DelegationRewards" => {
+            rewards_of(layers, block, data, encoding)
+        }
+        _ => {
+            return SystemResult::Err(SystemError::UnsupportedRequest {
+                kind: format!(
+                    "'{path}' path is not allowed from the contract (this chain answers {})",
+                    PATHS.join(", ")
+                ),
+            })
+        }
+    };
+    match answered {
+        Ok(Ok(bytes)) => SystemResult::Ok(ContractResult::Ok(Binary::new(bytes))),
+        Ok(Err(refused)) => SystemResult::Ok(ContractResult::Err(format!("{path}: {refused}"))),
+        Err(e) => SystemResult::Ok(ContractResult::Err(format!("{path}: {e}"))),
+    }
+}
+
+fn request<M: Message + Default>(data: &[u8]) -> Result<M, String> {
+    M::decode(data).map_err(|e| format!("the request does not decode: {e}"))
+}
+
+fn encode(response: &impl Response, encoding: Encoding) -> Vec<u8> {
+    match encoding {
+        Encoding::Proto => response.encode_to_vec(),
+        Encoding::Json => serde_json::to_vec(&response.json()).unwrap_or_default(),
+    }
+}
+
+fn account(address: &str) -> Result<(), String> {
+    if address.is_empty() {
+        return Err("empty address string is not allowed".to_owned());
+    }
+    canonicalize_address(address)
+        .map(drop)
+        .map_err(|e| format!("invalid address {address:?}: {e}"))
+}
+
+fn denom(denom: &str) -> Result<(), String> {
+    if denom.is_empty() {
+        return Err("invalid denom: it is empty".to_owned());
+    }
+    Ok(())
+}
+
+fn coin(denom: &str, amount: impl ToString) -> ProtoCoin {
+    ProtoCoin {
+        denom: denom.to_owned(),
+        amount: amount.to_string(),
+    }
+}
+
+/// Refuses a query whose request is wrong, with the SDK's reason.
+macro_rules! check {
+    ($e:expr) => {
+        if let Err(refused) = $e {
+            return Ok(Err(refused));
+        }
+    };
+}
+
+/// The request, or the query's refusal.
+macro_rules! decoded {
+    ($data:expr) => {
+        match request($data) {
+            Ok(r) => r,
+            Err(refused) => return Ok(Err(refused)),
+        }
+    };
+}
+
+fn balance(layers: &Layers, data: &[u8], encoding: Encoding) -> Answered {
+    let req: bank::QueryBalanceRequest = decoded!(data);
+    check!(account(&req.address));
+    check!(denom(&req.denom));
+    let amount = state::read_u128(layers, &state::balance_key(&req.address, &req.denom))?;
+    let response = bank::QueryBalanceResponse {
+        balance: Some(coin(&req.denom, amount)),
+    };
+    Ok(Ok(encode(&response, encoding)))
+}
+
+fn all_balances(layers: &Layers, data: &[u8], encoding: Encoding) -> Answered {
+    let req: bank::QueryAllBalancesRequest = decoded!(data);
+    check!(account(&req.address));
+    let balances: Vec<ProtoCoin> = state::balances(layers, &req.address)?
+        .iter()
+        .map(|c| coin(&c.denom, c.amount))
+        .collect();
+    // Every balance in one page (an account holds few denominations here); the total only
+    // when asked for, as the SDK's pagination.
+    let counted = req.pagination.is_some_and(|p| p.count_total);
+    let response = bank::QueryAllBalancesResponse {
+        pagination: Some(PageResponse {
+            next_key: Vec::new(),
+            total: if counted { balances.len() as u64 } else { 0 },
+        }),
+        balances,
+    };
+    Ok(Ok(encode(&response, encoding)))
+}
+
+fn supply_of(layers: &Layers, data: &[u8], encoding: Encoding) -> Answered {
+    let req: bank::QuerySupplyOfRequest = decoded!(data);
+    check!(denom(&req.denom));
+    let amount = state::read_u128(layers, &state::supply_key(&req.denom))?;
+    let response = bank::QuerySupplyOfResponse {
+        amount: Some(coin(&req.denom, amount)),
+    };
+    Ok(Ok(encode(&response, encoding)))
+}
+
+/// A decimal (the SDK's `LegacyDec`) on the wire: the integer of its value × 10^18.
+fn dec_wire(whole: u128) -> String {
+    Uint256::from(whole)
+        .saturating_mul(Uint256::from(10u128.pow(18)))
+        .to_string()
+}
+
+/// A decimal in JSON: with its 18 decimals.
+fn dec_json(wire: &str) -> String {
+    let scaled = wire.parse::<Uint256>().unwrap_or_default();
+    rewards::decimal_text(scaled)
+}
+
+fn validator(layers: &Layers, data: &[u8], encoding: Encoding) -> Answered {
+    let req: staking::QueryValidatorRequest = decoded!(data);
+    if req.validator_addr.is_empty() {
+        return Ok(Err("validator address cannot be empty".to_owned()));
+    }
+    let Some(record) = module::validator(layers, &req.validator_addr)? else {
+        return Ok(Err(format!("validator {} not found", req.validator_addr)));
+    };
+    // Validators here are bonded from genesis and take no commission: the rates are zero and
+    // were never changed (the Unix epoch, as the SDK's `NewValidator` sets unbonding_time).
+    let epoch = Timestamp {
+        seconds: 0,
+        nanos: 0,
+    };
+    let response = staking::QueryValidatorResponse {
+        validator: Some(staking::Validator {
+            operator_address: req.validator_addr,
+            consensus_pubkey: None,
+            jailed: false,
+            status: staking::BondStatus::Bonded as i32,
+            tokens: record.tokens.to_string(),
+            delegator_shares: dec_wire(record.tokens),
+            description: Some(staking::Description {
+                moniker: record.moniker,
+                ..Default::default()
+            }),
+            unbonding_height: 0,
+            unbonding_time: Some(epoch),
+            commission: Some(staking::Commission {
+                commission_rates: Some(staking::CommissionRates {
+                    rate: dec_wire(0),
+                    max_rate: dec_wire(0),
+                    max_change_rate: dec_wire(0),
+                }),
+                update_time: Some(epoch),
+            }),
+            min_self_delegation: "1".to_owned(),
+            unbonding_on_hold_ref_count: 0,
+            unbonding_ids: Vec::new(),
+        }),
+    };
+    Ok(Ok(encode(&response, encoding)))
+}
+
+fn delegation(layers: &Layers, data: &[u8], encoding: Encoding) -> Answered {
+    let req: staking::QueryDelegationRequest = decoded!(data);
+    if req.delegator_addr.is_empty() {
+        return Ok(Err("delegator address cannot be empty".to_owned()));
+    }
+    if req.validator_addr.is_empty() {
+        return Ok(Err("validator address cannot be empty".to_owned()));
+    }
+    check!(account(&req.delegator_addr));
+    let Some(record) = module::delegation(layers, &req.delegator_addr, &req.validator_addr)? else {
+        return Ok(Err(format!(
+            "delegation with delegator {} not found for validator {}",
+            req.delegator_addr, req.validator_addr
+        )));
+    };
+    // One share per coin: nothing is ever slashed here.
+    let response = staking::QueryDelegationResponse {
+        delegation_response: Some(staking::DelegationResponse {
+            delegation: Some(staking::Delegation {
+                delegator_address: req.delegator_addr,
+                validator_address: req.validator_addr,
+                shares: dec_wire(record.amount),
+            }),
+            balance: Some(coin(BOND_DENOM, record.amount)),
+        }),
+    };
+    Ok(Ok(encode(&response, encoding)))
+}
+
+fn rewards_of(layers: &Layers, block: &BlockInfo, data: &[u8], encoding: Encoding) -> Answered {
+    let req: distribution::QueryDelegationRewardsRequest = decoded!(data);
+    check!(account(&req.delegator_address));
+    if module::validator(layers, &req.validator_address)?.is_none() {
+        return Ok(Err("validator does not exist".to_owned()));
+    }
+    let Some(record) = module::delegation(layers, &req.delegator_address, &req.validator_address)?
+    else {
+        return Ok(Err("delegation does not exist".to_owned()));
+    };
+    let scaled = module::query::earned(layers, &record, block.height)?;
+    let response = distribution::QueryDelegationRewardsResponse {
+        // The SDK drops zero coins.
+        rewards: if scaled.is_zero() {
+            Vec::new()
+        } else {
+            vec![DecCoin {
+                denom: BOND_DENOM.to_owned(),
+                amount: scaled.to_string(),
+            }]
+        },
+    };
+    Ok(Ok(encode(&response, encoding)))
+}
+
+fn coin_json(coin: Option<&ProtoCoin>) -> Value {
+    coin.map_or(
+        Value::Null,
+        |c| json!({"denom": c.denom, "amount": c.amount}),
+    )
+}
+
+fn time_json(time: Option<&Timestamp>) -> Value {
+    time.and_then(|t| {
+        let seconds = u64::try_from(t.seconds).ok()?;
+        let nanos = u64::try_from(t.nanos).ok()?;
+        let time = cosmwasm_std::Timestamp::from_seconds(seconds).plus_nanos(nanos);
+        Some(Value::String(module::time::rfc3339(time)))
+    })
+    .unwrap_or(Value::Null)
+}
+
+impl Response for bank::QueryBalanceResponse {
+    fn json(&self) -> Value {
+        json!({ "balance": coin_json(self.balance.as_ref()) })
+    }
+}
+
+impl Response for bank::QueryAllBalancesResponse {
+    fn json(&self) -> Value {
+        let balances: Vec<Value> = self.balances.iter().map(|c| coin_json(Some(c))).collect();
+        json!({
+            "balances": balances,
+            "pagination": self.pagination.as_ref().map(|p| json!({
+                "next_key": null,
+                "total": p.total.to_string(),
+            })),
+        })
+    }
+}
+
+impl Response for bank::QuerySupplyOfResponse {
+    fn json(&self) -> Value {
+        json!({ "amount": coin_json(self.amount.as_ref()) })
+    }
+}
+
+impl Response for staking::QueryValidatorResponse {
+    fn json(&self) -> Value {
+        let Some(v) = &self.validator else {
+            return json!({ "validator": null });
+        };
+        let description = v.description.clone().unwrap_or_default();
+        let commission = v.commission.clone().unwrap_or_default();
+        let rates = commission.commission_rates.unwrap_or_default();
+        json!({ "validator": {
+            "operator_address": v.operator_address,
+            "consensus_pubkey": null,
+            "jailed": v.jailed,
+            "status": v.status().as_str_name(),
+            "tokens": v.tokens,
+            "delegator_shares": dec_json(&v.delegator_shares),
+            "description": {
+                "moniker": description.moniker,
+                "identity": description.identity,
+                "website": description.website,
+                "security_contact": description.security_contact,
+                "details": description.details,
+            },
+            "unbonding_height": v.unbonding_height.to_string(),
+            "unbonding_time": time_json(v.unbonding_time.as_ref()),
+            "commission": {
+                "commission_rates": {
+                    "rate": dec_json(&rates.rate),
+                    "max_rate": dec_json(&rates.max_rate),
+                    "max_change_rate": dec_json(&rates.max_change_rate),
+                },
+                "update_time": time_json(commission.update_time.as_ref()),
+            },
+            "min_self_delegation": v.min_self_delegation,
+            "unbonding_on_hold_ref_count": v.unbonding_on_hold_ref_count.to_string(),
+            "unbonding_ids": v.unbonding_ids.iter().map(u64::to_string).collect::<Vec<_>>(),
+        }})
+    }
+}
+
+impl Response for staking::QueryDelegationResponse {
+    fn json(&self) -> Value {
+        let Some(r) = &self.delegation_response else {
+            return json!({ "delegation_response": null });
+        };
+        json!({ "delegation_response": {
+            "delegation": r.delegation.as_ref().map(|d| json!({
+                "delegator_address": d.delegator_address,
+                "validator_address": d.validator_address,
+                "shares": dec_json(&d.shares),
+            })),
+            "balance": coin_json(r.balance.as_ref()),
+        }})
+    }
+}
+
+impl Response for distribution::QueryDelegationRewardsResponse {
+    fn json(&self) -> Value {
+        let rewards: Vec<Value> = self
+            .rewards
+            .iter()
+            .map(|c| json!({"denom": c.denom, "amount": dec_json(&c.amount)}))
+            .collect();
+        json!({ "rewards": rewards })
+    }
+}
