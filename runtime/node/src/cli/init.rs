@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::args::HomeArgs;
 use super::banner::{write_accounts, DevAccount};
-use super::node_home::{check_block_time, dev_app_state, dev_keys, finish_home};
+use super::node_home::{dev_app_state, dev_keys, finish_home, GenesisArgs};
 use super::{OutputFormat, Session, EXIT_OK};
 use crate::cometbft::{self, AppToml, NodeSettings};
 
@@ -51,14 +51,6 @@ pub struct InitArgs {
     #[arg(long, value_name = "DIR", env = "CONSIGN_HOME")]
     pub home: Option<PathBuf>,
 
-    /// The chain id.
-    #[arg(long, value_name = "ID", default_value = "consign-testnet")]
-    pub chain_id: String,
-
-    /// How many funded dev accounts the genesis gets (alice, bob, carol, dave, dev5, …).
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub accounts: u32,
-
     /// CometBFT's RPC address (`HOST:PORT`): `consign start` forwards transactions there.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:26657")]
     pub rpc: String,
@@ -72,18 +64,9 @@ pub struct InitArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:1317")]
     pub api: String,
 
-    /// How long the validator waits after each block before the next (CometBFT's
-    /// `timeout_commit`), e.g. `1s` (CometBFT's default) or `200ms`.
-    #[arg(long, value_name = "DURATION")]
-    pub block_time: Option<String>,
-
-    /// The most gas one block may hold (the genesis' `consensus_params.block.max_gas`).
-    #[arg(long, value_name = "GAS", default_value_t = 10_000_000_000, value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
-    pub max_block_gas: u64,
-
-    /// The lowest gas price this node accepts, e.g. `0.025ucsn` (written to app.toml).
-    #[arg(long, value_name = "PRICE", default_value = "0ucsn")]
-    pub min_gas_price: consign_client::GasPrice,
+    /// The chain's settings.
+    #[command(flatten)]
+    pub genesis: GenesisArgs,
 }
 
 /// What `consign init` prints.
@@ -105,10 +88,7 @@ pub fn run(args: &InitArgs, session: &Session, out: &mut impl Write) -> anyhow::
     let home = HomeArgs::new(args.home.clone()).dir()?;
     let home = std::path::absolute(&home)
         .with_context(|| format!("cannot make {} absolute", home.display()))?;
-    anyhow::ensure!(
-        !args.chain_id.trim().is_empty(),
-        "--chain-id is empty: give the chain an id"
-    );
+    args.genesis.check()?;
     let genesis_file = cometbft::genesis_path(&home);
     anyhow::ensure!(
         !genesis_file.exists(),
@@ -118,17 +98,16 @@ pub fn run(args: &InitArgs, session: &Session, out: &mut impl Write) -> anyhow::
         genesis_file.display(),
         home.display()
     );
-    check_block_time(args.block_time.as_deref())?;
     // Before anything is written: the socket path must fit.
     cometbft::socket_path(&home)?;
     let binary = cometbft::find_binary()?;
     let home_text = home.display().to_string();
     cometbft::run(&binary, &["init", "--home", &home_text])?;
-    let keys = dev_keys(args.accounts);
+    let keys = dev_keys(args.genesis.accounts);
     cometbft::write_genesis(
         &home,
-        &args.chain_id,
-        args.max_block_gas,
+        &args.genesis.chain_id,
+        args.genesis.max_block_gas,
         &dev_app_state(&keys, cometbft::consensus_validators(&home)?),
     )?;
     finish_home(
@@ -137,19 +116,19 @@ pub fn run(args: &InitArgs, session: &Session, out: &mut impl Write) -> anyhow::
             moniker: "node0".into(),
             rpc: args.rpc.clone(),
             p2p: args.p2p.clone(),
-            block_time: args.block_time.clone(),
+            block_time: args.genesis.block_time.clone(),
             persistent_peers: None,
         },
         &AppToml {
             api: args.api.clone(),
-            min_gas_price: args.min_gas_price.to_string(),
+            min_gas_price: args.genesis.min_gas_price.to_string(),
         },
         &keys,
     )?;
-    tracing::info!(target: "runtime::node", home = %home.display(), chain_id = %args.chain_id, "initialised a node home");
+    tracing::info!(target: "runtime::node", home = %home.display(), chain_id = %args.genesis.chain_id, "initialised a node home");
     let done = Initialized {
         home,
-        chain_id: args.chain_id.clone(),
+        chain_id: args.genesis.chain_id.clone(),
         rpc: args.rpc.clone(),
         api: args.api.clone(),
         accounts: keys.iter().map(|(n, k)| (n.clone(), k.address())).collect(),

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use anyhow::Context;
+use clap::Args;
 use consign_chain::{GenesisAccount, GenesisValidator, StakingGenesis};
 use consign_client::{coins, Keyring, SecretKey, NATIVE_DENOM};
 
@@ -43,20 +44,52 @@ pub(super) fn dev_app_state(
     }
 }
 
-/// Checks `--block-time` before anything is written.
-///
-/// # Errors
-///
-/// When it is not a duration.
-pub(super) fn check_block_time(block_time: Option<&str>) -> anyhow::Result<()> {
-    if let Some(block_time) = block_time {
-        humantime::parse_duration(block_time).map_err(|e| {
-            anyhow::anyhow!(
-                "--block-time {block_time:?}: {e}; write a duration such as 1s or 200ms"
-            )
-        })?;
+/// The chain's settings, shared by `consign init` and `consign testnet` (flattened into both).
+#[derive(Debug, Clone, Args)]
+pub struct GenesisArgs {
+    /// The chain id.
+    #[arg(long, value_name = "ID", default_value = "consign-testnet")]
+    pub chain_id: String,
+
+    /// How many funded dev accounts the genesis gets (alice, bob, carol, dave, dev5, …).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub accounts: u32,
+
+    /// How long a validator waits after each block before the next (CometBFT's
+    /// `timeout_commit`), e.g. `1s` (CometBFT's default) or `200ms`.
+    #[arg(long, value_name = "DURATION")]
+    pub block_time: Option<String>,
+
+    /// The most gas one block may hold (the genesis' `consensus_params.block.max_gas`).
+    #[arg(long, value_name = "GAS", default_value_t = 10_000_000_000, value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
+    pub max_block_gas: u64,
+
+    /// The lowest gas price a node accepts, e.g. `0.025ucsn` (written to each app.toml).
+    #[arg(long, value_name = "PRICE", default_value = "0ucsn")]
+    pub min_gas_price: consign_client::GasPrice,
+}
+
+impl GenesisArgs {
+    /// Checks what can be checked before anything is written: a chain id, and a block time
+    /// that is a duration.
+    ///
+    /// # Errors
+    ///
+    /// Naming the flag and what to write instead.
+    pub(super) fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            !self.chain_id.trim().is_empty(),
+            "--chain-id is empty: give the chain an id"
+        );
+        if let Some(block_time) = &self.block_time {
+            humantime::parse_duration(block_time).map_err(|e| {
+                anyhow::anyhow!(
+                    "--block-time {block_time:?}: {e}; write a duration such as 1s or 200ms"
+                )
+            })?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Adds the dev keys to the keyring in `dir` (those it lacks).

@@ -11,7 +11,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::banner::{write_accounts, DevAccount};
-use super::node_home::{check_block_time, dev_app_state, dev_keys, finish_home, import_dev_keys};
+use super::node_home::{dev_app_state, dev_keys, finish_home, import_dev_keys, GenesisArgs};
 use super::{OutputFormat, Session, EXIT_OK};
 use crate::cometbft::{self, AppToml, NodeSettings, LOOPBACK_TIMEOUTS, MAX_SOCKET_PATH};
 
@@ -63,31 +63,14 @@ pub struct TestnetArgs {
     #[arg(long, value_name = "DIR")]
     pub output_dir: PathBuf,
 
-    /// The chain id.
-    #[arg(long, value_name = "ID", default_value = "consign-testnet")]
-    pub chain_id: String,
-
-    /// How many funded dev accounts the genesis gets (alice, bob, carol, dave, dev5, …).
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub accounts: u32,
-
     /// The first port: node I uses B+10I (peer-to-peer), B+10I+1 (CometBFT RPC) and B+10I+2
     /// (node API).
     #[arg(long, value_name = "B", default_value_t = 26600, value_parser = clap::value_parser!(u16).range(1024..))]
     pub base_port: u16,
 
-    /// How long validators wait after each block before the next (CometBFT's
-    /// `timeout_commit`), e.g. `1s` (CometBFT's default) or `200ms`.
-    #[arg(long, value_name = "DURATION")]
-    pub block_time: Option<String>,
-
-    /// The most gas one block may hold (the genesis' `consensus_params.block.max_gas`).
-    #[arg(long, value_name = "GAS", default_value_t = 10_000_000_000, value_parser = clap::value_parser!(u64).range(1..=i64::MAX as u64))]
-    pub max_block_gas: u64,
-
-    /// The lowest gas price the nodes accept, e.g. `0.025ucsn` (written to each app.toml).
-    #[arg(long, value_name = "PRICE", default_value = "0ucsn")]
-    pub min_gas_price: consign_client::GasPrice,
+    /// The chain's settings.
+    #[command(flatten)]
+    pub genesis: GenesisArgs,
 }
 
 /// One node of the network, as printed.
@@ -124,11 +107,7 @@ fn ports(base: u16, i: u32) -> Option<(u16, u16, u16)> {
 
 /// Checks what can be checked before anything is written.
 fn check(args: &TestnetArgs, dir: &Path) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        !args.chain_id.trim().is_empty(),
-        "--chain-id is empty: give the chain an id"
-    );
-    check_block_time(args.block_time.as_deref())?;
+    args.genesis.check()?;
     if dir.exists() {
         let mut entries = std::fs::read_dir(dir).with_context(|| {
             format!(
@@ -207,7 +186,7 @@ pub fn run(args: &TestnetArgs, session: &Session, out: &mut impl Write) -> anyho
             return Err(error);
         }
     };
-    tracing::info!(target: "runtime::node", dir = %dir.display(), validators = args.validators, chain_id = %args.chain_id, "wrote a testnet");
+    tracing::info!(target: "runtime::node", dir = %dir.display(), validators = args.validators, chain_id = %args.genesis.chain_id, "wrote a testnet");
     print(&testnet, session.output, out)?;
     Ok(EXIT_OK)
 }
@@ -253,12 +232,12 @@ fn write_network(args: &TestnetArgs, dir: &Path, binary: &Path) -> anyhow::Resul
     }
 
     // One genesis, the same bytes in every home.
-    let keys = dev_keys(args.accounts);
+    let keys = dev_keys(args.genesis.accounts);
     let first = homes.first().context("at least one validator")?;
     cometbft::write_genesis(
         first,
-        &args.chain_id,
-        args.max_block_gas,
+        &args.genesis.chain_id,
+        args.genesis.max_block_gas,
         &dev_app_state(&keys, cometbft::consensus_validators(first)?),
     )?;
     let genesis_path = cometbft::genesis_path(first);
@@ -282,12 +261,12 @@ fn write_network(args: &TestnetArgs, dir: &Path, binary: &Path) -> anyhow::Resul
                 moniker: node.moniker.clone(),
                 rpc: node.rpc.clone(),
                 p2p: node.p2p.clone(),
-                block_time: args.block_time.clone(),
+                block_time: args.genesis.block_time.clone(),
                 persistent_peers: Some(peers.join(",")),
             },
             &AppToml {
                 api: node.api.clone(),
-                min_gas_price: args.min_gas_price.to_string(),
+                min_gas_price: args.genesis.min_gas_price.to_string(),
             },
             &keys,
         )?;
@@ -295,7 +274,7 @@ fn write_network(args: &TestnetArgs, dir: &Path, binary: &Path) -> anyhow::Resul
     let keyring = dir.join("keys");
     import_dev_keys(&keyring, &keys)?;
     Ok(Testnet {
-        chain_id: args.chain_id.clone(),
+        chain_id: args.genesis.chain_id.clone(),
         output_dir: dir.to_path_buf(),
         nodes: nodes
             .into_iter()
