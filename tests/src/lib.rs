@@ -27,7 +27,7 @@ mod storage;
 pub use chain_node::{age_key_in, ChainNode};
 pub use daemon::{status_ok, workspace_bin, Daemon};
 pub use inbox::Inbox;
-pub use market::{buy, Bought, Seller, Sold};
+pub use market::{buy, show_purchase, Bought, Seller, Sold};
 pub use proxy::TcpProxy;
 pub use receiver::{Received, Receiver, ReceiverBehaviour};
 pub use storage::{StorageNode, ADMIN_TOKEN};

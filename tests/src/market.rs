@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use consign_client::{Keyring, SecretKey};
+use serde_json::Value;
 
 use crate::{consign_at, ok_json, ChainNode, StorageNode};
 
@@ -166,6 +167,26 @@ impl Seller {
         std::fs::remove_dir_all(&self.home)?;
         Ok(())
     }
+}
+
+/// `consign purchase show ID` in `market`, as JSON (its `state`: held, released, disputed, …).
+///
+/// # Errors
+/// When the command cannot be run.
+///
+/// # Panics
+/// When the command fails (the message shows its output).
+pub fn show_purchase(node: &impl ChainNode, market: &str, id: u64) -> Result<Value> {
+    let out = node.consign(&[
+        "purchase",
+        "show",
+        &id.to_string(),
+        "--contract",
+        market,
+        "--output",
+        "json",
+    ])?;
+    Ok(ok_json(&out))
 }
 
 /// The dev account `bob` buys `offer_id`, to be delivered to `endpoint` encrypted to

@@ -12,8 +12,8 @@ use consign_client::storage::delivery_headers as h;
 use consign_custody::{rebuild_key, Assembly, Commitments, KeyShare};
 use consign_tests::inbox::{Inbox, TIMEOUT};
 use consign_tests::{
-    buy, deploy_data_sale, ok_json, sample_data, DevNode, Receiver, ReceiverBehaviour, Seller,
-    StorageNode,
+    buy, deploy_data_sale, ok_json, sample_data, show_purchase, DevNode, Receiver,
+    ReceiverBehaviour, Seller, StorageNode,
 };
 use serde_json::Value;
 
@@ -107,20 +107,7 @@ impl World {
     }
 
     fn purchase(&self, id: u64) -> Value {
-        ok_json(
-            &self
-                .node
-                .consign(&[
-                    "purchase",
-                    "show",
-                    &id.to_string(),
-                    "--contract",
-                    &self.market,
-                    "--output",
-                    "json",
-                ])
-                .unwrap(),
-        )
+        show_purchase(&self.node, &self.market, id).unwrap()
     }
 
     /// The offer's custody commitments, as the contract returns them.

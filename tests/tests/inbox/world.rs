@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use consign_client::seal::seal;
 use consign_client::storage::delivery_headers as h;
-use consign_tests::{deploy_data_sale, ok_json, DevNode, Seller, Sold, StorageNode};
+use consign_tests::{deploy_data_sale, ok_json, show_purchase, DevNode, Seller, Sold, StorageNode};
 use serde_json::Value;
 
 use consign_tests::inbox::TIMEOUT;
@@ -68,15 +68,7 @@ impl World {
     }
 
     pub(crate) fn purchase(&self, id: u64) -> Value {
-        ok_json(&self.consign(&[
-            "purchase",
-            "show",
-            &id.to_string(),
-            "--contract",
-            &self.market,
-            "--output",
-            "json",
-        ]))
+        show_purchase(&self.node, &self.market, id).unwrap()
     }
 
     /// `consign keys age NAME` in the chain's home: the recipient it prints.

@@ -234,11 +234,23 @@ fn sell_whole(
         storage: storage_url,
         registered: ok,
     };
+    print_sold(&sold, sold.offer.offer_id, ok, output, out)
+}
+
+/// Prints what `consign sell` did (`sold` as JSON, or the offer id), and the exit status: OK
+/// only if every registration was taken.
+fn print_sold(
+    sold: &impl Serialize,
+    offer_id: u64,
+    registered: bool,
+    output: OutputFormat,
+    out: &mut impl Write,
+) -> anyhow::Result<u8> {
     match output {
-        OutputFormat::Json => print_json(&sold, output, out)?,
-        OutputFormat::Text => writeln!(out, "offer_id: {}", sold.offer.offer_id)?,
+        OutputFormat::Json => print_json(sold, output, out)?,
+        OutputFormat::Text => writeln!(out, "offer_id: {offer_id}")?,
     }
-    Ok(if ok { EXIT_OK } else { EXIT_REJECTED })
+    Ok(if registered { EXIT_OK } else { EXIT_REJECTED })
 }
 
 /// A byte-progress bar on stderr, drawn only when stderr is a terminal.

@@ -26,9 +26,9 @@ use serde::Serialize;
 
 use super::super::broadcast::{chain_id, sign_and_broadcast};
 use super::super::market::OfferCreated;
-use super::super::output::{print_json, report};
-use super::super::{OutputFormat, Session, EXIT_OK, EXIT_REJECTED};
-use super::{transfer_bar, SellArgs};
+use super::super::output::report;
+use super::super::Session;
+use super::{print_sold, transfer_bar, SellArgs};
 
 /// One storage node of the set, as the seller sees it.
 struct Node {
@@ -259,11 +259,7 @@ pub(super) fn run(
         storage: pieces,
         registered: all,
     };
-    match output {
-        OutputFormat::Json => print_json(&sold, output, out)?,
-        OutputFormat::Text => writeln!(out, "offer_id: {}", sold.offer.offer_id)?,
-    }
-    Ok(if all { EXIT_OK } else { EXIT_REJECTED })
+    print_sold(&sold, sold.offer.offer_id, all, output, out)
 }
 
 /// Every node's info, checked: reachable, on `chain_id`, distinct, with a custody recipient.
