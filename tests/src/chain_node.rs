@@ -8,7 +8,9 @@ use std::process::{Command, Output, Stdio};
 
 use anyhow::{Context as _, Result};
 
-use crate::{consign_at, consign_bin};
+use serde_json::Value;
+
+use crate::{consign_at, consign_bin, ok_json};
 
 /// A chain node the helpers can talk to.
 pub trait ChainNode {
@@ -34,6 +36,106 @@ pub trait ChainNode {
     fn age_key(&self, name: &str) -> Result<String> {
         age_key_in(self.home(), name)
     }
+
+    /// `consign ARGS --output json`, which must succeed, parsed.
+    ///
+    /// # Panics
+    /// When the command cannot be run, fails, or does not print JSON.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["--output", "json"]);
+        ok_json(&self.consign(&all).expect("consign runs"))
+    }
+
+    /// `consign tx ARGS --output json`: a transaction that must commit with code 0; its result.
+    ///
+    /// # Panics
+    /// As [`ChainNode::json`], and when the transaction failed.
+    fn tx_ok(&self, args: &[&str]) -> Value {
+        let result = self.json(&[&["tx"], args].concat());
+        assert_eq!(result["code"], 0, "consign tx {args:?}: {result}");
+        result
+    }
+
+    /// Stores the contract `name` built by `scripts/build-contracts.sh` (see
+    /// [`contract`](crate::contract)) from the dev key `alice`, with the default gas; its code id.
+    ///
+    /// # Panics
+    /// As [`ChainNode::tx_ok`].
+    fn store_contract(&self, name: &str) -> String {
+        let wasm = crate::contract(name);
+        let stored = self.tx_ok(&[
+            "wasm",
+            "store",
+            wasm.to_str().expect("a UTF-8 path"),
+            "--from",
+            "alice",
+        ]);
+        stored["code_id"].as_u64().expect("code_id").to_string()
+    }
+
+    /// Instantiates `code` from the dev key `alice` with `msg` and no admin; the contract's
+    /// address.
+    ///
+    /// # Panics
+    /// As [`ChainNode::tx_ok`].
+    fn instantiate(&self, code: &str, msg: &Value, label: &str) -> String {
+        let made = self.tx_ok(&[
+            "wasm",
+            "instantiate",
+            code,
+            &msg.to_string(),
+            "--label",
+            label,
+            "--no-admin",
+            "--from",
+            "alice",
+        ]);
+        made["contract_address"]
+            .as_str()
+            .expect("contract_address")
+            .to_owned()
+    }
+
+    /// The answer of `contract` to the smart query `msg` (what wasmd prints under `data`).
+    ///
+    /// # Panics
+    /// As [`ChainNode::json`].
+    fn smart(&self, contract: &str, msg: &Value) -> Value {
+        self.json(&[
+            "query",
+            "wasm",
+            "contract-state",
+            "smart",
+            contract,
+            &msg.to_string(),
+        ])["data"]
+            .clone()
+    }
+
+    /// The `ucsn` balance of `address` (0 when it has none).
+    ///
+    /// # Panics
+    /// As [`ChainNode::json`].
+    fn balance(&self, address: &str) -> u128 {
+        self.json(&["query", "bank", "balances", address])["balances"]
+            .as_array()
+            .expect("balances")
+            .iter()
+            .find(|c| c["denom"] == "ucsn")
+            .map_or(0, |c| {
+                c["amount"]
+                    .as_str()
+                    .expect("amount")
+                    .parse()
+                    .expect("a number")
+            })
+    }
+}
+
+/// The address of the dev key `name` (`alice`, `bob`, `carol`, or any seed).
+pub fn dev_address(name: &str) -> String {
+    consign_client::SecretKey::from_seed(name).address()
 }
 
 /// The age recipient (`age1…`) of the buyer's identity `NAME` in `home`, made on first use;

@@ -24,7 +24,7 @@ mod receiver;
 pub mod soak;
 mod storage;
 
-pub use chain_node::{age_key_in, ChainNode};
+pub use chain_node::{age_key_in, dev_address, ChainNode};
 pub use daemon::{status_ok, workspace_bin, Daemon};
 pub use inbox::Inbox;
 pub use market::{buy, show_purchase, Bought, Seller, Sold};

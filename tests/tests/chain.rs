@@ -3,12 +3,8 @@
 use std::time::Duration;
 
 use consign_client::{coins, Msg, SecretKey, Tx, TxBody, TxResult};
-use consign_tests::{contract, ok_json, DevNode};
+use consign_tests::{contract, dev_address, ok_json, ChainNode, DevNode};
 use serde_json::{json, Value};
-
-fn addr(name: &str) -> String {
-    SecretKey::from_seed(name).address()
-}
 
 #[test]
 fn cw20_and_submessages_through_the_command_line() {
@@ -36,7 +32,7 @@ fn cw20_and_submessages_through_the_command_line() {
     assert_eq!(stored["code"], 0, "{stored}");
     let code_id = stored["code_id"].as_u64().expect("code_id");
     let init = json!({"name": "Consign Token", "symbol": "CSN", "decimals": 6,
-                      "initial_balances": [{"address": addr("alice"), "amount": "1000"}]});
+                      "initial_balances": [{"address": dev_address("alice"), "amount": "1000"}]});
     let made = ok_json(
         &node
             .consign(&[
@@ -66,7 +62,8 @@ fn cw20_and_submessages_through_the_command_line() {
                 "wasm",
                 "execute",
                 &token,
-                &json!({"transfer": {"recipient": addr("bob"), "amount": "300"}}).to_string(),
+                &json!({"transfer": {"recipient": dev_address("bob"), "amount": "300"}})
+                    .to_string(),
                 "--from",
                 "alice",
                 "--output",
@@ -85,7 +82,7 @@ fn cw20_and_submessages_through_the_command_line() {
                 "contract-state",
                 "smart",
                 &token,
-                &json!({"balance": {"address": addr("bob")}}).to_string(),
+                &json!({"balance": {"address": dev_address("bob")}}).to_string(),
                 "--output",
                 "json",
             ])
@@ -101,7 +98,7 @@ fn cw20_and_submessages_through_the_command_line() {
             "wasm",
             "execute",
             &token,
-            &json!({"transfer": {"recipient": addr("alice"), "amount": "301"}}).to_string(),
+            &json!({"transfer": {"recipient": dev_address("alice"), "amount": "301"}}).to_string(),
             "--from",
             "bob",
             "--output",
@@ -117,56 +114,16 @@ fn cw20_and_submessages_through_the_command_line() {
     assert!(text.contains("Cannot Sub"), "{text}");
 
     // A proxy contract sends funds and calls the kitchen sink through submessages with replies.
-    let code = |name: &str| {
-        let out = ok_json(
-            &node
-                .consign(&[
-                    "tx",
-                    "wasm",
-                    "store",
-                    contract(name).to_str().unwrap(),
-                    "--from",
-                    "alice",
-                    "--gas",
-                    "50000000",
-                    "--output",
-                    "json",
-                ])
-                .unwrap(),
-        );
-        out["code_id"].as_u64().unwrap().to_string()
-    };
-    let proxy_code = code("proxy");
-    let sink_code = code("kitchen_sink");
-    let instantiate = |code: &str, msg: Value, label: &str| {
-        let out = ok_json(
-            &node
-                .consign(&[
-                    "tx",
-                    "wasm",
-                    "instantiate",
-                    code,
-                    &msg.to_string(),
-                    "--label",
-                    label,
-                    "--no-admin",
-                    "--from",
-                    "alice",
-                    "--output",
-                    "json",
-                ])
-                .unwrap(),
-        );
-        out["contract_address"].as_str().unwrap().to_owned()
-    };
-    let proxy = instantiate(&proxy_code, json!({}), "proxy");
-    let sink = instantiate(&sink_code, json!({"count": 1}), "sink");
+    let proxy_code = node.store_contract("proxy");
+    let sink_code = node.store_contract("kitchen_sink");
+    let proxy = node.instantiate(&proxy_code, &json!({}), "proxy");
+    let sink = node.instantiate(&sink_code, &json!({"count": 1}), "sink");
     let b64 = |v: Value| consign_client::Binary::new(serde_json::to_vec(&v).unwrap()).to_base64();
     let dispatch = json!({"dispatch": {"messages": [
-        {"id": 1, "msg": {"bank": {"send": {"to_address": addr("dave"), "amount": [{"denom": "ucsn", "amount": "40"}]}}}, "reply_on": "success", "payload": ""},
+        {"id": 1, "msg": {"bank": {"send": {"to_address": dev_address("dave"), "amount": [{"denom": "ucsn", "amount": "40"}]}}}, "reply_on": "success", "payload": ""},
         {"id": 2, "msg": {"wasm": {"execute": {"contract_addr": sink, "msg": b64(json!({"increment": {}})), "funds": []}}}, "reply_on": "always", "payload": ""}
     ]}});
-    let dave_before = balance_of(&node, &addr("dave"));
+    let dave_before = node.balance(&dev_address("dave"));
     let out = ok_json(
         &node
             .consign(&[
@@ -185,7 +142,7 @@ fn cw20_and_submessages_through_the_command_line() {
             .unwrap(),
     );
     assert_eq!(out["code"], 0, "{out}");
-    assert_eq!(balance_of(&node, &addr("dave")), dave_before + 40);
+    assert_eq!(node.balance(&dev_address("dave")), dave_before + 40);
     let counter = ok_json(
         &node
             .consign(&[
@@ -204,7 +161,7 @@ fn cw20_and_submessages_through_the_command_line() {
 
     // A failing submessage without a reply reverts the whole transaction, the send included.
     let dispatch = json!({"dispatch": {"messages": [
-        {"id": 1, "msg": {"bank": {"send": {"to_address": addr("dave"), "amount": [{"denom": "ucsn", "amount": "40"}]}}}, "reply_on": "never", "payload": ""},
+        {"id": 1, "msg": {"bank": {"send": {"to_address": dev_address("dave"), "amount": [{"denom": "ucsn", "amount": "40"}]}}}, "reply_on": "never", "payload": ""},
         {"id": 2, "msg": {"wasm": {"execute": {"contract_addr": proxy, "msg": b64(json!({"fail": {"message": "boom"}})), "funds": []}}}, "reply_on": "never", "payload": ""}
     ]}});
     let failed = node
@@ -221,21 +178,7 @@ fn cw20_and_submessages_through_the_command_line() {
         ])
         .unwrap();
     assert!(!failed.status.success());
-    assert_eq!(balance_of(&node, &addr("dave")), dave_before + 40);
-}
-
-fn balance_of(node: &DevNode, address: &str) -> u128 {
-    let out = ok_json(
-        &node
-            .consign(&["query", "bank", "balances", address, "--output", "json"])
-            .unwrap(),
-    );
-    out["balances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["denom"] == "ucsn")
-        .map_or(0, |c| c["amount"].as_str().unwrap().parse().unwrap())
+    assert_eq!(node.balance(&dev_address("dave")), dave_before + 40);
 }
 
 async fn broadcast_commit(
@@ -257,13 +200,13 @@ async fn broadcast_commit(
 fn send_tx(from: &str, sequence: u64, chain_id: &str) -> Vec<u8> {
     let body = TxBody {
         chain_id: chain_id.into(),
-        sender: addr(from),
+        sender: dev_address(from),
         sequence,
         gas_limit: 1_000_000,
         fee: vec![],
         memo: String::new(),
         messages: vec![Msg::BankSend {
-            to: addr("dave"),
+            to: dev_address("dave"),
             amount: coins(1, "ucsn"),
         }],
     };

@@ -5,9 +5,9 @@
 
 use std::path::Path;
 
-use consign_client::{DeliveryAddress, SecretKey};
+use consign_client::DeliveryAddress;
 use consign_market::ExecuteMsg;
-use consign_tests::{deploy_data_sale, ok_json, DevNode};
+use consign_tests::{deploy_data_sale, dev_address, ok_json, ChainNode, DevNode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -16,25 +16,8 @@ const AGE_RECIPIENT: &str = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5s
 /// Where the buyer wants the data. No server listens there: issue 4 stops at the instruction.
 const BUYER_ENDPOINT: &str = "https://bob.example:8443/inbox";
 
-fn addr(name: &str) -> String {
-    SecretKey::from_seed(name).address()
-}
-
 fn run(node: &DevNode, args: &[&str]) -> std::process::Output {
     node.consign(args).expect("consign runs")
-}
-
-fn balance(node: &DevNode, who: &str) -> u128 {
-    let out = ok_json(&run(
-        node,
-        &["query", "bank", "balances", who, "--output", "json"],
-    ));
-    out["balances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["denom"] == "ucsn")
-        .map_or(0, |c| c["amount"].as_str().unwrap().parse().unwrap())
 }
 
 fn deliveries(node: &DevNode) -> Vec<Value> {
@@ -116,7 +99,7 @@ fn a_purchase_emits_exactly_one_instruction_stamped_by_the_runtime() {
     let (offer_id, sha) = create_offer(&node, &market, home.path(), &data);
     assert!(deliveries(&node).is_empty(), "an offer delivers nothing");
 
-    let bob_before = balance(&node, &addr("bob"));
+    let bob_before = node.balance(&dev_address("bob"));
     let bought = ok_json(&buy(&node, &market, offer_id, &[]));
     assert_eq!(bought["offer_id"], offer_id);
     assert_eq!(bought["paid"], "100ucsn");
@@ -146,7 +129,7 @@ fn a_purchase_emits_exactly_one_instruction_stamped_by_the_runtime() {
         json!({
             "offer_id": offer_id,
             "purchase_id": purchase_id,
-            "buyer": addr("bob"),
+            "buyer": dev_address("bob"),
             "recipient": { "endpoint": BUYER_ENDPOINT, "key": AGE_RECIPIENT },
             "content_sha256": sha,
             "size": data.len(),
@@ -154,8 +137,8 @@ fn a_purchase_emits_exactly_one_instruction_stamped_by_the_runtime() {
     );
 
     // The payment sits in escrow.
-    assert_eq!(balance(&node, &addr("bob")), bob_before - 100);
-    assert_eq!(balance(&node, &market), 100);
+    assert_eq!(node.balance(&dev_address("bob")), bob_before - 100);
+    assert_eq!(node.balance(&market), 100);
     let purchase = ok_json(&run(
         &node,
         &[
@@ -171,7 +154,7 @@ fn a_purchase_emits_exactly_one_instruction_stamped_by_the_runtime() {
     assert_eq!(purchase["state"], "held");
 
     // The buyer confirms receipt: the seller is paid, once; a second confirmation is refused.
-    let alice_before = balance(&node, &addr("alice"));
+    let alice_before = node.balance(&dev_address("alice"));
     let confirm = [
         "purchase",
         "confirm",
@@ -182,13 +165,13 @@ fn a_purchase_emits_exactly_one_instruction_stamped_by_the_runtime() {
         &market,
     ];
     ok_json(&run(&node, &[&confirm[..], &["--output", "json"]].concat()));
-    assert_eq!(balance(&node, &addr("alice")), alice_before + 100);
-    assert_eq!(balance(&node, &market), 0);
+    assert_eq!(node.balance(&dev_address("alice")), alice_before + 100);
+    assert_eq!(node.balance(&market), 0);
     let again = run(&node, &confirm);
     assert_eq!(again.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(stderr.contains("released"), "{stderr}");
-    assert_eq!(balance(&node, &addr("alice")), alice_before + 100);
+    assert_eq!(node.balance(&dev_address("alice")), alice_before + 100);
     assert_eq!(deliveries(&node).len(), 1, "settling delivers nothing more");
 }
 
@@ -198,7 +181,7 @@ fn failed_purchases_emit_no_instruction_and_move_no_funds() {
     let node = DevNode::start(home.path()).unwrap();
     let market = deploy_data_sale(&node).unwrap();
     let (offer_id, _) = create_offer(&node, &market, home.path(), b"some data");
-    let bob_before = balance(&node, &addr("bob"));
+    let bob_before = node.balance(&dev_address("bob"));
 
     // Wrong funds: the contract refuses, the transaction fails in its block, nothing is kept.
     let wrong = buy(&node, &market, offer_id, &["--amount", "99ucsn"]);
@@ -258,7 +241,7 @@ fn failed_purchases_emit_no_instruction_and_move_no_funds() {
     );
     assert_eq!(failed.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&failed.stderr).contains("boom"));
-    assert_eq!(balance(&node, &proxy), 500);
+    assert_eq!(node.balance(&proxy), 500);
 
     // A purchase submessage that fails (wrong funds) but whose error the proxy catches: the
     // transaction commits, yet the failed purchase left nothing behind.
@@ -281,18 +264,18 @@ fn failed_purchases_emit_no_instruction_and_move_no_funds() {
     ));
     assert_eq!(out["code"], 0, "{out}");
     assert_eq!(out["deliveries"], json!([]));
-    assert_eq!(balance(&node, &proxy), 500);
+    assert_eq!(node.balance(&proxy), 500);
 
     assert!(deliveries(&node).is_empty());
-    assert_eq!(balance(&node, &market), 0);
-    assert_eq!(balance(&node, &addr("bob")), bob_before - 500);
+    assert_eq!(node.balance(&market), 0);
+    assert_eq!(node.balance(&dev_address("bob")), bob_before - 500);
     let purchases = ok_json(&run(
         &node,
         &[
             "purchase",
             "list",
             "--buyer",
-            &addr("bob"),
+            &dev_address("bob"),
             "--contract",
             &market,
             "--output",

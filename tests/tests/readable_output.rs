@@ -9,9 +9,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use consign_client::SecretKey;
 use consign_tests::{
-    consign_bin, deploy_data_sale, deploy_data_sale_with, ok_json, ok_stdout, DevNode,
+    consign_bin, deploy_data_sale, deploy_data_sale_with, dev_address, ok_json, ok_stdout,
+    ChainNode, DevNode,
 };
 use serde_json::Value;
 
@@ -21,10 +21,6 @@ const AGE_RECIPIENT: &str = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5s
 const PUBLIC_ENDPOINT: &str = "https://203.0.114.1:8443/inbox";
 /// A fixed zone one hour east of UTC, as a POSIX TZ string, so local times are checkable.
 const TZ: &str = "<+01>-1";
-
-fn addr(name: &str) -> String {
-    SecretKey::from_seed(name).address()
-}
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -75,17 +71,8 @@ fn is_local_time(text: &str, seconds: bool) -> bool {
         })
 }
 
-fn balance(node: &DevNode, who: &str) -> u128 {
-    json_of(node, &["query", "bank", "balances", &addr(who)])["balances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["denom"] == "ucsn")
-        .map_or(0, |c| c["amount"].as_str().unwrap().parse().unwrap())
-}
-
 fn sequence(node: &DevNode, who: &str) -> u64 {
-    json_of(node, &["query", "account", &addr(who)])["sequence"]
+    json_of(node, &["query", "account", &dev_address(who)])["sequence"]
         .as_u64()
         .unwrap()
 }
@@ -212,7 +199,7 @@ fn lists_are_tables_and_shows_are_key_value_lines_in_local_time() {
     assert_eq!(value(&shown, "price"), "100ucsn");
     assert_eq!(value(&shown, "size"), "15 B (15 bytes)");
     assert_eq!(value(&shown, "extension"), "csv");
-    assert_eq!(value(&shown, "seller"), addr("alice"));
+    assert_eq!(value(&shown, "seller"), dev_address("alice"));
     assert_eq!(value(&shown, "status"), "active");
     assert_eq!(value(&shown, "expires"), "never");
     assert!(is_local_time(value(&shown, "created"), true), "{shown}");
@@ -252,7 +239,7 @@ fn lists_are_tables_and_shows_are_key_value_lines_in_local_time() {
             "purchase",
             "list",
             "--buyer",
-            &addr("bob"),
+            &dev_address("bob"),
             "--contract",
             &market,
         ],
@@ -448,7 +435,7 @@ fn a_dispute_left_unresolved_is_refunded_with_claim_refund_checked_before_signin
         )),
         "{shown}"
     );
-    let bob_before = balance(&node, "bob");
+    let bob_before = node.balance(&dev_address("bob"));
     let refunded = run(
         &node,
         &[
@@ -464,7 +451,7 @@ fn a_dispute_left_unresolved_is_refunded_with_claim_refund_checked_before_signin
         ],
     );
     assert_eq!(ok_json(&refunded)["code"], 0);
-    assert_eq!(balance(&node, "bob"), bob_before + 100);
+    assert_eq!(node.balance(&dev_address("bob")), bob_before + 100);
     let json = json_of(&node, &["purchase", "show", &id, "--contract", &market]);
     assert_eq!(json["state"], "refunded");
     assert!(json.get("arbitration_deadline").is_none(), "{json}");

@@ -6,19 +6,8 @@
 use consign_client::{coins, BroadcastMode, ClientError, Msg, NodeClient, SecretKey, Tx, TxBody};
 use std::process::{Command, Output, Stdio};
 
-use consign_tests::{consign_bin, contract, ok_json, runtime, DevNode};
+use consign_tests::{consign_bin, contract, dev_address, runtime, ChainNode, DevNode};
 use serde_json::{json, Value};
-
-fn addr(name: &str) -> String {
-    SecretKey::from_seed(name).address()
-}
-
-/// `consign ARGS --output json` that must succeed.
-fn json_of(node: &DevNode, args: &[&str]) -> Value {
-    let mut all = args.to_vec();
-    all.extend(["--output", "json"]);
-    ok_json(&node.consign(&all).unwrap())
-}
 
 /// `consign ARGS` in the node's home but pointed at a closed port: it succeeds only if it never
 /// needs the node.
@@ -32,18 +21,8 @@ fn without_node(node: &DevNode, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn balance(node: &DevNode, who: &str) -> u128 {
-    let answer = json_of(node, &["q", "bank", "balances", &addr(who)]);
-    answer["balances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["denom"] == "ucsn")
-        .map_or(0, |c| c["amount"].as_str().unwrap().parse().unwrap())
-}
-
 fn sequence(node: &DevNode, who: &str) -> u64 {
-    json_of(node, &["query", "account", &addr(who)])["sequence"]
+    node.json(&["query", "account", &dev_address(who)])["sequence"]
         .as_u64()
         .unwrap()
 }
@@ -51,40 +30,34 @@ fn sequence(node: &DevNode, who: &str) -> u64 {
 /// Stores cw20-base with the `upload` alias and `--gas auto`, instantiates it with `inst`.
 fn cw20(node: &DevNode) -> (u64, String) {
     let cw20 = contract("cw20_base");
-    let stored = json_of(
-        node,
-        &[
-            "tx",
-            "wasm",
-            "upload",
-            cw20.to_str().unwrap(),
-            "--from",
-            "alice",
-            "--gas",
-            "auto",
-            "-y",
-        ],
-    );
+    let stored = node.json(&[
+        "tx",
+        "wasm",
+        "upload",
+        cw20.to_str().unwrap(),
+        "--from",
+        "alice",
+        "--gas",
+        "auto",
+        "-y",
+    ]);
     assert_eq!(stored["code"], 0, "{stored}");
     let code_id = stored["code_id"].as_u64().unwrap();
     let init = json!({"name": "Consign Token", "symbol": "CSN", "decimals": 6,
-                      "initial_balances": [{"address": addr("alice"), "amount": "1000"}]});
-    let made = json_of(
-        node,
-        &[
-            "tx",
-            "wasm",
-            "inst",
-            &code_id.to_string(),
-            &init.to_string(),
-            "--label",
-            "token",
-            "--no-admin",
-            "--from",
-            "alice",
-            "--yes",
-        ],
-    );
+                      "initial_balances": [{"address": dev_address("alice"), "amount": "1000"}]});
+    let made = node.json(&[
+        "tx",
+        "wasm",
+        "inst",
+        &code_id.to_string(),
+        &init.to_string(),
+        "--label",
+        "token",
+        "--no-admin",
+        "--from",
+        "alice",
+        "--yes",
+    ]);
     assert_eq!(made["code"], 0, "{made}");
     (
         code_id,
@@ -97,23 +70,24 @@ fn gas_auto_commits_within_the_adjustment_and_dry_run_changes_nothing() {
     let home = tempfile::tempdir().unwrap();
     let node = DevNode::start(home.path()).unwrap();
     let (_, token) = cw20(&node);
-    let transfer = json!({"transfer": {"recipient": addr("bob"), "amount": "400"}}).to_string();
+    let transfer =
+        json!({"transfer": {"recipient": dev_address("bob"), "amount": "400"}}).to_string();
 
     // --dry-run: the estimate and the result, and nothing moves.
-    let (alice_before, seq_before) = (balance(&node, "alice"), sequence(&node, "alice"));
-    let dry = json_of(
-        &node,
-        &[
-            "tx",
-            "wasm",
-            "exec",
-            &token,
-            &transfer,
-            "--from",
-            "alice",
-            "--dry-run",
-        ],
+    let (alice_before, seq_before) = (
+        node.balance(&dev_address("alice")),
+        sequence(&node, "alice"),
     );
+    let dry = node.json(&[
+        "tx",
+        "wasm",
+        "exec",
+        &token,
+        &transfer,
+        "--from",
+        "alice",
+        "--dry-run",
+    ]);
     assert_eq!(dry["code"], 0, "{dry}");
     let used = dry["gas_used"].as_u64().unwrap();
     assert_eq!(
@@ -135,17 +109,15 @@ fn gas_auto_commits_within_the_adjustment_and_dry_run_changes_nothing() {
     let text = String::from_utf8_lossy(&text.stdout).into_owned();
     assert!(text.contains("gas estimate:"), "{text}");
     assert!(text.contains("nothing was broadcast"), "{text}");
-    assert_eq!(balance(&node, "alice"), alice_before);
+    assert_eq!(node.balance(&dev_address("alice")), alice_before);
     assert_eq!(sequence(&node, "alice"), seq_before);
-    let bob = json!({"balance": {"address": addr("bob")}}).to_string();
-    let before = json_of(
-        &node,
-        &["q", "wasm", "contract-state", "smart", &token, &bob],
-    );
+    let bob = json!({"balance": {"address": dev_address("bob")}}).to_string();
+    let before = node.json(&["q", "wasm", "contract-state", "smart", &token, &bob]);
     assert_eq!(before["data"]["balance"], "0");
 
     // A dry run of a transaction that would fail says so, exits 1, and moves nothing either.
-    let overdraw = json!({"transfer": {"recipient": addr("alice"), "amount": "1"}}).to_string();
+    let overdraw =
+        json!({"transfer": {"recipient": dev_address("alice"), "amount": "1"}}).to_string();
     let failing = node
         .consign(&[
             "tx",
@@ -174,23 +146,20 @@ fn gas_auto_commits_within_the_adjustment_and_dry_run_changes_nothing() {
 
     // --gas auto with --gas-adjustment: committed, with a limit within the adjustment of what
     // it used.
-    let done = json_of(
-        &node,
-        &[
-            "tx",
-            "wasm",
-            "execute",
-            &token,
-            &transfer,
-            "--from",
-            "alice",
-            "--gas",
-            "auto",
-            "--gas-adjustment",
-            "1.5",
-            "-y",
-        ],
-    );
+    let done = node.json(&[
+        "tx",
+        "wasm",
+        "execute",
+        &token,
+        &transfer,
+        "--from",
+        "alice",
+        "--gas",
+        "auto",
+        "--gas-adjustment",
+        "1.5",
+        "-y",
+    ]);
     assert_eq!(done["code"], 0, "{done}");
     let (wanted, used_now) = (
         done["gas_wanted"].as_u64().unwrap(),
@@ -202,10 +171,7 @@ fn gas_auto_commits_within_the_adjustment_and_dry_run_changes_nothing() {
         "{done}"
     );
     assert!(wanted >= used_now + used_now / 3, "{done}");
-    let after = json_of(
-        &node,
-        &["q", "wasm", "contract-state", "smart", &token, &bob],
-    );
+    let after = node.json(&["q", "wasm", "contract-state", "smart", &token, &bob]);
     assert_eq!(after["data"]["balance"], "400");
 }
 
@@ -213,11 +179,11 @@ fn gas_auto_commits_within_the_adjustment_and_dry_run_changes_nothing() {
 fn generate_only_sign_offline_and_broadcast() {
     let home = tempfile::tempdir().unwrap();
     let node = DevNode::start(home.path()).unwrap();
-    let chain_id = json_of(&node, &["status"])["chain_id"]
+    let chain_id = node.json(&["status"])["chain_id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let bob_before = balance(&node, "bob");
+    let bob_before = node.balance(&dev_address("bob"));
     let seq = sequence(&node, "alice");
 
     // Everything given: no node is asked (an unreachable --node proves it).
@@ -229,7 +195,7 @@ fn generate_only_sign_offline_and_broadcast() {
             "bank",
             "send",
             "alice",
-            &addr("bob"),
+            &dev_address("bob"),
             "7ucsn",
             "--generate-only",
             "--chain-id",
@@ -247,7 +213,7 @@ fn generate_only_sign_offline_and_broadcast() {
     );
     std::fs::write(&unsigned_path, &unsigned.stdout).unwrap();
     let body: Value = serde_json::from_slice(&unsigned.stdout).unwrap();
-    assert_eq!(body["body"]["sender"], addr("alice"));
+    assert_eq!(body["body"]["sender"], dev_address("alice"));
     assert!(body.get("signature").is_none(), "{body}");
 
     // Signed without the node; only the sender's key may sign it.
@@ -284,9 +250,9 @@ fn generate_only_sign_offline_and_broadcast() {
     let tx = Tx::from_bytes(std::fs::read(&signed_path).unwrap().trim_ascii_end()).unwrap();
     tx.verify().unwrap();
 
-    let sent = json_of(&node, &["tx", "broadcast", signed_path.to_str().unwrap()]);
+    let sent = node.json(&["tx", "broadcast", signed_path.to_str().unwrap()]);
     assert_eq!(sent["code"], 0, "{sent}");
-    assert_eq!(balance(&node, "bob"), bob_before + 7);
+    assert_eq!(node.balance(&dev_address("bob")), bob_before + 7);
     assert_eq!(sequence(&node, "alice"), seq + 1);
 
     // Broadcasting it again is refused as a replay; a tampered file never leaves the machine.
@@ -311,7 +277,7 @@ fn generate_only_sign_offline_and_broadcast() {
             "bank",
             "send",
             "alice",
-            &addr("bob"),
+            &dev_address("bob"),
             "3ucsn",
             "--generate-only",
         ])
@@ -329,9 +295,9 @@ fn generate_only_sign_offline_and_broadcast() {
         .unwrap();
     assert!(signed.status.success());
     std::fs::write(&signed_path, &signed.stdout).unwrap();
-    let sent = json_of(&node, &["tx", "broadcast", signed_path.to_str().unwrap()]);
+    let sent = node.json(&["tx", "broadcast", signed_path.to_str().unwrap()]);
     assert_eq!(sent["code"], 0, "{sent}");
-    assert_eq!(balance(&node, "bob"), bob_before + 10);
+    assert_eq!(node.balance(&dev_address("bob")), bob_before + 10);
 }
 
 #[test]
@@ -340,17 +306,14 @@ fn list_queries_return_what_was_stored() {
     let node = DevNode::start(home.path()).unwrap();
     let (code_id, token) = cw20(&node);
 
-    let codes = json_of(&node, &["query", "wasm", "list-code"]);
+    let codes = node.json(&["query", "wasm", "list-code"]);
     let infos = codes["code_infos"].as_array().unwrap();
     assert_eq!(infos.len(), 1, "{codes}");
     assert_eq!(infos[0]["code_id"], code_id);
-    assert_eq!(infos[0]["creator"], addr("alice"));
+    assert_eq!(infos[0]["creator"], dev_address("alice"));
     assert!(codes["pagination"].get("next_key").is_none(), "{codes}");
 
-    let contracts = json_of(
-        &node,
-        &["q", "wasm", "list-contract-by-code", &code_id.to_string()],
-    );
+    let contracts = node.json(&["q", "wasm", "list-contract-by-code", &code_id.to_string()]);
     assert_eq!(contracts["contracts"], json!([token]));
     let missing = node
         .consign(&["q", "wasm", "list-contract-by-code", "99"])
@@ -358,7 +321,7 @@ fn list_queries_return_what_was_stored() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no code with id 99"));
 
-    let state = json_of(&node, &["q", "wasm", "contract-state", "all", &token]);
+    let state = node.json(&["q", "wasm", "contract-state", "all", &token]);
     let models = state["models"].as_array().unwrap();
     assert!(
         models.iter().any(|m| m["key"] == hex::encode("token_info")),
@@ -372,7 +335,7 @@ fn list_queries_return_what_was_stored() {
         if let Some(key) = &page_key {
             args.extend(["--page-key", key.as_str()]);
         }
-        let page = json_of(&node, &args);
+        let page = node.json(&args);
         paged.extend(page["models"].as_array().unwrap().clone());
         match page["pagination"]["next_key"].as_str() {
             Some(key) => page_key = Some(key.to_owned()),
@@ -421,7 +384,7 @@ fn the_simulate_route_refuses_malformed_transactions_and_commits_nothing() {
         fee: vec![],
         memo: String::new(),
         messages: vec![Msg::BankSend {
-            to: addr("bob"),
+            to: dev_address("bob"),
             amount: coins(5, "ucsn"),
         }],
     };
@@ -431,13 +394,16 @@ fn the_simulate_route_refuses_malformed_transactions_and_commits_nothing() {
     assert!(simulated.gas_used > 0);
     // Simulated as often as you like: the node's height and the balances do not move, and the
     // very same transaction still commits afterwards.
-    let bob = rt.block_on(client.balances(&addr("bob"))).unwrap();
+    let bob = rt.block_on(client.balances(&dev_address("bob"))).unwrap();
     for _ in 0..3 {
         rt.block_on(client.simulate(&signed)).unwrap();
     }
     let again = rt.block_on(client.status()).unwrap();
     assert_eq!(again.height, status.height);
-    assert_eq!(rt.block_on(client.balances(&addr("bob"))).unwrap(), bob);
+    assert_eq!(
+        rt.block_on(client.balances(&dev_address("bob"))).unwrap(),
+        bob
+    );
     let committed = rt
         .block_on(client.broadcast(&signed, BroadcastMode::COMMIT))
         .unwrap();
