@@ -284,8 +284,9 @@ pub struct MarketArgs {
 pub struct TxOptions {
     /// The most gas the transaction may use; it fails (reverting everything) if it needs more.
     /// `auto`: simulate it on the node first and use the gas it used times --gas-adjustment (a
-    /// transaction the simulation says would fail is not broadcast). Default: 2,000,000, plus 25
-    /// per byte of uploaded wasm for `store`.
+    /// transaction the simulation says would fail is not broadcast). Default: 10,000,000 when a
+    /// message runs a contract (instantiate, execute, migrate), else 2,000,000; plus 25 per byte
+    /// of uploaded wasm for `store`.
     #[arg(long, global = true, value_name = "N|auto", value_parser = super::broadcast::parse_gas)]
     pub gas: Option<super::broadcast::Gas>,
 

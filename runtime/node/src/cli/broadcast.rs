@@ -11,8 +11,15 @@ use super::args::{NodeArgs, TxOptions};
 use super::send::Sending;
 use super::Session;
 
-/// The gas limit of a transaction when `--gas` is not given.
+/// The gas limit of a transaction when `--gas` is not given and none of its messages runs a
+/// contract: a bank send or a staking message uses a small fraction of it.
 pub const DEFAULT_GAS: u64 = 2_000_000;
+
+/// The gas limit when `--gas` is not given and a message runs a contract (instantiate, execute,
+/// migrate). Gas here is about one unit per wasm instruction plus storage, so ordinary contracts
+/// need more than a bank send: a cw4-group of 150 members uses about 6.4 million to instantiate.
+/// A default that let such a contract through only with `--gas` would make its users guess.
+pub const CONTRACT_DEFAULT_GAS: u64 = 10_000_000;
 
 /// `--gas-adjustment`'s default. The Cosmos SDK's is 1.0 (`DefaultGasAdjustment` in
 /// `client/flags/flags.go`), which leaves no room when the state moves between the simulation
@@ -74,7 +81,21 @@ pub fn default_gas(messages: &[Msg]) -> u64 {
             _ => 0,
         })
         .sum();
-    DEFAULT_GAS.saturating_add(STORE_GAS_PER_BYTE.saturating_mul(wasm_bytes))
+    let runs_a_contract = messages.iter().any(|m| {
+        matches!(
+            m,
+            Msg::Instantiate { .. }
+                | Msg::Instantiate2 { .. }
+                | Msg::Execute { .. }
+                | Msg::Migrate { .. }
+        )
+    });
+    let base = if runs_a_contract {
+        CONTRACT_DEFAULT_GAS
+    } else {
+        DEFAULT_GAS
+    };
+    base.saturating_add(STORE_GAS_PER_BYTE.saturating_mul(wasm_bytes))
 }
 
 /// `gas_used` times `adjustment`, rounded up. Counted in millionths, so that 1.3 is exactly
@@ -280,6 +301,29 @@ mod tests {
         assert_eq!(parse_gas("300000"), Ok(Gas::Limit(300_000)));
         assert!(parse_gas("0").unwrap_err().contains("positive"));
         assert!(parse_gas("lots").unwrap_err().contains("`auto`"));
+    }
+
+    #[test]
+    fn the_default_gas_is_larger_when_a_message_runs_a_contract() {
+        let send = Msg::BankSend {
+            to: "consign1anyone".into(),
+            amount: vec![],
+        };
+        let call = Msg::Execute {
+            contract: "consign1contract".into(),
+            msg: consign_client::Binary::from(b"{}".to_vec()),
+            funds: vec![],
+        };
+        let store = Msg::StoreCode {
+            wasm: consign_client::Binary::from(vec![0; 1000]),
+        };
+        assert_eq!(default_gas(std::slice::from_ref(&send)), DEFAULT_GAS);
+        assert_eq!(default_gas(&[send, call.clone()]), CONTRACT_DEFAULT_GAS);
+        assert_eq!(
+            default_gas(std::slice::from_ref(&store)),
+            DEFAULT_GAS + 25_000
+        );
+        assert_eq!(default_gas(&[store, call]), CONTRACT_DEFAULT_GAS + 25_000);
     }
 
     #[test]

@@ -88,6 +88,12 @@ pub fn report<W: Write>(
                 "error: transaction {} failed in block {} (code {}): {}",
                 result.txhash, result.height, result.code, result.log
             );
+            if result.gas_used >= result.gas_wanted {
+                eprintln!(
+                    "hint: it ran out of gas; give it more with --gas N, or let the node \
+                     measure it with --gas auto"
+                );
+            }
             Ok(EXIT_REJECTED)
         }
         Ok(Broadcast::Checked(check)) => {
