@@ -5,11 +5,13 @@
 # - every workspace package under contracts/ with a `cdylib` crate type, in one cargo invocation
 #   with the workspace's `contract` profile (those marked `build-alone` each in one of their own,
 #   so their cosmwasm-std features stay theirs);
-# - cw20-base 2.0.0 from crates.io, built as its own package (a cdylib that merely depends on it
-#   would not export its entry points) with a fresh lock file, so that cosmwasm-std resolves to
-#   the newest 2.x (2.0.0's allocator aborts in `deallocate` with Rust >= 1.78).
+# - third-party contracts from crates.io (THIRDPARTY_CONTRACTS: cw20-base, cw4-group,
+#   cw3-flex-multisig, cw1-subkeys), each built unmodified as its own package (a
+#   cdylib that merely depends on one would not export its entry points) with the lock file
+#   pinned in scripts/thirdparty/, so that cosmwasm-std resolves to a 2.x after 2.0.0 (whose
+#   allocator aborts in `deallocate` with Rust >= 1.78).
 #
-# Idempotent: cargo rebuilds only what changed, and the cw20-base source is prepared once.
+# Idempotent: cargo rebuilds only what changed, and each third-party source is prepared once.
 # <target> is $CARGO_TARGET_DIR if set, else <repo>/target. Needs network on the first run only.
 set -euo pipefail
 
@@ -22,7 +24,15 @@ esac
 export CARGO_TARGET_DIR="$TARGET_DIR"
 OUT="$TARGET_DIR/contracts"
 WASM_TARGET=wasm32-unknown-unknown
-CW20_VERSION=2.0.0
+# Third-party contracts built unmodified from crates.io, as name@version: the tests drive each
+# through a scenario of its own (tests/tests/thirdparty.rs). cw1-subkeys is built with
+# cosmwasm-std's `staking` feature and sends staking messages for its subkeys.
+THIRDPARTY_CONTRACTS=(
+    cw20-base@2.0.0
+    cw4-group@2.0.0
+    cw3-flex-multisig@2.0.0
+    cw1-subkeys@2.0.0
+)
 # Sources of third-party contracts. (`$TARGET_DIR/thirdparty` itself holds the host artifacts
 # of the `thirdparty` profile.)
 THIRDPARTY="$TARGET_DIR/thirdparty-src"
@@ -106,72 +116,83 @@ locked_version() {
     awk -v pkg="$2" '$1 == "name" && $3 == "\"" pkg "\"" { getline; gsub(/"/, "", $3); print $3; exit }' "$1"
 }
 
-# Copies cw20-base's published source to $THIRDPARTY/cw20-base as a workspace of its own, with
-# a fresh lock file. Done once; delete that directory to redo it.
-prepare_cw20_base() {
-    local dest="$THIRDPARTY/cw20-base" fetch="$THIRDPARTY/fetch" marker
-    marker="$dest/.prepared-$CW20_VERSION"
-    [ -f "$marker" ] && return
+# Prints the directory cargo unpacked crate $1 at version $2 into, if it did.
+unpacked_source() {
+    local cargo_home="${CARGO_HOME:-$HOME/.cargo}" dir
+    for dir in "$cargo_home"/registry/src/*/"$1-$2"; do
+        [ -f "$dir/Cargo.toml" ] && echo "$dir" && return
+    done
+    return 0
+}
 
-    # Let cargo download the crate (and its dependencies) the ordinary way.
+# Downloads every third-party contract's published source the ordinary way: one `cargo fetch` of
+# a manifest that depends on them all (cargo unpacks them under its registry source directory).
+fetch_thirdparty() {
+    local fetch="$THIRDPARTY/fetch" spec
     mkdir -p "$fetch"
-    cat >"$fetch/Cargo.toml" <<EOF
-[package]
-name = "consign-fetch-thirdparty"
-version = "0.0.0"
-edition = "2021"
-publish = false
-
-[lib]
-path = "lib.rs"
-
-[dependencies]
-cw20-base = "=$CW20_VERSION"
-
-[workspace]
-EOF
+    {
+        printf '[package]\nname = "consign-fetch-thirdparty"\nversion = "0.0.0"\n'
+        printf 'edition = "2021"\npublish = false\n\n[lib]\npath = "lib.rs"\n\n[dependencies]\n'
+        for spec in "${THIRDPARTY_CONTRACTS[@]}"; do
+            printf '%s = "=%s"\n' "${spec%@*}" "${spec#*@}"
+        done
+        printf '\n[workspace]\n'
+    } >"$fetch/Cargo.toml"
     : >"$fetch/lib.rs"
     cargo fetch --manifest-path "$fetch/Cargo.toml"
+}
 
-    local cargo_home="${CARGO_HOME:-$HOME/.cargo}" src="" dir
-    for dir in "$cargo_home"/registry/src/*/"cw20-base-$CW20_VERSION"; do
-        [ -f "$dir/Cargo.toml" ] && src="$dir"
-    done
-    [ -n "$src" ] || die "cargo fetch did not unpack cw20-base-$CW20_VERSION under $cargo_home/registry/src"
+# Copies crate $1's published source at version $2 to $THIRDPARTY/$1 as a workspace of its own,
+# with the lock file pinned in scripts/thirdparty/. Done once per version; delete that directory
+# to redo it.
+prepare_thirdparty() {
+    local name="$1" version="$2" dest="$THIRDPARTY/$1" src
+    [ -f "$dest/.prepared-$version" ] && return
+
+    src="$(unpacked_source "$name" "$version")"
+    if [ -z "$src" ]; then
+        fetch_thirdparty
+        src="$(unpacked_source "$name" "$version")"
+    fi
+    [ -n "$src" ] || die "cargo fetch did not unpack $name-$version under ${CARGO_HOME:-$HOME/.cargo}/registry/src"
 
     rm -rf "$dest"
     mkdir -p "$THIRDPARTY"
     cp -R "$src" "$dest"
     chmod -R u+w "$dest"
-    # Its own workspace, so cargo does not take it for a member of ours; and a fresh lock file
-    # instead of the published one, which pins cosmwasm-std 2.0.0.
+    # Its own workspace, so cargo does not take it for a member of ours and no feature another
+    # contract enables leaks into it; and our lock file instead of the published one (the
+    # cw-plus 2.0.0 crates pin cosmwasm-std 2.0.0, whose allocator aborts with Rust >= 1.78).
     printf '\n[workspace]\n' >>"$dest/Cargo.toml"
-    # Our own lock file for it (scripts/thirdparty/), so every build resolves the same
-    # dependencies; without one, resolve afresh (and keep the result there to pin it).
-    local pinned="$ROOT/scripts/thirdparty/cw20-base-$CW20_VERSION.Cargo.lock"
+    local pinned="$ROOT/scripts/thirdparty/$name-$version.Cargo.lock"
     rm -f "$dest/Cargo.lock"
     if [ -f "$pinned" ]; then
         cp "$pinned" "$dest/Cargo.lock"
     else
+        # No pin yet: resolve afresh and keep the result as the pin, to be committed.
         cargo generate-lockfile --manifest-path "$dest/Cargo.toml"
+        cp "$dest/Cargo.lock" "$pinned"
+        echo "build-contracts: pinned $name $version's dependencies in $pinned; commit it" >&2
     fi
 
     local std_version
     std_version="$(locked_version "$dest/Cargo.lock" cosmwasm-std)"
     case "$std_version" in
-    2.0.0 | "") die "cw20-base resolved cosmwasm-std to '${std_version:-nothing}'; it needs a 2.x after 2.0.0 (run \`cargo update -p cosmwasm-std --manifest-path $dest/Cargo.toml\` online)" ;;
+    2.0.0 | "") die "$name resolved cosmwasm-std to '${std_version:-nothing}'; it needs a 2.x after 2.0.0 (run \`cargo update -p cosmwasm-std --manifest-path $dest/Cargo.toml\` online)" ;;
     2.*) ;;
-    *) die "cw20-base resolved cosmwasm-std to $std_version; expected 2.x" ;;
+    *) die "$name resolved cosmwasm-std to $std_version; expected 2.x" ;;
     esac
-    echo "build-contracts: cw20-base $CW20_VERSION prepared with cosmwasm-std $std_version" >&2
-    touch "$marker"
+    echo "build-contracts: $name $version prepared with cosmwasm-std $std_version" >&2
+    touch "$dest/.prepared-$version"
 }
 
-build_cw20_base() {
-    prepare_cw20_base
+# Builds third-party contract $1 at version $2 unmodified, in a cargo invocation of its own.
+build_thirdparty() {
+    local name="$1" version="$2"
+    prepare_thirdparty "$name" "$version"
     # A profile of its own, like our `contract` profile, defined on the command line because
     # the package's manifest is not ours.
-    cargo build --manifest-path "$THIRDPARTY/cw20-base/Cargo.toml" --locked --lib \
+    cargo build --manifest-path "$THIRDPARTY/$name/Cargo.toml" --locked --lib \
         --target "$WASM_TARGET" --profile thirdparty \
         --config 'profile.thirdparty.inherits="release"' \
         --config 'profile.thirdparty.opt-level=3' \
@@ -182,10 +203,12 @@ build_cw20_base() {
         --config 'profile.thirdparty.strip=true' \
         --config 'profile.thirdparty.overflow-checks=true' \
         --config 'profile.thirdparty.incremental=false'
-    collect "$TARGET_DIR/$WASM_TARGET/thirdparty/cw20_base.wasm" cw20_base
+    collect "$TARGET_DIR/$WASM_TARGET/thirdparty/${name//-/_}.wasm" "${name//-/_}"
 }
 
 ensure_wasm_target
 mkdir -p "$OUT"
 build_workspace_contracts
-build_cw20_base
+for spec in "${THIRDPARTY_CONTRACTS[@]}"; do
+    build_thirdparty "${spec%@*}" "${spec#*@}"
+done
