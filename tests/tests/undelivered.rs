@@ -18,8 +18,9 @@ const RELEASE_WINDOW: u64 = 6;
 const ARBITRATION_WINDOW: u64 = 4;
 /// The node's least fee per unit of gas: 20ucsn for a transaction at the default 2,000,000 gas.
 const MIN_GAS_PRICE: &str = "0.00001ucsn";
-/// The fee of one transaction at the default gas limit and [`MIN_GAS_PRICE`].
-const FEE: u128 = 20;
+/// The fee of one contract call at the default gas limit for contract calls (10,000,000) and
+/// [`MIN_GAS_PRICE`].
+const FEE: u128 = 100;
 
 fn ucsn(node: &DevNode, address: &str) -> u128 {
     let balances = runtime()
