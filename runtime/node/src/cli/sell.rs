@@ -21,6 +21,7 @@ use super::broadcast::{chain_id, sign_and_broadcast};
 use super::market::{OfferCreated, OfferFields};
 use super::output::{print_json, report};
 use super::{OutputFormat, Session, EXIT_OK, EXIT_REJECTED};
+use consign_market::Custody;
 
 /// Long help of `consign sell`.
 pub(super) const LONG_ABOUT: &str = "\
@@ -177,29 +178,12 @@ fn sell_whole(
     );
 
     // 2. The offer.
-    let msg = args.fields.create_msg(
-        session,
-        &args.market.node,
-        &receipt.sha256,
-        receipt.size,
-        None,
-    )?;
-    let outcome = sign_and_broadcast(
-        session,
-        &args.market.node,
-        &args.market.options,
-        &args.fields.from,
-        vec![msg.to_msg(contract, vec![])],
-    )?;
-    let result = match outcome {
-        Ok(Broadcast::Committed(result)) if result.code == 0 => result,
-        other => return report(other, output, out, |_, _, _| Ok(())),
-    };
-    let offer = OfferCreated::from_result(&result, contract, &receipt.sha256, receipt.size)?;
-    eprintln!(
-        "offer {} created in block {}",
-        offer.offer_id, result.height
-    );
+    let (offer, height) =
+        match create_offer(args, session, &receipt.sha256, receipt.size, None, out)? {
+            Ok(created) => created,
+            Err(exit) => return Ok(exit),
+        };
+    eprintln!("offer {} created in block {height}", offer.offer_id);
 
     // 3. The private registration.
     let chain_id = chain_id(session, &args.market.node)?;
@@ -254,6 +238,36 @@ fn print_sold(
 }
 
 /// A byte-progress bar on stderr, drawn only when stderr is a terminal.
+/// Creates the offer in the market (both flows' step after the upload) and reads its id from
+/// the result: the offer and its block's height, or the exit code when the chain refused it
+/// (the refusal already reported to the user).
+pub(super) fn create_offer<'a>(
+    args: &'a SellArgs,
+    session: &Session,
+    sha256: &'a str,
+    size: u64,
+    custody: Option<Custody>,
+    out: &mut impl Write,
+) -> anyhow::Result<Result<(OfferCreated<'a>, u64), u8>> {
+    let contract = args.market.contract.address()?;
+    let msg = args
+        .fields
+        .create_msg(session, &args.market.node, sha256, size, custody)?;
+    let outcome = sign_and_broadcast(
+        session,
+        &args.market.node,
+        &args.market.options,
+        &args.fields.from,
+        vec![msg.to_msg(contract, vec![])],
+    )?;
+    let result = match outcome {
+        Ok(Broadcast::Committed(result)) if result.code == 0 => result,
+        other => return report(other, session.output, out, |_, _, _| Ok(())).map(Err),
+    };
+    let offer = OfferCreated::from_result(&result, contract, sha256, size)?;
+    Ok(Ok((offer, result.height)))
+}
+
 pub(super) fn transfer_bar(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len).with_message(what.to_owned());
     bar.set_style(

@@ -17,18 +17,17 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context as _};
-use consign_client::{Broadcast, CustodyPiece, StorageClient, StorageInfo};
+use consign_client::{CustodyPiece, StorageClient, StorageInfo};
 use consign_custody::{prepare, Commitments, KeyShare, Params};
 use consign_market::Custody;
 use futures_util::future::join_all;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget};
 use serde::Serialize;
 
-use super::super::broadcast::{chain_id, sign_and_broadcast};
+use super::super::broadcast::chain_id;
 use super::super::market::OfferCreated;
-use super::super::output::report;
 use super::super::Session;
-use super::{print_sold, transfer_bar, SellArgs};
+use super::{create_offer, print_sold, transfer_bar, SellArgs};
 
 /// One storage node of the set, as the seller sees it.
 struct Node {
@@ -158,24 +157,13 @@ pub(super) fn run(
     let sha256 = hex::encode(plaintext_sha256);
     let custody: Custody = serde_json::from_value(serde_json::to_value(&commitments)?)
         .context("the custody commitments do not read as the offer's custody field")?;
-    let msg = args
-        .fields
-        .create_msg(session, &args.market.node, &sha256, size, Some(custody))?;
-    let outcome = sign_and_broadcast(
-        session,
-        &args.market.node,
-        &args.market.options,
-        &args.fields.from,
-        vec![msg.to_msg(contract, vec![])],
-    )?;
-    let result = match outcome {
-        Ok(Broadcast::Committed(result)) if result.code == 0 => result,
-        other => return report(other, output, out, |_, _, _| Ok(())),
+    let (offer, height) = match create_offer(args, session, &sha256, size, Some(custody), out)? {
+        Ok(created) => created,
+        Err(exit) => return Ok(exit),
     };
-    let offer = OfferCreated::from_result(&result, contract, &sha256, size)?;
     eprintln!(
-        "offer {} created in block {} ({k} of {n} custody)",
-        offer.offer_id, result.height
+        "offer {} created in block {height} ({k} of {n} custody)",
+        offer.offer_id
     );
 
     // 5. Registrations.
