@@ -15,15 +15,37 @@ use cosmwasm_std::{AnyMsg, BankMsg, Coin, CosmosMsg, DistributionMsg, Empty, Sta
 
 use crate::error::ExecError;
 
-/// The type URLs routed, in the order of the error that lists them.
-pub(crate) const MESSAGES: &[&str] = &[
-    "/cosmos.bank.v1beta1.MsgSend",
-    "/cosmos.staking.v1beta1.MsgDelegate",
-    "/cosmos.staking.v1beta1.MsgUndelegate",
-    "/cosmos.staking.v1beta1.MsgBeginRedelegate",
-    "/cosmos.distribution.v1beta1.MsgWithdrawDelegatorReward",
-    "/cosmos.distribution.v1beta1.MsgSetWithdrawAddress",
-    "/cosmos.distribution.v1beta1.MsgFundCommunityPool",
+/// A protobuf message this chain carries out: who signs it, and the typed `CosmosMsg` it
+/// stands for.
+trait Routed: Message + Name + Default {
+    /// The signer's field name (for the refusal) and its value.
+    fn signer(&self) -> (&'static str, &str);
+    /// The typed message; an amount that is not a number or is missing is refused.
+    fn typed(self) -> Result<CosmosMsg<Empty>, ExecError>;
+}
+
+/// One routed type: its URL (the published type's own) and how its bytes are decoded.
+struct Route {
+    type_url: fn() -> String,
+    decode: fn(&[u8]) -> Result<Decoded, ExecError>,
+}
+
+const fn route_of<M: Routed>() -> Route {
+    Route {
+        type_url: M::type_url,
+        decode: decode_as::<M>,
+    }
+}
+
+/// The types routed, in the order of the error that lists them.
+const ROUTES: &[Route] = &[
+    route_of::<bank::MsgSend>(),
+    route_of::<staking::MsgDelegate>(),
+    route_of::<staking::MsgUndelegate>(),
+    route_of::<staking::MsgBeginRedelegate>(),
+    route_of::<distribution::MsgWithdrawDelegatorReward>(),
+    route_of::<distribution::MsgSetWithdrawAddress>(),
+    route_of::<distribution::MsgFundCommunityPool>(),
 ];
 
 /// A decoded message: who signs it (the field and its value), and its typed twin.
@@ -45,7 +67,7 @@ pub(crate) fn route(
     value: &[u8],
 ) -> Result<CosmosMsg<Empty>, ExecError> {
     let decoded = decode(type_url, value)?;
-    if decoded.signer != sender {
+    if !same_account(&decoded.signer, sender) {
         return Err(ExecError::Invalid(format!(
             "{type_url} has {} {:?}, but a contract may only send messages it signs itself \
              ({sender}): contract doesn't have permission",
@@ -53,6 +75,14 @@ pub(crate) fn route(
         )));
     }
     Ok(decoded.msg)
+}
+
+/// Whether `signer` names the account `sender` (a normalised, lower-case address): bech32 is
+/// read without regard to case but not in mixed case, so the SDK, which compares the decoded
+/// bytes, takes the all-upper-case spelling of the sender as the sender too.
+fn same_account(signer: &str, sender: &str) -> bool {
+    signer == sender
+        || (signer == signer.to_ascii_uppercase() && signer.eq_ignore_ascii_case(sender))
 }
 
 /// The typed twin of a protobuf message that decodes, else the message itself: what a reply's
@@ -69,91 +99,114 @@ pub(crate) fn typed(msg: &CosmosMsg<Empty>) -> Cow<'_, CosmosMsg<Empty>> {
 }
 
 fn decode(type_url: &str, value: &[u8]) -> Result<Decoded, ExecError> {
-    let decoded = match type_url {
-        "/cosmos.bank.v1beta1.MsgSend" => {
-            let m: bank::MsgSend = parse(value)?;
-            Decoded {
-                signer_field: "from_address",
-                signer: m.from_address,
-                msg: CosmosMsg::Bank(BankMsg::Send {
-                    to_address: m.to_address,
-                    amount: coins::<bank::MsgSend>(&m.amount)?,
-                }),
-            }
-        }
-        "/cosmos.staking.v1beta1.MsgDelegate" => {
-            let m: staking::MsgDelegate = parse(value)?;
-            Decoded {
-                signer_field: "delegator_address",
-                signer: m.delegator_address,
-                msg: CosmosMsg::Staking(StakingMsg::Delegate {
-                    validator: m.validator_address,
-                    amount: amount::<staking::MsgDelegate>(m.amount.as_ref())?,
-                }),
-            }
-        }
-        "/cosmos.staking.v1beta1.MsgUndelegate" => {
-            let m: staking::MsgUndelegate = parse(value)?;
-            Decoded {
-                signer_field: "delegator_address",
-                signer: m.delegator_address,
-                msg: CosmosMsg::Staking(StakingMsg::Undelegate {
-                    validator: m.validator_address,
-                    amount: amount::<staking::MsgUndelegate>(m.amount.as_ref())?,
-                }),
-            }
-        }
-        "/cosmos.staking.v1beta1.MsgBeginRedelegate" => {
-            let m: staking::MsgBeginRedelegate = parse(value)?;
-            Decoded {
-                signer_field: "delegator_address",
-                signer: m.delegator_address,
-                msg: CosmosMsg::Staking(StakingMsg::Redelegate {
-                    src_validator: m.validator_src_address,
-                    dst_validator: m.validator_dst_address,
-                    amount: amount::<staking::MsgBeginRedelegate>(m.amount.as_ref())?,
-                }),
-            }
-        }
-        "/cosmos.distribution.v1beta1.MsgWithdrawDelegatorReward" => {
-            let m: distribution::MsgWithdrawDelegatorReward = parse(value)?;
-            Decoded {
-                signer_field: "delegator_address",
-                signer: m.delegator_address,
-                msg: CosmosMsg::Distribution(DistributionMsg::WithdrawDelegatorReward {
-                    validator: m.validator_address,
-                }),
-            }
-        }
-        "/cosmos.distribution.v1beta1.MsgSetWithdrawAddress" => {
-            let m: distribution::MsgSetWithdrawAddress = parse(value)?;
-            Decoded {
-                signer_field: "delegator_address",
-                signer: m.delegator_address,
-                msg: CosmosMsg::Distribution(DistributionMsg::SetWithdrawAddress {
-                    address: m.withdraw_address,
-                }),
-            }
-        }
-        "/cosmos.distribution.v1beta1.MsgFundCommunityPool" => {
-            let m: distribution::MsgFundCommunityPool = parse(value)?;
-            Decoded {
-                signer_field: "depositor",
-                signer: m.depositor,
-                msg: CosmosMsg::Distribution(DistributionMsg::FundCommunityPool {
-                    amount: coins::<distribution::MsgFundCommunityPool>(&m.amount)?,
-                }),
-            }
-        }
-        other => {
-            return Err(ExecError::Unsupported(format!(
-                "no message type is registered for type URL {other:?} (unable to resolve type \
-                 URL {other}); this chain routes {}",
-                MESSAGES.join(", ")
-            )))
-        }
+    let Some(route) = ROUTES.iter().find(|r| (r.type_url)() == type_url) else {
+        let routed: Vec<String> = ROUTES.iter().map(|r| (r.type_url)()).collect();
+        return Err(ExecError::Unsupported(format!(
+            "no message type is registered for type URL {type_url:?} (unable to resolve type \
+             URL {type_url}); this chain routes {}",
+            routed.join(", ")
+        )));
     };
-    Ok(decoded)
+    (route.decode)(value)
+}
+
+fn decode_as<M: Routed>(value: &[u8]) -> Result<Decoded, ExecError> {
+    let m: M = parse(value)?;
+    let (signer_field, signer) = m.signer();
+    let signer = signer.to_owned();
+    Ok(Decoded {
+        signer_field,
+        signer,
+        msg: m.typed()?,
+    })
+}
+
+impl Routed for bank::MsgSend {
+    fn signer(&self) -> (&'static str, &str) {
+        ("from_address", &self.from_address)
+    }
+    fn typed(self) -> Result<CosmosMsg<Empty>, ExecError> {
+        Ok(CosmosMsg::Bank(BankMsg::Send {
+            amount: coins::<Self>(&self.amount)?,
+            to_address: self.to_address,
+        }))
+    }
+}
+
+impl Routed for staking::MsgDelegate {
+    fn signer(&self) -> (&'static str, &str) {
+        ("delegator_address", &self.delegator_address)
+    }
+    fn typed(self) -> Result<CosmosMsg<Empty>, ExecError> {
+        Ok(CosmosMsg::Staking(StakingMsg::Delegate {
+            amount: amount::<Self>(self.amount.as_ref())?,
+            validator: self.validator_address,
+        }))
+    }
+}
+
+impl Routed for staking::MsgUndelegate {
+    fn signer(&self) -> (&'static str, &str) {
+        ("delegator_address", &self.delegator_address)
+    }
+    fn typed(self) -> Result<CosmosMsg<Empty>, ExecError> {
+        Ok(CosmosMsg::Staking(StakingMsg::Undelegate {
+            amount: amount::<Self>(self.amount.as_ref())?,
+            validator: self.validator_address,
+        }))
+    }
+}
+
+impl Routed for staking::MsgBeginRedelegate {
+    fn signer(&self) -> (&'static str, &str) {
+        ("delegator_address", &self.delegator_address)
+    }
+    fn typed(self) -> Result<CosmosMsg<Empty>, ExecError> {
+        Ok(CosmosMsg::Staking(StakingMsg::Redelegate {
+            amount: amount::<Self>(self.amount.as_ref())?,
+            src_validator: self.validator_src_address,
+            dst_validator: self.validator_dst_address,
+        }))
+    }
+}
+
+impl Routed for distribution::MsgWithdrawDelegatorReward {
+    fn signer(&self) -> (&'static str, &str) {
+        ("delegator_address", &self.delegator_address)
+    }
+    fn typed(self) -> Result<CosmosMsg<Empty>, ExecError> {
+        Ok(CosmosMsg::Distribution(
+            DistributionMsg::WithdrawDelegatorReward {
+                validator: self.validator_address,
+            },
+        ))
+    }
+}
+
+impl Routed for distribution::MsgSetWithdrawAddress {
+    fn signer(&self) -> (&'static str, &str) {
+        ("delegator_address", &self.delegator_address)
+    }
+    fn typed(self) -> Result<CosmosMsg<Empty>, ExecError> {
+        Ok(CosmosMsg::Distribution(
+            DistributionMsg::SetWithdrawAddress {
+                address: self.withdraw_address,
+            },
+        ))
+    }
+}
+
+impl Routed for distribution::MsgFundCommunityPool {
+    fn signer(&self) -> (&'static str, &str) {
+        ("depositor", &self.depositor)
+    }
+    fn typed(self) -> Result<CosmosMsg<Empty>, ExecError> {
+        Ok(CosmosMsg::Distribution(
+            DistributionMsg::FundCommunityPool {
+                amount: coins::<Self>(&self.amount)?,
+            },
+        ))
+    }
 }
 
 fn parse<M: Message + Name + Default>(value: &[u8]) -> Result<M, ExecError> {
@@ -197,18 +250,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_routed_type_urls_are_the_published_types_names() {
-        assert_eq!(
-            MESSAGES,
-            [
-                bank::MsgSend::type_url(),
-                staking::MsgDelegate::type_url(),
-                staking::MsgUndelegate::type_url(),
-                staking::MsgBeginRedelegate::type_url(),
-                distribution::MsgWithdrawDelegatorReward::type_url(),
-                distribution::MsgSetWithdrawAddress::type_url(),
-                distribution::MsgFundCommunityPool::type_url(),
-            ]
+    fn an_unknown_type_url_is_refused_naming_every_routed_one() {
+        let refused = route("c", "/cosmos.gov.v1.MsgVote", b"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains(
+                "this chain routes /cosmos.bank.v1beta1.MsgSend, \
+                 /cosmos.staking.v1beta1.MsgDelegate, /cosmos.staking.v1beta1.MsgUndelegate, \
+                 /cosmos.staking.v1beta1.MsgBeginRedelegate, \
+                 /cosmos.distribution.v1beta1.MsgWithdrawDelegatorReward, \
+                 /cosmos.distribution.v1beta1.MsgSetWithdrawAddress, \
+                 /cosmos.distribution.v1beta1.MsgFundCommunityPool"
+            ),
+            "{refused}"
         );
     }
 
@@ -237,6 +292,30 @@ mod tests {
                 && stolen.contains("contract doesn't have permission"),
             "{stolen}"
         );
+    }
+
+    #[test]
+    fn the_signer_is_compared_as_an_account_not_as_text() {
+        let contract = consign_types::humanize_address(&consign_types::contract_address(1, 1));
+        let upper = bank::MsgSend {
+            from_address: contract.to_uppercase(),
+            to_address: "bob".into(),
+            amount: Vec::new(),
+        }
+        .encode_to_vec();
+        assert!(route(&contract, "/cosmos.bank.v1beta1.MsgSend", &upper).is_ok());
+        let other = consign_types::humanize_address(&consign_types::contract_address(1, 2));
+        assert!(route(&other, "/cosmos.bank.v1beta1.MsgSend", &upper).is_err());
+        // Mixed case is no bech32 spelling at all.
+        let mut mixed = contract.to_uppercase();
+        mixed.replace_range(..1, "c");
+        let mixed = bank::MsgSend {
+            from_address: mixed,
+            to_address: "bob".into(),
+            amount: Vec::new(),
+        }
+        .encode_to_vec();
+        assert!(route(&contract, "/cosmos.bank.v1beta1.MsgSend", &mixed).is_err());
     }
 
     #[test]
