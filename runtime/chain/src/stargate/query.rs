@@ -11,7 +11,7 @@
 
 use consign_types::canonicalize_address;
 use cosmos_sdk_proto::cosmos::bank::v1beta1 as bank;
-use cosmos_sdk_proto::cosmos::base::query::v1beta1::PageResponse;
+use cosmos_sdk_proto::cosmos::base::query::v1beta1::{PageRequest, PageResponse};
 use cosmos_sdk_proto::cosmos::base::v1beta1::{Coin as ProtoCoin, DecCoin};
 use cosmos_sdk_proto::cosmos::distribution::v1beta1 as distribution;
 use cosmos_sdk_proto::cosmos::staking::v1beta1 as staking;
@@ -157,17 +157,72 @@ fn all_balances(layers: &Layers, data: &[u8], encoding: Encoding) -> Answered {
         .iter()
         .map(|c| coin(&c.denom, c.amount))
         .collect();
-    // Every balance in one page (an account holds few denominations here); the total only
-    // when asked for, as the SDK's pagination.
-    let counted = req.pagination.is_some_and(|p| p.count_total);
+    let (balances, pagination) = match page(balances, |c| c.denom.as_bytes(), req.pagination) {
+        Ok(paged) => paged,
+        Err(refused) => return Ok(Err(refused)),
+    };
     let response = bank::QueryAllBalancesResponse {
-        pagination: Some(PageResponse {
-            next_key: Vec::new(),
-            total: if counted { balances.len() as u64 } else { 0 },
-        }),
         balances,
+        pagination: Some(pagination),
     };
     Ok(Ok(encode(&response, encoding)))
+}
+
+/// The page the SDK's `query.Paginate` gives of `items` (in their store order, by `key_of`):
+/// from `key` (inclusive) or after `offset` items, `limit` of them (100 when not given, which
+/// also counts the total), backwards when `reverse`; `next_key` is the key of the first item
+/// left out.
+fn page<T>(
+    mut items: Vec<T>,
+    key_of: impl Fn(&T) -> &[u8],
+    request: Option<PageRequest>,
+) -> Result<(Vec<T>, PageResponse), String> {
+    const DEFAULT_LIMIT: u64 = 100;
+    let request = request.unwrap_or_default();
+    if request.offset > 0 && !request.key.is_empty() {
+        return Err("paginate: invalid request, either offset or key is expected, got both".into());
+    }
+    let (limit, count_total) = match request.limit {
+        0 => (DEFAULT_LIMIT, true),
+        limit => (limit, request.count_total),
+    };
+    if request.reverse {
+        items.reverse();
+    }
+    let total = items.len() as u64;
+    let skip = if request.key.is_empty() {
+        usize::try_from(request.offset).unwrap_or(usize::MAX)
+    } else {
+        let key = request.key.as_slice();
+        items
+            .iter()
+            .position(|item| {
+                if request.reverse {
+                    key_of(item) <= key
+                } else {
+                    key_of(item) >= key
+                }
+            })
+            .unwrap_or(items.len())
+    };
+    let mut rest = items.into_iter().skip(skip);
+    let taken: Vec<T> = rest
+        .by_ref()
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .collect();
+    let next_key = rest
+        .next()
+        .map(|item| key_of(&item).to_vec())
+        .unwrap_or_default();
+    // As the SDK: a page asked for by key is not counted.
+    let counted = count_total && request.key.is_empty();
+    Ok((
+        taken,
+        PageResponse {
+            next_key,
+            total: if counted { total } else { 0 },
+        },
+    ))
 }
 
 fn supply_of(layers: &Layers, data: &[u8], encoding: Encoding) -> Answered {
@@ -320,7 +375,7 @@ impl Response for bank::QueryAllBalancesResponse {
         json!({
             "balances": balances,
             "pagination": self.pagination.as_ref().map(|p| json!({
-                "next_key": null,
+                "next_key": (!p.next_key.is_empty()).then(|| Binary::from(p.next_key.clone())),
                 "total": p.total.to_string(),
             })),
         })
@@ -396,5 +451,66 @@ impl Response for distribution::QueryDelegationRewardsResponse {
             .map(|c| json!({"denom": c.denom, "amount": dec_json(&c.amount)}))
             .collect();
         json!({ "rewards": rewards })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paged(request: PageRequest) -> Result<(Vec<&'static str>, Vec<u8>, u64), String> {
+        let denoms = vec!["a", "b", "c", "d", "e"];
+        page(denoms, |d| d.as_bytes(), Some(request)).map(|(d, p)| (d, p.next_key, p.total))
+    }
+
+    #[test]
+    fn pages_follow_the_sdks_paginate() {
+        // Nothing asked: everything (up to 100), counted.
+        let all = page(vec!["a", "b"], |d| d.as_bytes(), None).unwrap();
+        assert_eq!(
+            (all.0, all.1.next_key, all.1.total),
+            (vec!["a", "b"], vec![], 2)
+        );
+        // A limit: that many, the next one's key, counted only when asked.
+        let first = || PageRequest {
+            limit: 2,
+            ..Default::default()
+        };
+        assert_eq!(paged(first()), Ok((vec!["a", "b"], b"c".to_vec(), 0)));
+        let counted = PageRequest {
+            count_total: true,
+            ..first()
+        };
+        assert_eq!(paged(counted), Ok((vec!["a", "b"], b"c".to_vec(), 5)));
+        // Following the next key to the end, which has none.
+        let next = PageRequest {
+            key: b"c".to_vec(),
+            ..first()
+        };
+        assert_eq!(paged(next), Ok((vec!["c", "d"], b"e".to_vec(), 0)));
+        let last = PageRequest {
+            key: b"e".to_vec(),
+            ..first()
+        };
+        assert_eq!(paged(last), Ok((vec!["e"], vec![], 0)));
+        // By offset, and backwards.
+        let offset = PageRequest {
+            offset: 4,
+            ..first()
+        };
+        assert_eq!(paged(offset), Ok((vec!["e"], vec![], 0)));
+        let backwards = PageRequest {
+            reverse: true,
+            key: b"c".to_vec(),
+            ..first()
+        };
+        assert_eq!(paged(backwards), Ok((vec!["c", "b"], b"a".to_vec(), 0)));
+        // Key and offset together are refused, as the SDK refuses them.
+        let both = PageRequest {
+            key: b"b".to_vec(),
+            offset: 1,
+            ..first()
+        };
+        assert!(paged(both).unwrap_err().contains("either offset or key"));
     }
 }

@@ -141,11 +141,12 @@ fn a_contract_built_with_the_stargate_feature_speaks_protobuf_as_on_wasmd() {
         "/cosmos.bank.v1beta1.Query/AllBalances",
         &all,
     );
-    let balances = QueryAllBalancesResponse::decode(bytes.as_slice())
-        .unwrap()
-        .balances;
+    let balances = QueryAllBalancesResponse::decode(bytes.as_slice()).unwrap();
+    // No page asked for: all of them, counted, nothing after.
+    let pagination = balances.pagination.unwrap();
+    assert_eq!((pagination.total, pagination.next_key.len()), (1, 0));
     assert_eq!(
-        balances,
+        balances.balances,
         vec![ProtoCoin {
             denom: "ucsn".into(),
             amount: "299000".into()
