@@ -89,6 +89,35 @@ fn move_coins(
     Ok(events)
 }
 
+/// The delegation from `delegator` to `valoper` with its rewards paid up to `index` (their
+/// events added to `events`), or a new, empty one that starts earning at `index`.
+fn settled_or_new(
+    layers: &mut Layers,
+    delegator: &str,
+    valoper: &str,
+    index: Uint256,
+    events: &mut Vec<Event>,
+) -> Result<DelegationRecord, ExecError> {
+    Ok(
+        match delegation(layers, delegator, valoper).map_err(corrupt)? {
+            Some(mut existing) => {
+                events.extend(pay_rewards(
+                    layers,
+                    delegator,
+                    valoper,
+                    &mut existing,
+                    index,
+                )?);
+                existing
+            }
+            None => DelegationRecord {
+                amount: 0,
+                start_index: index,
+            },
+        },
+    )
+}
+
 /// Pays what a delegation has earned up to `index` to the delegator's withdraw address, minted
 /// into the distribution account first, and starts it earning again from `index`.
 fn pay_rewards(
@@ -164,22 +193,7 @@ pub(crate) fn delegate(
     let params = params(layers).map_err(corrupt)?;
     let acc = Accumulator::advance(layers, &params, block.height).map_err(corrupt)?;
     let mut events = Vec::new();
-    let mut record = match delegation(layers, delegator, valoper).map_err(corrupt)? {
-        Some(mut existing) => {
-            events.extend(pay_rewards(
-                layers,
-                delegator,
-                valoper,
-                &mut existing,
-                acc.index,
-            )?);
-            existing
-        }
-        None => DelegationRecord {
-            amount: 0,
-            start_index: acc.index,
-        },
-    };
+    let mut record = settled_or_new(layers, delegator, valoper, acc.index, &mut events)?;
     events.extend(move_coins(
         layers,
         delegator,
@@ -322,22 +336,7 @@ pub(crate) fn redelegate(
     let params = params(layers).map_err(corrupt)?;
     let acc = Accumulator::advance(layers, &params, block.height).map_err(corrupt)?;
     let mut events = pay_rewards(layers, delegator, src, &mut src_record, acc.index)?;
-    let mut dst_record = match delegation(layers, delegator, dst).map_err(corrupt)? {
-        Some(mut existing) => {
-            events.extend(pay_rewards(
-                layers,
-                delegator,
-                dst,
-                &mut existing,
-                acc.index,
-            )?);
-            existing
-        }
-        None => DelegationRecord {
-            amount: 0,
-            start_index: acc.index,
-        },
-    };
+    let mut dst_record = settled_or_new(layers, delegator, dst, acc.index, &mut events)?;
     src_record.amount -= value;
     dst_record.amount = dst_record.amount.saturating_add(value);
     src_val.tokens = src_val.tokens.saturating_sub(value);
