@@ -118,18 +118,10 @@ pub trait ChainNode {
     /// # Panics
     /// As [`ChainNode::json`].
     fn balance(&self, address: &str) -> u128 {
-        self.json(&["query", "bank", "balances", address])["balances"]
-            .as_array()
-            .expect("balances")
-            .iter()
-            .find(|c| c["denom"] == "ucsn")
-            .map_or(0, |c| {
-                c["amount"]
-                    .as_str()
-                    .expect("amount")
-                    .parse()
-                    .expect("a number")
-            })
+        let balances: consign_client::BalancesResponse =
+            serde_json::from_value(self.json(&["query", "bank", "balances", address]))
+                .expect("balances");
+        balances.amount_of("ucsn")
     }
 }
 

@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use consign_client::{NodeClient, SecretKey};
+use consign_client::{amount_of, NodeClient, SecretKey};
 use consign_tests::{buy, deploy_data_sale_with, ok_json, runtime, DevNode, Inbox, Seller};
 
 /// Seconds after a purchase until its dispute deadline.
@@ -26,10 +26,7 @@ fn ucsn(node: &DevNode, address: &str) -> u128 {
     let balances = runtime()
         .block_on(NodeClient::new(&node.url).unwrap().balances(address))
         .unwrap();
-    balances
-        .iter()
-        .find(|c| c.denom == "ucsn")
-        .map_or(0, |c| c.amount.to_string().parse().unwrap())
+    amount_of(&balances, "ucsn")
 }
 
 fn purchase(node: &DevNode, market: &str, id: u64) -> serde_json::Value {

@@ -160,18 +160,9 @@ async fn get(http: &reqwest::Client, node: &DevNode, path: &str) -> (u16, Value)
 async fn balance(http: &reqwest::Client, node: &DevNode, address: &str) -> u128 {
     let (status, body) = get(http, node, &format!("/accounts/{address}/balances")).await;
     assert_eq!(status, 200, "{body}");
-    body["balances"]
-        .as_array()
-        .expect("balances")
-        .iter()
-        .find(|c| c["denom"] == "ucsn")
-        .map_or(0, |c| {
-            c["amount"]
-                .as_str()
-                .expect("amount is a string")
-                .parse()
-                .expect("decimal amount")
-        })
+    let balances: consign_client::BalancesResponse =
+        serde_json::from_value(body).expect("balances");
+    balances.amount_of("ucsn")
 }
 
 /// `POST path` with `headers` (each ending in CRLF) and no body, written by hand, so that no

@@ -2,7 +2,7 @@
 //! defined once here for the node, the command line, the storage node and tests.
 
 use consign_sdk::DeliveryInstruction;
-use cosmwasm_std::{Binary, Coin, Event, Timestamp};
+use cosmwasm_std::{Binary, Coin, Event, Timestamp, Uint128};
 use serde::{Deserialize, Serialize};
 
 use crate::{GasPrice, PublicKey, TxHash};
@@ -395,6 +395,24 @@ pub struct DeliveryPage {
 pub struct BalancesResponse {
     /// Every denomination the account holds.
     pub balances: Vec<Coin>,
+}
+
+impl BalancesResponse {
+    /// How much of `denom` the account holds: zero when it holds none.
+    #[must_use]
+    pub fn amount_of(&self, denom: &str) -> u128 {
+        amount_of(&self.balances, denom)
+    }
+}
+
+/// The amount of `denom` among `coins` (a list with each denomination once, as balances and
+/// fees are): zero when it is not there. The chain keeps amounts in a `u128`; a larger one
+/// (which no node of this chain reports) reads as `u128::MAX`.
+#[must_use]
+pub fn amount_of(coins: &[Coin], denom: &str) -> u128 {
+    coins.iter().find(|c| c.denom == denom).map_or(0, |c| {
+        Uint128::try_from(c.amount).map_or(u128::MAX, |a| a.u128())
+    })
 }
 
 /// `POST /contracts/{address}/smart`: `{"data": <the contract's JSON answer>}`.

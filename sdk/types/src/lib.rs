@@ -62,9 +62,9 @@ pub use address::{
     validator_address, ADDRESS_PREFIX, MAX_ADDRESS_LEN, VALIDATOR_PREFIX,
 };
 pub use chain::{
-    Account, ApiError, BalancesResponse, Block, BlockHeader, CheckResult, CodeInfo, ContractInfo,
-    DeliveryPage, DeliveryRecord, NodeStatus, PoolNode, PoolNodeState, RawQueryResponse,
-    SmartQueryResponse, TxOutcome, TxResult,
+    amount_of, Account, ApiError, BalancesResponse, Block, BlockHeader, CheckResult, CodeInfo,
+    ContractInfo, DeliveryPage, DeliveryRecord, NodeStatus, PoolNode, PoolNodeState,
+    RawQueryResponse, SmartQueryResponse, TxOutcome, TxResult,
 };
 pub use error::{AddressError, KeyError, TxError, TxHashError};
 pub use keys::{PublicKey, SecretKey};

@@ -132,12 +132,8 @@ impl TestChain {
     }
 
     pub(crate) fn balance(&self, address: &str) -> u128 {
-        self.app
-            .balances(address)
-            .unwrap()
-            .iter()
-            .find(|c| c.denom == "ucsn")
-            .map_or(0, |c| c.amount.to_string().parse().unwrap())
+        let balances = self.app.balances(address).unwrap();
+        consign_types::amount_of(&balances, "ucsn")
     }
 
     pub(crate) fn store(&mut self, name: &str) -> u64 {

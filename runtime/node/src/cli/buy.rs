@@ -7,7 +7,7 @@ use std::net::{IpAddr, ToSocketAddrs as _};
 use anyhow::{bail, Context as _};
 use clap::Args;
 use consign_client::ip::classify;
-use consign_client::{Coin, DeliveryAddress, NodeClient, Timestamp};
+use consign_client::{amount_of, Coin, DeliveryAddress, NodeClient, Timestamp};
 use consign_market::{
     created_purchase_id, ExecuteMsg, OfferResponse, OfferStatus, PurchaseResponse, QueryMsg,
 };
@@ -261,16 +261,9 @@ fn check_funds(buyer: &str, funds: &[Coin], fee: &[Coin], balances: &[Coin]) -> 
             None => needed.push(coin.clone()),
         }
     }
-    let held = |denom: &str| {
-        balances
-            .iter()
-            .find(|c| c.denom == denom)
-            .map(|c| c.amount)
-            .unwrap_or_default()
-    };
     let short: Vec<&Coin> = needed
         .iter()
-        .filter(|c| held(&c.denom) < c.amount)
+        .filter(|c| c.amount > amount_of(balances, &c.denom).into())
         .collect();
     if short.is_empty() {
         return Ok(());
