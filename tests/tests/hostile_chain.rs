@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result};
 use consign_client::{
-    coins, Binary, BroadcastMode, ClientError, Coin, Msg, NodeClient, SecretKey, Tx, TxBody,
+    amount_of, coins, Binary, BroadcastMode, ClientError, Coin, Msg, NodeClient, SecretKey, Tx,
+    TxBody,
 };
 use consign_tests::{contract, deploy, ok_json, runtime, DevNode};
 
@@ -19,10 +20,7 @@ const MAX_GAS: u64 = 1_000_000_000;
 
 fn balance(rt: &tokio::runtime::Runtime, client: &NodeClient, address: &str) -> Result<u128> {
     let coins = rt.block_on(client.balances(address))?;
-    Ok(coins
-        .iter()
-        .find(|c| c.denom == "ucsn")
-        .map_or(0, |c| c.amount.to_string().parse().unwrap_or(0)))
+    Ok(amount_of(&coins, "ucsn"))
 }
 
 /// A signed transaction's bytes.
@@ -317,6 +315,131 @@ fn during_a_flood_queries_answer_and_no_sender_fills_the_mempool() -> Result<()>
     );
     Ok(())
 }
+
+/// The mempool's count cap alone did not bound its memory: one upload may be megabytes, so
+/// 100,000 pending transactions could hold gigabytes. The attack: while the node is busy with a
+/// block of gas-burning calls, one sender queues megabyte uploads. The node keeps at most
+/// `--max-mempool-bytes` of them waiting and turns the next away as "full" (code 20, HTTP 503:
+/// try again later); a small
+/// transaction from someone else still fits; everything admitted is committed; and once blocks
+/// have made room, the refused upload is taken.
+#[test]
+fn megabyte_uploads_fill_the_mempool_only_up_to_its_byte_cap() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let node = DevNode::start_with(&dir.path().join("chain"), &["--max-mempool-bytes", "3MiB"])?;
+    let client = NodeClient::new(&node.url)?;
+    let rt = runtime();
+    let chain_id = rt.block_on(client.status())?.chain_id;
+    let spinner = spinner(&node)?;
+    let broadcast =
+        |bytes: Vec<u8>| rt.block_on(client.broadcast_bytes(bytes, BroadcastMode::Sync));
+
+    // Keep the node busy: dave's gas-burning calls, one block after another.
+    let dave = SecretKey::from_seed("dave");
+    let first = rt.block_on(client.account(&dave.address()))?.sequence;
+    for n in 0..BUSY_CALLS {
+        broadcast(signed(
+            &dave,
+            &chain_id,
+            first + n,
+            MAX_GAS,
+            vec![],
+            vec![spin(&spinner)],
+        ))?;
+    }
+
+    // Uploads of a mebibyte (not a valid module: the block will refuse each, and charge it).
+    let alice = SecretKey::from_seed("alice");
+    let mut sequence = rt.block_on(client.account(&alice.address()))?.sequence;
+    let upload = |sequence: u64| {
+        let wasm = vec![0x5a; 1 << 20];
+        signed(
+            &alice,
+            &chain_id,
+            sequence,
+            100_000_000,
+            vec![],
+            vec![Msg::StoreCode {
+                wasm: Binary::from(wasm),
+            }],
+        )
+    };
+    let mut admitted = Vec::new();
+    let message = loop {
+        match broadcast(upload(sequence)) {
+            Ok(consign_client::Broadcast::Checked(check)) => {
+                admitted.push(check.txhash);
+                sequence += 1;
+            }
+            Ok(other) => panic!("{other:?}"),
+            // Not refused for good: "full" is a 503, send it again later.
+            Err(ClientError::Api {
+                status: 503,
+                code: Some(20),
+                message,
+            }) => break message,
+            Err(e) => return Err(e).context("an upload"),
+        }
+        assert!(
+            admitted.len() < 10,
+            "10 MiB of uploads admitted past a 3 MiB cap"
+        );
+    };
+    assert!(
+        message.contains("the mempool is full")
+            && message.contains("the node keeps at most 3 MiB")
+            && message.contains("send it again after the next block"),
+        "{message}"
+    );
+    assert!(
+        (1..=2).contains(&admitted.len()),
+        "{} uploads of over 1 MiB fit in 3 MiB",
+        admitted.len()
+    );
+
+    // Someone else's small transaction still fits.
+    let bob = SecretKey::from_seed("bob");
+    let bob_sequence = rt.block_on(client.account(&bob.address()))?.sequence;
+    let send = signed(
+        &bob,
+        &chain_id,
+        bob_sequence,
+        200_000,
+        vec![],
+        vec![Msg::BankSend {
+            to: alice.address(),
+            amount: coins(1, "ucsn"),
+        }],
+    );
+    let Ok(consign_client::Broadcast::Checked(small)) = broadcast(send) else {
+        panic!("a small transaction was refused beside the uploads");
+    };
+
+    // Everything admitted is committed; then the refused upload gets in.
+    for hash in admitted.iter().chain([&small.txhash]) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            match rt.block_on(client.tx(hash)) {
+                Ok(_) => break,
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{hash} was admitted and never committed"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    assert!(matches!(
+        broadcast(upload(sequence))?,
+        consign_client::Broadcast::Checked(_)
+    ));
+    Ok(())
+}
+
+/// Gas-burning calls that keep the node busy while the mempool fills.
+const BUSY_CALLS: u64 = 30;
 
 /// Gas-burning calls per dev account in the flood.
 const FLOOD_PER_SENDER: u64 = 4;

@@ -456,6 +456,19 @@ fn valid_denom(denom: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b':' | b'.' | b'_' | b'-'))
 }
 
+/// A size of at least one byte, in any unit `consign_util::size` reads: `1MiB`, `256MiB`,
+/// `2GiB`, `1000` (bytes).
+///
+/// # Errors
+/// When the text is no size, or zero.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    match consign_util::size::parse_size(text) {
+        Ok(0) => Err("the size must be at least one byte".into()),
+        Ok(size) => Ok(size),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
 /// Checks that `text` is one JSON value.
 ///
 /// # Errors

@@ -20,6 +20,7 @@ use serde_json::json;
 use consign_util::daemon::Daemon;
 
 use self::process::{Cli, STOP_GRACE};
+use super::args::parse_size;
 use super::{OutputFormat, Session, EXIT_OK};
 
 /// Long help of `consign demo`.
@@ -800,15 +801,5 @@ fn human_duration(d: Duration) -> String {
         format!("{:.0} ms", d.as_secs_f64() * 1e3)
     } else {
         format!("{:.1} s", d.as_secs_f64())
-    }
-}
-
-/// Parses `1MiB`, `256MiB`, `2GiB`, `1000` (bytes).
-/// `--size`: at least one byte, in any unit `consign_util::size` reads.
-fn parse_size(text: &str) -> Result<u64, String> {
-    match consign_util::size::parse_size(text) {
-        Ok(0) => Err("the size must be at least one byte".into()),
-        Ok(size) => Ok(size),
-        Err(error) => Err(error.to_string()),
     }
 }

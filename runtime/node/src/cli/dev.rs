@@ -13,7 +13,7 @@ use consign_chain::{
 use consign_client::{coins, GasPrice, Keyring, SecretKey, Timestamp, NATIVE_DENOM};
 use serde::Serialize;
 
-use super::args::{HomeArgs, API_URL_FILE};
+use super::args::{parse_size, HomeArgs, API_URL_FILE};
 use super::banner::{print_started, Banner, DevAccount};
 use super::{Session, EXIT_OK};
 use crate::server::{self, Node, NodeConfig};
@@ -137,6 +137,12 @@ pub struct DevArgs {
     /// make room.
     #[arg(long, value_name = "N", default_value_t = NodeConfig::default().max_mempool_txs)]
     pub max_mempool_txs: usize,
+
+    /// The most bytes of transactions waiting in the mempool in all, e.g. `256MiB`; more are
+    /// refused until blocks make room (one upload may be megabytes, so the count alone does
+    /// not bound the node's memory).
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+    pub max_mempool_bytes: u64,
 }
 
 /// `0`, or a duration such as `5s`, `500ms`, `1m 30s`.
@@ -330,6 +336,7 @@ pub fn run(args: &DevArgs, session: &Session, out: &mut impl Write) -> anyhow::R
                 max_block_gas: args.max_block_gas,
                 max_sender_txs: args.max_pending_per_sender,
                 max_mempool_txs: args.max_mempool_txs.max(1),
+                max_mempool_bytes: args.max_mempool_bytes,
                 ..NodeConfig::default()
             },
         );

@@ -17,6 +17,8 @@ use super::node::TxOutcome;
 pub(super) struct Mempool {
     /// Accepted and not yet taken into a block, oldest first.
     queue: VecDeque<CheckedTx>,
+    /// The bytes of the transactions in `queue`.
+    queue_bytes: u64,
     /// Hashes of every pending transaction (queued or in the block being made).
     hashes: HashSet<TxHash>,
     /// Pending transactions per sender, and the fees they pay.
@@ -29,6 +31,11 @@ impl Mempool {
     /// Transactions waiting for a block (not counting those in the block being made).
     pub(super) fn waiting(&self) -> usize {
         self.queue.len()
+    }
+
+    /// The bytes of the transactions waiting for a block.
+    pub(super) fn waiting_bytes(&self) -> u64 {
+        self.queue_bytes
     }
 
     /// Transactions accepted and not yet committed.
@@ -58,6 +65,7 @@ impl Mempool {
             .entry(checked.tx.body.sender.clone())
             .or_default()
             .add(&checked.tx.body.fee);
+        self.queue_bytes += checked.bytes.len() as u64;
         self.queue.push_back(checked);
     }
 
@@ -108,7 +116,10 @@ impl Mempool {
             }
             n += 1;
         }
-        self.queue.drain(..n).collect()
+        let taken: Vec<CheckedTx> = self.queue.drain(..n).collect();
+        let bytes: u64 = taken.iter().map(|c| c.bytes.len() as u64).sum();
+        self.queue_bytes -= bytes;
+        taken
     }
 
     /// Forgets a transaction taken for a block that is now committed (or failed), and tells
@@ -173,8 +184,10 @@ mod tests {
         let first = checked(&alice, 0);
         let second = checked(&alice, 1);
         let (h1, h2) = (first.hash, second.hash);
+        let size = first.bytes.len() as u64;
         pool.push(first);
         pool.push(second);
+        assert_eq!(pool.waiting_bytes(), 2 * size);
         let mut waiter = pool.wait_for(h1);
         assert_eq!(pool.pending(&alice.address()), 2);
         assert_eq!(pool.pending_of(&alice.address()).fees["ucsn"], 20);
@@ -183,6 +196,11 @@ mod tests {
         assert_eq!(taken.len(), 1);
         assert_eq!(taken[0].hash, h1);
         assert_eq!(pool.waiting(), 1);
+        assert_eq!(
+            pool.waiting_bytes(),
+            size,
+            "what a block took no longer waits"
+        );
         assert!(
             pool.contains(&h1),
             "taken but not committed is still pending"

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use consign_chain::{App, ChainError, CheckError, CheckedTx, View};
 use consign_client::{Block, NodeStatus, Simulation, Timestamp, Tx, TxHash, TxResult};
+use consign_util::size::format_size;
 use tokio::sync::{broadcast, oneshot, watch, Notify, Semaphore};
 use tokio::time::Instant;
 
@@ -26,6 +27,9 @@ pub struct NodeConfig {
     pub max_block_gas: u64,
     /// The most transactions pending at once; more are refused until blocks make room.
     pub max_mempool_txs: usize,
+    /// The most bytes of transactions waiting for a block at once; more are refused until
+    /// blocks make room. The count alone does not bound the memory: one upload may be megabytes.
+    pub max_mempool_bytes: u64,
     /// The most transactions one sender may have pending at once; more are refused until its
     /// earlier ones are committed, so no sender can fill the mempool alone.
     pub max_sender_txs: u64,
@@ -48,6 +52,7 @@ impl Default for NodeConfig {
             max_block_txs: 5_000,
             max_block_gas: 10_000_000_000,
             max_mempool_txs: 100_000,
+            max_mempool_bytes: 256 << 20,
             max_sender_txs: 100,
             shutdown_grace: Duration::from_secs(10),
             max_simulations: std::thread::available_parallelism()
@@ -383,6 +388,19 @@ impl Node {
                 format!(
                     "the mempool is full ({} transactions pending); send it again after the next block",
                     pool.pending_total()
+                ),
+                RefusalKind::Full,
+            ));
+        }
+        let size = checked.bytes.len() as u64;
+        if pool.waiting_bytes().saturating_add(size) > self.config.max_mempool_bytes {
+            return Err(refuse(
+                20,
+                format!(
+                    "the mempool is full ({} of transactions waiting, and this one is {}; the node keeps at most {}); send it again after the next block",
+                    format_size(pool.waiting_bytes()),
+                    format_size(size),
+                    format_size(self.config.max_mempool_bytes)
                 ),
                 RefusalKind::Full,
             ));
