@@ -152,8 +152,10 @@ struct InboxState {
     requests: Vec<(HeaderMap, bytes::Bytes)>,
 }
 
-/// A buyer's inbox at `/inbox`; `/moved` answers 307 to `/inbox`.
-async fn fake_inbox(state: Shared<InboxState>) -> SocketAddr {
+/// A buyer's inbox at `/inbox`, starting in `state`; `/moved` answers 307 to `/inbox`.
+async fn fake_inbox(state: InboxState) -> (SocketAddr, Shared<InboxState>) {
+    let state = Arc::new(Mutex::new(state));
+    let seen = Arc::clone(&state);
     let inbox = warp::post()
         .and(warp::path!("inbox"))
         .and(warp::header::headers_cloned())
@@ -177,7 +179,7 @@ async fn fake_inbox(state: Shared<InboxState>) -> SocketAddr {
             .body(String::new())
             .unwrap()
     });
-    serve_on_loopback(ready().or(inbox).or(moved)).await
+    (serve_on_loopback(ready().or(inbox).or(moved)).await, seen)
 }
 
 /// A Consign inbox's answer to every preflight: `204`, `x-consign-inbox: ready`.
@@ -190,6 +192,19 @@ fn ready(
             .body(String::new())
             .unwrap()
     })
+}
+
+/// A node's services on a fresh data directory, beside a stand-in chain node serving `state`:
+/// the services, the chain's state, and the directory (removed when it is dropped).
+async fn node(
+    state: ChainState,
+    allow_private_egress: bool,
+) -> (Services, Shared<ChainState>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let chain_state = Arc::new(Mutex::new(state));
+    let chain = fake_chain(Arc::clone(&chain_state)).await;
+    let svc = services(dir.path(), chain, allow_private_egress);
+    (svc, chain_state, dir)
 }
 
 /// A node's services on a fresh data directory, with fast retries.
@@ -327,15 +342,12 @@ async fn two_nodes_in_one_process_do_not_wake_each_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failing_endpoint_gets_the_delivery_once_it_accepts() {
-    let dir = tempfile::tempdir().unwrap();
-    let chain_state = Shared::default();
-    let chain = fake_chain(Arc::clone(&chain_state)).await;
-    let inbox_state = Arc::new(Mutex::new(InboxState {
+    let (inbox, inbox_state) = fake_inbox(InboxState {
         fail: 3,
         ..InboxState::default()
-    }));
-    let inbox = fake_inbox(Arc::clone(&inbox_state)).await;
-    let svc = services(dir.path(), chain, true);
+    })
+    .await;
+    let (svc, chain_state, _dir) = node(ChainState::default(), true).await;
 
     let buyer = AgeIdentity::generate();
     let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
@@ -411,14 +423,10 @@ async fn a_failing_endpoint_gets_the_delivery_once_it_accepts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn private_endpoints_are_refused_with_the_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    let chain_state = Shared::default();
-    let chain = fake_chain(Arc::clone(&chain_state)).await;
-    let inbox_state = Shared::default();
-    let inbox = fake_inbox(Arc::clone(&inbox_state)).await;
+    let (inbox, inbox_state) = fake_inbox(InboxState::default()).await;
     // Private egress off; the stand-in chain node is reached by the node client, which the
     // policy does not govern.
-    let svc = services(dir.path(), chain, false);
+    let (svc, chain_state, _dir) = node(ChainState::default(), false).await;
     let buyer = AgeIdentity::generate();
     let sha = store_and_register(&svc, b"confidential");
 
@@ -476,12 +484,8 @@ async fn private_endpoints_are_refused_with_the_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn purchases_are_rechecked_on_chain() {
-    let dir = tempfile::tempdir().unwrap();
-    let chain_state = Shared::default();
-    let chain = fake_chain(Arc::clone(&chain_state)).await;
-    let inbox_state = Shared::default();
-    let inbox = fake_inbox(Arc::clone(&inbox_state)).await;
-    let svc = services(dir.path(), chain, true);
+    let (inbox, inbox_state) = fake_inbox(InboxState::default()).await;
+    let (svc, chain_state, _dir) = node(ChainState::default(), true).await;
     let buyer = AgeIdentity::generate();
     let sha = store_and_register(&svc, b"confidential");
     let endpoint = format!("http://{inbox}/inbox");
@@ -542,15 +546,15 @@ async fn purchases_are_rechecked_on_chain() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_unreachable_chain_is_retried_and_redirects_are_followed() {
-    let dir = tempfile::tempdir().unwrap();
-    let chain_state = Arc::new(Mutex::new(ChainState {
-        down: true,
-        ..ChainState::default()
-    }));
-    let chain = fake_chain(Arc::clone(&chain_state)).await;
-    let inbox_state = Shared::default();
-    let inbox = fake_inbox(Arc::clone(&inbox_state)).await;
-    let svc = services(dir.path(), chain, true);
+    let (inbox, inbox_state) = fake_inbox(InboxState::default()).await;
+    let (svc, chain_state, _dir) = node(
+        ChainState {
+            down: true,
+            ..ChainState::default()
+        },
+        true,
+    )
+    .await;
     let buyer = AgeIdentity::generate();
     let data = b"moved data".to_vec();
     let sha = store_and_register(&svc, &data);
@@ -591,12 +595,8 @@ async fn an_unreachable_chain_is_retried_and_redirects_are_followed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_blob_that_does_not_match_the_instruction_is_never_sent_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    let chain_state = Shared::default();
-    let chain = fake_chain(Arc::clone(&chain_state)).await;
-    let inbox_state = Shared::default();
-    let inbox = fake_inbox(Arc::clone(&inbox_state)).await;
-    let svc = services(dir.path(), chain, true);
+    let (inbox, inbox_state) = fake_inbox(InboxState::default()).await;
+    let (svc, chain_state, _dir) = node(ChainState::default(), true).await;
     let buyer = AgeIdentity::generate();
     let data = vec![1u8; 200_000];
     let sha = store_and_register(&svc, &data);
@@ -636,12 +636,8 @@ async fn a_blob_that_does_not_match_the_instruction_is_never_sent_whole() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn deliveries_in_flight_at_a_crash_are_resumed() {
-    let dir = tempfile::tempdir().unwrap();
-    let chain_state = Shared::default();
-    let chain = fake_chain(Arc::clone(&chain_state)).await;
-    let inbox_state = Shared::default();
-    let inbox = fake_inbox(Arc::clone(&inbox_state)).await;
-    let svc = services(dir.path(), chain, true);
+    let (inbox, inbox_state) = fake_inbox(InboxState::default()).await;
+    let (svc, chain_state, _dir) = node(ChainState::default(), true).await;
     let buyer = AgeIdentity::generate();
     let sha = store_and_register(&svc, b"resumed");
     let endpoint = format!("http://{inbox}/inbox");
@@ -668,12 +664,8 @@ async fn deliveries_in_flight_at_a_crash_are_resumed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_follower_catches_up_after_an_outage_without_skipping() {
-    let dir = tempfile::tempdir().unwrap();
-    let chain_state = Shared::default();
-    let chain = fake_chain(Arc::clone(&chain_state)).await;
-    let inbox_state = Shared::default();
-    let inbox = fake_inbox(Arc::clone(&inbox_state)).await;
-    let svc = services(dir.path(), chain, true);
+    let (inbox, inbox_state) = fake_inbox(InboxState::default()).await;
+    let (svc, chain_state, _dir) = node(ChainState::default(), true).await;
     let buyer = AgeIdentity::generate();
     let sha = store_and_register(&svc, b"followed");
     let endpoint = format!("http://{inbox}/inbox");
@@ -845,10 +837,7 @@ async fn large_delivery_throughput() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1024);
     let size = mib * 1024 * 1024;
-    let dir = tempfile::tempdir().unwrap();
-    let chain_state = Shared::default();
-    let chain = fake_chain(Arc::clone(&chain_state)).await;
-    let svc = services(dir.path(), chain, true);
+    let (svc, chain_state, _dir) = node(ChainState::default(), true).await;
     let buyer = AgeIdentity::generate();
 
     let started = Instant::now();
@@ -976,9 +965,6 @@ where
 /// as delivered and no body is sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_purchase_the_inbox_saved_before_is_not_sent_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let chain_state = Shared::default();
-    let chain = fake_chain(Arc::clone(&chain_state)).await;
     let posts = Arc::new(Mutex::new(0usize));
     let saved = warp::options().map(|| {
         warp::http::Response::builder()
@@ -992,7 +978,7 @@ async fn a_purchase_the_inbox_saved_before_is_not_sent_again() {
         "stored"
     });
     let inbox = serve_on_loopback(saved.or(post)).await;
-    let svc = services(dir.path(), chain, true);
+    let (svc, chain_state, _dir) = node(ChainState::default(), true).await;
     let buyer = AgeIdentity::generate();
     let sha = store_and_register(&svc, b"saved before");
     let endpoint = format!("http://{inbox}/inbox");

@@ -34,12 +34,9 @@ async fn recording_inbox(seen: Seen) -> SocketAddr {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_custody_piece_is_delivered_as_its_fragment_and_its_share_sealed_to_the_buyer() {
-    let dir = tempfile::tempdir().unwrap();
-    let chain_state = Shared::default();
-    let chain = fake_chain(Arc::clone(&chain_state)).await;
+    let (svc, chain_state, _dir) = node(ChainState::default(), true).await;
     let seen = Seen::default();
     let inbox = recording_inbox(Arc::clone(&seen)).await;
-    let svc = services(dir.path(), chain, true);
 
     // The seller's side: a 2-of-3 set; this node keeps piece 1, its share sealed to the node.
     let data: Vec<u8> = (0..300_000u32).map(|i| (i * 13 % 251) as u8).collect();
