@@ -6,7 +6,7 @@
 #   with the workspace's `contract` profile (those marked `build-alone` each in one of their own,
 #   so their cosmwasm-std features stay theirs);
 # - third-party contracts from crates.io (THIRDPARTY_CONTRACTS: cw20-base, cw4-group,
-#   cw3-flex-multisig, cw1-subkeys), each built unmodified as its own package (a
+#   cw3-flex-multisig, cw1-subkeys, cw721-base), each built unmodified as its own package (a
 #   cdylib that merely depends on one would not export its entry points) with the lock file
 #   pinned in scripts/thirdparty/, so that cosmwasm-std resolves to a 2.x after 2.0.0 (whose
 #   allocator aborts in `deallocate` with Rust >= 1.78).
@@ -32,6 +32,7 @@ THIRDPARTY_CONTRACTS=(
     cw4-group@2.0.0
     cw3-flex-multisig@2.0.0
     cw1-subkeys@2.0.0
+    cw721-base@0.22.0
 )
 # Sources of third-party contracts. (`$TARGET_DIR/thirdparty` itself holds the host artifacts
 # of the `thirdparty` profile.)

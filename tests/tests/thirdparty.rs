@@ -7,6 +7,9 @@
 //!   group; a proposal that pays out and adds a member, voted, passed and executed.
 //! - cw1-subkeys, built with cosmwasm-std's `staking` feature: a subkey's bank allowance, and its
 //!   staking permissions as the contract delegates, withdraws rewards and undelegates.
+//! - cw721-base 0.22 (815 KiB, the largest): minting by the minter only, and tokens that move
+//!   only by their owner, a spender approved for the token, or an operator approved for all of
+//!   the owner's tokens, until the approval is used up or revoked.
 
 use consign_tests::{contract, dev_address, ok_json, ChainNode, DevNode};
 use serde_json::{json, Value};
@@ -306,6 +309,121 @@ fn cw1_subkeys_lets_a_subkey_spend_its_allowance_and_stake_only_as_permitted() {
     assert!(
         unbonding.to_string().contains("400000"),
         "the proxy's unbonding should hold 400000: {unbonding}"
+    );
+}
+
+#[test]
+fn cw721_tokens_move_only_by_their_owner_an_approved_spender_or_an_operator() {
+    let home = tempfile::tempdir().unwrap();
+    let node = DevNode::start(home.path()).unwrap();
+    let (alice, bob, carol, dave) = (
+        dev_address("alice"),
+        dev_address("bob"),
+        dev_address("carol"),
+        dev_address("dave"),
+    );
+    let code = node.store_contract("cw721_base");
+    let nft = node.instantiate(
+        &code,
+        &json!({"name": "Consign Prints", "symbol": "PRINT", "collection_info_extension": null,
+                "minter": alice, "creator": null, "withdraw_address": null}),
+        "prints",
+    );
+    let mint = |id: &str, owner: &str| {
+        json!({"mint": {"token_id": id, "owner": owner,
+                        "token_uri": format!("ipfs://prints/{id}"), "extension": null}})
+    };
+    let transfer = |id: &str, to: &str| json!({"transfer_nft": {"recipient": to, "token_id": id}});
+    let owner = |id: &str| {
+        node.smart(
+            &nft,
+            &json!({"owner_of": {"token_id": id, "include_expired": null}}),
+        )["owner"]
+            .clone()
+    };
+    const NOT_OWNER: &str = "Caller is not the contract's current owner";
+
+    // Only the minter mints, and each token id once.
+    assert!(refused(&node, &nft, &mint("1", &bob), "bob").contains("Caller is not minter"));
+    execute(&node, &nft, &mint("1", &bob), "alice");
+    execute(&node, &nft, &mint("2", &bob), "alice");
+    assert!(refused(&node, &nft, &mint("1", &carol), "alice").contains("token_id already claimed"));
+    assert_eq!(
+        node.smart(&nft, &json!({"num_tokens": {}})),
+        json!({"count": 2})
+    );
+    assert_eq!(
+        node.smart(&nft, &json!({"nft_info": {"token_id": "1"}}))["token_uri"],
+        "ipfs://prints/1"
+    );
+
+    // Carol may not move bob's tokens; an approval that has already expired is refused.
+    assert!(refused(&node, &nft, &transfer("1", &carol), "carol").contains(NOT_OWNER));
+    let expired =
+        json!({"approve": {"spender": carol, "token_id": "1", "expires": {"at_height": 1}}});
+    assert!(refused(&node, &nft, &expired, "bob")
+        .contains("Cannot set approval that is already expired"));
+
+    // Approved for token 1, carol moves it (to dave), and only it; the approval goes with it.
+    execute(
+        &node,
+        &nft,
+        &json!({"approve": {"spender": carol, "token_id": "1", "expires": null}}),
+        "bob",
+    );
+    let approvals = |id: &str| {
+        node.smart(
+            &nft,
+            &json!({"approvals": {"token_id": id, "include_expired": null}}),
+        )["approvals"]
+            .clone()
+    };
+    assert_eq!(approvals("1")[0]["spender"], carol.as_str());
+    assert!(refused(&node, &nft, &transfer("2", &carol), "carol").contains(NOT_OWNER));
+    execute(&node, &nft, &transfer("1", &dave), "carol");
+    assert_eq!(owner("1"), dave.as_str());
+    assert_eq!(approvals("1"), json!([]));
+    assert!(refused(&node, &nft, &transfer("1", &carol), "carol").contains(NOT_OWNER));
+
+    // An operator moves any of the owner's tokens, and none of anyone else's, until revoked.
+    execute(
+        &node,
+        &nft,
+        &json!({"approve_all": {"operator": carol, "expires": null}}),
+        "bob",
+    );
+    execute(&node, &nft, &transfer("2", &carol), "carol");
+    assert_eq!(owner("2"), carol.as_str());
+    assert!(refused(&node, &nft, &transfer("1", &carol), "carol").contains(NOT_OWNER));
+    execute(&node, &nft, &mint("3", &bob), "alice");
+    execute(
+        &node,
+        &nft,
+        &json!({"revoke_all": {"operator": carol}}),
+        "bob",
+    );
+    assert!(refused(&node, &nft, &transfer("3", &carol), "carol").contains(NOT_OWNER));
+
+    // Only its owner burns a token.
+    let burn = json!({"burn": {"token_id": "3"}});
+    assert!(refused(&node, &nft, &burn, "carol").contains(NOT_OWNER));
+    execute(&node, &nft, &burn, "bob");
+    let tokens_of = |who: &str| {
+        node.smart(
+            &nft,
+            &json!({"tokens": {"owner": who, "start_after": null, "limit": null}}),
+        )["tokens"]
+            .clone()
+    };
+    assert_eq!(tokens_of(&bob), json!([]));
+    assert_eq!(tokens_of(&carol), json!(["2"]));
+    assert_eq!(tokens_of(&dave), json!(["1"]));
+    assert_eq!(
+        node.smart(
+            &nft,
+            &json!({"all_tokens": {"start_after": null, "limit": null}})
+        ),
+        json!({"tokens": ["1", "2"]})
     );
 }
 
