@@ -6,10 +6,10 @@
 #   with the workspace's `contract` profile (those marked `build-alone` each in one of their own,
 #   so their cosmwasm-std features stay theirs);
 # - third-party contracts from crates.io (THIRDPARTY_CONTRACTS: cw20-base, cw4-group,
-#   cw3-flex-multisig, cw1-subkeys, cw721-base), each built unmodified as its own package (a
-#   cdylib that merely depends on one would not export its entry points) with the lock file
-#   pinned in scripts/thirdparty/, so that cosmwasm-std resolves to a 2.x after 2.0.0 (whose
-#   allocator aborts in `deallocate` with Rust >= 1.78).
+#   cw3-flex-multisig, cw1-subkeys, cw721-base, cw721-fixed-price), each built unmodified as
+#   its own package (a cdylib that merely depends on one would not export its entry points)
+#   with the lock file pinned in scripts/thirdparty/, so that cosmwasm-std resolves to a 2.x
+#   after 2.0.0 (whose allocator aborts in `deallocate` with Rust >= 1.78).
 #
 # Idempotent: cargo rebuilds only what changed, and each third-party source is prepared once.
 # <target> is $CARGO_TARGET_DIR if set, else <repo>/target. Needs network on the first run only.
@@ -33,6 +33,7 @@ THIRDPARTY_CONTRACTS=(
     cw3-flex-multisig@2.0.0
     cw1-subkeys@2.0.0
     cw721-base@0.22.0
+    cw721-fixed-price@0.22.0
 )
 # Sources of third-party contracts. (`$TARGET_DIR/thirdparty` itself holds the host artifacts
 # of the `thirdparty` profile.)

@@ -10,6 +10,9 @@
 //! - cw721-base 0.22 (815 KiB, the largest): minting by the minter only, and tokens that move
 //!   only by their owner, a spender approved for the token, or an operator approved for all of
 //!   the owner's tokens, until the approval is used up or revoked.
+//! - cw721-fixed-price 0.22 over cw20-base and cw721-base: at instantiation the sale creates
+//!   its collection and learns its address from the reply; buyers pay in cw20 tokens through
+//!   `send`, whose hook mints them the next token, until the edition is sold out.
 
 use consign_tests::{contract, dev_address, ok_json, ChainNode, DevNode};
 use serde_json::{json, Value};
@@ -424,6 +427,112 @@ fn cw721_tokens_move_only_by_their_owner_an_approved_spender_or_an_operator() {
             &json!({"all_tokens": {"start_after": null, "limit": null}})
         ),
         json!({"tokens": ["1", "2"]})
+    );
+}
+
+#[test]
+fn a_fixed_price_sale_creates_its_collection_and_mints_to_whoever_pays_in_cw20() {
+    let home = tempfile::tempdir().unwrap();
+    let node = DevNode::start(home.path()).unwrap();
+    let (alice, bob) = (dev_address("alice"), dev_address("bob"));
+    let cw20 = node.store_contract("cw20_base");
+    let token = node.instantiate(
+        &cw20,
+        &json!({"name": "Consign Dollar", "symbol": "CUSD", "decimals": 6, "mint": null,
+                "marketing": null,
+                "initial_balances": [{"address": alice, "amount": "1000"},
+                                     {"address": bob, "amount": "150"}]}),
+        "cusd",
+    );
+    let cw721 = node.store_contract("cw721_base");
+    let sale_code = node.store_contract("cw721_fixed_price");
+    let sale_msg = |price: &str| {
+        json!({"owner": alice, "max_tokens": 2, "unit_price": price, "name": "Edition",
+               "symbol": "ED", "collection_info_extension": null,
+               "token_code_id": cw721.parse::<u64>().unwrap(), "cw20_address": token,
+               "token_uri": "ipfs://edition", "extension": null, "withdraw_address": null})
+    };
+
+    // A free edition is refused at instantiation, and nothing is created.
+    let free = node
+        .consign(&[
+            "tx",
+            "wasm",
+            "instantiate",
+            &sale_code,
+            &sale_msg("0").to_string(),
+            "--label",
+            "free",
+            "--no-admin",
+            "--from",
+            "alice",
+            "--output",
+            "json",
+        ])
+        .unwrap();
+    assert!(!free.status.success());
+    assert!(String::from_utf8_lossy(&free.stderr).contains("InvalidUnitPrice"));
+
+    // The sale instantiates its collection with a reply on success, and reads the new
+    // contract's address from the reply's msg_responses (a MsgInstantiateContractResponse).
+    let sale = node.instantiate(&sale_code, &sale_msg("100"), "edition");
+    let config = node.smart(&sale, &json!({"get_config": {}}));
+    let collection = config["cw721_address"]
+        .as_str()
+        .unwrap_or_else(|| panic!("the reply did not link the collection: {config}"))
+        .to_owned();
+    let info = node.json(&["query", "wasm", "contract", &collection]);
+    assert_eq!(info["code_id"].to_string(), cw721, "{info}");
+    assert_eq!(info["creator"], sale.as_str(), "{info}");
+    assert_eq!(
+        node.smart(&collection, &json!({"minter": {}}))["minter"],
+        sale.as_str()
+    );
+
+    let pay = |amount: &str| {
+        json!({"send": {"contract": sale, "amount": amount,
+                        "msg": consign_client::Binary::from(b"{}".as_slice())}})
+    };
+    let cusd = |who: &str| {
+        node.smart(&token, &json!({"balance": {"address": who}}))["balance"]
+            .as_str()
+            .unwrap()
+            .parse::<u128>()
+            .unwrap()
+    };
+    let owner = |id: &str| {
+        node.smart(
+            &collection,
+            &json!({"owner_of": {"token_id": id, "include_expired": null}}),
+        )["owner"]
+            .clone()
+    };
+
+    // Paying the wrong amount fails the whole send: no token, no tokens moved.
+    assert!(refused(&node, &token, &pay("50"), "alice").contains("WrongPaymentAmount"));
+    assert_eq!(cusd(&alice), 1000);
+    // The sale takes payment only from its token contract, not from anyone calling its hook.
+    let forged = json!({"receive": {"sender": alice, "amount": "100",
+                                    "msg": consign_client::Binary::from(b"{}".as_slice())}});
+    assert!(refused(&node, &sale, &forged, "alice").contains("UnauthorizedTokenContract"));
+
+    // Each payment mints the next token to its payer.
+    execute(&node, &token, &pay("100"), "alice");
+    execute(&node, &token, &pay("100"), "bob");
+    assert_eq!(owner("0"), alice.as_str());
+    assert_eq!(owner("1"), bob.as_str());
+    assert_eq!(
+        node.smart(&collection, &json!({"nft_info": {"token_id": "1"}}))["token_uri"],
+        "ipfs://edition"
+    );
+    assert_eq!((cusd(&alice), cusd(&bob), cusd(&sale)), (900, 50, 200));
+
+    // Sold out: the third payment is refused and keeps its tokens.
+    assert!(refused(&node, &token, &pay("100"), "alice").contains("SoldOut"));
+    assert_eq!(cusd(&alice), 900);
+    assert_eq!(
+        node.smart(&collection, &json!({"num_tokens": {}})),
+        json!({"count": 2})
     );
 }
 
