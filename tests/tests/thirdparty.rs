@@ -337,13 +337,7 @@ fn cw721_tokens_move_only_by_their_owner_an_approved_spender_or_an_operator() {
                         "token_uri": format!("ipfs://prints/{id}"), "extension": null}})
     };
     let transfer = |id: &str, to: &str| json!({"transfer_nft": {"recipient": to, "token_id": id}});
-    let owner = |id: &str| {
-        node.smart(
-            &nft,
-            &json!({"owner_of": {"token_id": id, "include_expired": null}}),
-        )["owner"]
-            .clone()
-    };
+    let owner = |id: &str| nft_owner(&node, &nft, id);
     const NOT_OWNER: &str = "Caller is not the contract's current owner";
 
     // Only the minter mints, and each token id once.
@@ -500,13 +494,7 @@ fn a_fixed_price_sale_creates_its_collection_and_mints_to_whoever_pays_in_cw20()
             .parse::<u128>()
             .unwrap()
     };
-    let owner = |id: &str| {
-        node.smart(
-            &collection,
-            &json!({"owner_of": {"token_id": id, "include_expired": null}}),
-        )["owner"]
-            .clone()
-    };
+    let owner = |id: &str| nft_owner(&node, &collection, id);
 
     // Paying the wrong amount fails the whole send: no token, no tokens moved.
     assert!(refused(&node, &token, &pay("50"), "alice").contains("WrongPaymentAmount"));
@@ -534,6 +522,15 @@ fn a_fixed_price_sale_creates_its_collection_and_mints_to_whoever_pays_in_cw20()
         node.smart(&collection, &json!({"num_tokens": {}})),
         json!({"count": 2})
     );
+}
+
+/// The owner of token `id` of the cw721 contract `nft`, as its `owner_of` query answers.
+fn nft_owner(node: &DevNode, nft: &str, id: &str) -> Value {
+    node.smart(
+        nft,
+        &json!({"owner_of": {"token_id": id, "include_expired": null}}),
+    )["owner"]
+        .clone()
 }
 
 /// The value of the first attribute `key` among a transaction result's events.
