@@ -16,6 +16,7 @@ use cosmos_sdk_proto::cosmos::base::v1beta1::{Coin as ProtoCoin, DecCoin};
 use cosmos_sdk_proto::cosmos::distribution::v1beta1 as distribution;
 use cosmos_sdk_proto::cosmos::staking::v1beta1 as staking;
 use cosmos_sdk_proto::prost::Message;
+use cosmos_sdk_proto::tendermint::google::protobuf::Duration;
 use cosmos_sdk_proto::Timestamp;
 use cosmwasm_std::{Binary, BlockInfo, ContractResult, SystemError, SystemResult, Uint256};
 use serde_json::{json, Value};
@@ -30,6 +31,7 @@ pub(crate) const PATHS: &[&str] = &[
     "/cosmos.bank.v1beta1.Query/Balance",
     "/cosmos.bank.v1beta1.Query/AllBalances",
     "/cosmos.bank.v1beta1.Query/SupplyOf",
+    "/cosmos.staking.v1beta1.Query/Params",
     "/cosmos.staking.v1beta1.Query/Validator",
     "/cosmos.staking.v1beta1.Query/Delegation",
     "/cosmos.distribution.v1beta1.Query/DelegationRewards",
@@ -65,6 +67,7 @@ pub(crate) fn answer(
         "/cosmos.bank.v1beta1.Query/Balance" => balance(layers, data, encoding),
         "/cosmos.bank.v1beta1.Query/AllBalances" => all_balances(layers, data, encoding),
         "/cosmos.bank.v1beta1.Query/SupplyOf" => supply_of(layers, data, encoding),
+        "/cosmos.staking.v1beta1.Query/Params" => staking_params(layers, data, encoding),
         "/cosmos.staking.v1beta1.Query/Validator" => validator(layers, data, encoding),
         "/cosmos.staking.v1beta1.Query/Delegation" => delegation(layers, data, encoding),
         "/cosmos.distribution.v1beta1.Query/DelegationRewards" => {
@@ -248,6 +251,31 @@ fn dec_json(wire: &str) -> String {
     rewards::decimal_text(scaled)
 }
 
+/// The staking module's parameters; what contracts ask it for is mostly the unbonding time,
+/// which no typed `StakingQuery` answers.
+fn staking_params(layers: &Layers, data: &[u8], encoding: Encoding) -> Answered {
+    let _: staking::QueryParamsRequest = decoded!(data);
+    let params = module::params(layers)?;
+    // The validator set is the genesis's and cannot grow (there is no MsgCreateValidator), so
+    // its size is the most validators there can be. No commission: its minimum is zero. No
+    // historical info is kept.
+    let validators = module::validators(layers)?.len();
+    let response = staking::QueryParamsResponse {
+        params: Some(staking::Params {
+            unbonding_time: Some(Duration {
+                seconds: i64::try_from(params.unbonding_seconds).unwrap_or(i64::MAX),
+                nanos: 0,
+            }),
+            max_validators: u32::try_from(validators).unwrap_or(u32::MAX),
+            max_entries: u32::try_from(module::MAX_ENTRIES).unwrap_or(u32::MAX),
+            historical_entries: 0,
+            bond_denom: BOND_DENOM.to_owned(),
+            min_commission_rate: dec_wire(0),
+        }),
+    };
+    Ok(Ok(encode(&response, encoding)))
+}
+
 fn validator(layers: &Layers, data: &[u8], encoding: Encoding) -> Answered {
     let req: staking::QueryValidatorRequest = decoded!(data);
     if req.validator_addr.is_empty() {
@@ -388,6 +416,21 @@ impl Response for bank::QuerySupplyOfResponse {
     }
 }
 
+impl Response for staking::QueryParamsResponse {
+    fn json(&self) -> Value {
+        let p = self.params.clone().unwrap_or_default();
+        json!({ "params": {
+            // The SDK's JSON of a protobuf Duration: seconds with an `s`.
+            "unbonding_time": p.unbonding_time.map(|d| format!("{}s", d.seconds)),
+            "max_validators": p.max_validators,
+            "max_entries": p.max_entries,
+            "historical_entries": p.historical_entries,
+            "bond_denom": p.bond_denom,
+            "min_commission_rate": dec_json(&p.min_commission_rate),
+        }})
+    }
+}
+
 impl Response for staking::QueryValidatorResponse {
     fn json(&self) -> Value {
         let Some(v) = &self.validator else {
@@ -461,6 +504,37 @@ mod tests {
     fn paged(request: PageRequest) -> Result<(Vec<&'static str>, Vec<u8>, u64), String> {
         let denoms = vec!["a", "b", "c", "d", "e"];
         page(denoms, |d| d.as_bytes(), Some(request)).map(|(d, p)| (d, p.next_key, p.total))
+    }
+
+    #[test]
+    fn the_staking_parameters_in_the_sdks_json() {
+        let block = BlockInfo {
+            height: 1,
+            time: cosmwasm_std::Timestamp::from_seconds(1),
+            chain_id: "c".into(),
+        };
+        let answered = answer(
+            &Layers::default(),
+            &block,
+            "/cosmos.staking.v1beta1.Query/Params",
+            &[],
+            Encoding::Json,
+        );
+        let SystemResult::Ok(ContractResult::Ok(bytes)) = answered else {
+            panic!("{answered:?}");
+        };
+        let unbonding = crate::genesis::StakingGenesis::default().unbonding_seconds;
+        assert_eq!(
+            serde_json::from_slice::<Value>(&bytes).unwrap(),
+            json!({"params": {
+                "unbonding_time": format!("{unbonding}s"),
+                "max_validators": 0,
+                "max_entries": 7,
+                "historical_entries": 0,
+                "bond_denom": "ucsn",
+                "min_commission_rate": "0.000000000000000000",
+            }})
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@ use cosmos_sdk_proto::cosmos::bank::v1beta1::{
 };
 use cosmos_sdk_proto::cosmos::base::v1beta1::Coin as ProtoCoin;
 use cosmos_sdk_proto::cosmos::staking::v1beta1::{
-    MsgDelegate, MsgUndelegate, MsgUndelegateResponse, QueryValidatorRequest,
-    QueryValidatorResponse,
+    MsgDelegate, MsgUndelegate, MsgUndelegateResponse, QueryParamsRequest, QueryParamsResponse,
+    QueryValidatorRequest, QueryValidatorResponse,
 };
 use cosmos_sdk_proto::prost::Message;
 use serde_json::json;
@@ -129,6 +129,26 @@ fn a_contract_built_with_the_stargate_feature_speaks_protobuf_as_on_wasmd() {
     assert_eq!(validator.tokens, "200000");
     assert_eq!(validator.delegator_shares, "200000000000000000000000");
     assert_eq!(validator.description.unwrap().moniker, "val1");
+    // The staking parameters, which is where a contract learns the unbonding time.
+    let bytes = grpc(
+        &chain,
+        &gazer,
+        "/cosmos.staking.v1beta1.Query/Params",
+        &QueryParamsRequest {},
+    );
+    let params = QueryParamsResponse::decode(bytes.as_slice())
+        .unwrap()
+        .params
+        .unwrap();
+    assert_eq!(params.unbonding_time.unwrap().seconds, UNBONDING as i64);
+    assert_eq!(
+        (
+            params.max_validators,
+            params.max_entries,
+            params.bond_denom.as_str()
+        ),
+        (2, 7, "ucsn")
+    );
     // All balances and the supply, the same way.
     let all = QueryAllBalancesRequest {
         address: gazer.clone(),
