@@ -5,15 +5,17 @@
 //! disputes. No single node's data directory decrypts to anything of the plaintext. A node
 //! killed with `kill -9` mid-fragment delivers that fragment once after its restart.
 
+use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use consign_client::storage::delivery_headers as h;
 use consign_custody::{rebuild_key, Assembly, Commitments, KeyShare};
 use consign_tests::inbox::{Inbox, TIMEOUT};
 use consign_tests::{
-    buy, deploy_data_sale, ok_json, sample_data, show_purchase, DevNode, Receiver,
-    ReceiverBehaviour, Seller, StorageNode,
+    buy, consign_bin, deploy_data_sale, ok_json, sample_data, show_purchase, DevNode, Receiver,
+    ReceiverBehaviour, Seller, StorageNode, TcpProxy,
 };
 use serde_json::Value;
 
@@ -57,6 +59,15 @@ impl World {
 
     /// `consign sell FILE --storage … --threshold K` as the seller over the nodes `nodes`.
     fn sell(&self, name: &str, data: &[u8], k: u16, nodes: &[usize]) -> std::process::Output {
+        let urls: Vec<String> = nodes.iter().map(|&i| self.storage[i].url.clone()).collect();
+        let args = self.sell_args(name, data, k, &urls);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.seller.consign(&self.node, &args).unwrap()
+    }
+
+    /// The arguments of `consign sell FILE --threshold K --storage URL…` as the seller over
+    /// `urls`, FILE written with `data`, the answer as JSON.
+    fn sell_args(&self, name: &str, data: &[u8], k: u16, urls: &[String]) -> Vec<String> {
         let file = self.dir.join(name);
         std::fs::write(&file, data).unwrap();
         let mut args = vec![
@@ -75,12 +86,11 @@ impl World {
             "--output".into(),
             "json".into(),
         ];
-        for &i in nodes {
+        for url in urls {
             args.push("--storage".into());
-            args.push(self.storage[i].url.clone());
+            args.push(url.clone());
         }
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.seller.consign(&self.node, &args).unwrap()
+        args
     }
 
     /// As [`World::sell`], expecting success: the offer id.
@@ -453,4 +463,171 @@ fn a_node_killed_mid_fragment_delivers_it_once_after_its_restart() {
     w.storage[0].restart().unwrap();
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(receiver.received().len(), 3);
+}
+
+/// `consign sell` over `urls` with `--register-timeout timeout`, the `proxy` in front of one of
+/// them taken down as soon as the uploads are done (before the offer and the registrations),
+/// and brought back `back_after` later if given. The command's output, its stderr included.
+fn sell_cut_off(
+    w: &World,
+    proxy: &mut TcpProxy,
+    (name, data): (&str, &[u8]),
+    urls: &[String],
+    timeout: &str,
+    back_after: Option<Duration>,
+) -> std::process::Output {
+    let mut args = w.sell_args(name, data, 2, urls);
+    args.extend(["--register-timeout".to_owned(), timeout.to_owned()]);
+    let mut child = Command::new(consign_bin())
+        .args(&args)
+        .args(["--node", w.node.url.as_str(), "--home"])
+        .arg(&w.seller.home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = String::new();
+    for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.starts_with("uploaded ") {
+            proxy.pause();
+            if let Some(after) = back_after {
+                std::thread::sleep(after);
+                proxy.resume().unwrap();
+            }
+        }
+        stderr.push_str(&line);
+        stderr.push('\n');
+    }
+    let mut out = child.wait_with_output().unwrap();
+    out.stderr = stderr.into_bytes();
+    out
+}
+
+/// A storage node that goes away between the upload and its registration (a restart, a cut
+/// link): `consign sell` retries it with backoff. Back in time, it is registered like the
+/// others. Away for longer than `--register-timeout`, its piece — the share sealed to that node —
+/// is kept on the seller's machine (owner-only, nothing else there), the command says so and
+/// fails, and `consign offer register OFFER` registers it once the node is back: the piece
+/// then delivers, with another node down, and the kept file is gone.
+#[test]
+fn a_piece_whose_node_went_away_is_kept_sealed_and_registered_once_it_is_back() {
+    let mut w = World::new(3);
+    let addr = w.storage[2]
+        .url
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let mut proxy = TcpProxy::start(addr).unwrap();
+    let urls = [
+        w.storage[0].url.clone(),
+        w.storage[1].url.clone(),
+        proxy.url(),
+    ];
+    let pending_dir = w.seller.home.join("custody-pending");
+
+    // Back within the timeout: retried, registered, nothing kept.
+    let brief = random_data(200_000, 7);
+    let back = Some(Duration::from_millis(1500));
+    let out = sell_cut_off(&w, &mut proxy, ("brief.bin", &brief), &urls, "30s", back);
+    let sold = ok_json(&out);
+    assert_eq!(sold["registered"], true, "{}", stderr(&out));
+    assert!(stderr(&out).contains("trying again"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_dir(&pending_dir).unwrap().count(), 0);
+
+    // Away for longer: two pieces registered, the third kept for later.
+    let late = random_data(300_000, 8);
+    let out = sell_cut_off(&w, &mut proxy, ("late.bin", &late), &urls, "1s", None);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    let sold: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let offer = sold["offer_id"].as_u64().unwrap();
+    let registered: Vec<bool> = (0..3)
+        .map(|i| sold["storage"][i]["registered"].as_bool().unwrap())
+        .collect();
+    assert_eq!(registered, [true, true, false], "{sold}");
+    assert!(
+        err.contains(&format!("consign offer register {offer} --from seller")),
+        "{err}"
+    );
+    let set_id = w.commitments(offer).set_id().to_string();
+    let kept = pending_dir.join(format!("{set_id}.json"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&kept).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let pieces: Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
+    assert_eq!(pieces["pieces"].as_array().unwrap().len(), 1, "{pieces}");
+    assert_eq!(pieces["pieces"][0]["index"], 2);
+    assert!(
+        pieces["pieces"][0]["sealed_share"]
+            .as_str()
+            .unwrap()
+            .starts_with("YWdlLWVuY3J5cHRpb24ub3JnL3Yx"),
+        "age, in base64: {pieces}"
+    );
+
+    // Still away: the retry fails and keeps the piece; a k-of-n offer takes no FILE.
+    let register = |extra: &[&str]| {
+        let offer = offer.to_string();
+        let mut args = vec![
+            "offer",
+            "register",
+            &offer,
+            "--from",
+            "seller",
+            "--contract",
+            &w.market,
+            "--register-timeout",
+            "1s",
+            "--output",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        w.seller.consign(&w.node, &args).unwrap()
+    };
+    let out = register(&[]);
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(kept.exists());
+    let out = register(&["--storage", &urls[2]]);
+    assert!(
+        stderr(&out).contains("give neither FILE nor --storage"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Back: registered, nothing kept; and that piece delivers with node 0 down.
+    proxy.resume().unwrap();
+    let out = register(&[]);
+    assert_eq!(ok_json(&out)["registered"], true, "{}", stderr(&out));
+    assert!(!kept.exists());
+    let out = register(&[]);
+    assert!(
+        stderr(&out).contains("no piece of offer"),
+        "{}",
+        stderr(&out)
+    );
+
+    w.storage[0].stop().unwrap();
+    let recipient = w.node.age_key("buyer").unwrap();
+    let inbox = Inbox::start(
+        &w.node,
+        &w.dir.join("inbox"),
+        "127.0.0.1:0",
+        &[
+            "--age-key",
+            "buyer",
+            "--contract",
+            &w.market,
+            "--from",
+            "bob",
+        ],
+    );
+    let p = buy(&w.node, &w.market, offer, &inbox.url, &recipient)
+        .unwrap()
+        .purchase_id;
+    assert_eq!(saved(&inbox, p), late);
 }

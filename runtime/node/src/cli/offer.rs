@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use consign_client::StorageClient;
+use consign_client::{SecretKey, StorageClient};
 use consign_market::{ExecuteMsg, OfferResponse, OffersResponse, QueryMsg, DEFAULT_LIMIT};
 use consign_util::size::format_size;
 
@@ -16,6 +16,8 @@ use super::market::{hash_file, OfferCreated, OfferFields};
 use super::output::{
     coins_to_string, field, print_json, print_result, report, truncate, Align, BlockTime, Table,
 };
+use super::sell::pending::PendingPieces;
+use super::sell::register::{register_retrying, RegisterTimeout, ToRegister};
 use super::{OutputFormat, Session, EXIT_OK, EXIT_REJECTED};
 
 /// Long help of `consign offer`.
@@ -107,6 +109,20 @@ pub enum OfferCommand {
     },
     /// Register an existing offer with a storage node that holds its content (as `consign sell`
     /// does after creating the offer): retries that step alone.
+    #[command(
+        long_about = "Register an existing offer with the storage node that holds its content, \
+                      as `consign sell` does after creating the offer: retries that step alone. \
+                      The registration is signed with --from (the offer's seller) and sent to \
+                      the storage node only, never to the chain; it is sent again with backoff \
+                      while the node cannot be reached or answers 429 or 5xx, for up to \
+                      --register-timeout.\n\n\
+                      For an offer held k-of-n (`consign sell --threshold`), give neither FILE \
+                      nor --storage: every piece that no node has taken yet was kept by `consign \
+                      sell` in <home>/custody-pending/, its key share sealed to its node, and is \
+                      registered with the node it was made for. What is taken is forgotten; \
+                      what is not stays for the next try.",
+        after_help = "Examples:\n  consign offer register 7 data.csv --storage http://127.0.0.1:7070 --from alice\n  consign offer register 8 --from alice   # the pieces of a k-of-n offer left unregistered"
+    )]
     Register(RegisterArgs),
     /// Withdraw an offer for good (its seller only); existing purchases are unaffected.
     Withdraw {
@@ -139,14 +155,18 @@ pub struct CreateOffer {
 pub struct RegisterArgs {
     /// The offer's id.
     pub offer: u64,
-    /// The offer's content, as uploaded: read to compute its digest.
-    pub file: PathBuf,
-    /// The storage node's URL.
+    /// The offer's content, as uploaded: read to compute its digest (not for a k-of-n offer).
+    pub file: Option<PathBuf>,
+    /// The storage node's URL (not for a k-of-n offer: each piece goes to the node it was made
+    /// for).
     #[arg(long, value_name = "URL", env = "CONSIGN_STORAGE")]
-    pub storage: String,
+    pub storage: Option<String>,
     /// The seller's key.
     #[arg(long, value_name = "KEY")]
     pub from: String,
+    /// How long the registration is retried.
+    #[command(flatten)]
+    pub register_timeout: RegisterTimeout,
 }
 
 /// Carries out `consign offer …`.
@@ -339,11 +359,12 @@ fn warn_unregistered(offer: u64, file: &std::path::Path, from: &str) {
     );
 }
 
-/// Carries out `consign offer register`.
+/// Carries out `consign offer register`: the whole file's registration with `--storage`, or
+/// the pieces of a k-of-n offer that this machine still keeps.
 ///
 /// # Errors
 ///
-/// If the file, the key or a node cannot be reached.
+/// If the file, the key or a node cannot be reached, or the arguments do not fit the offer.
 fn run_register(
     session: &Session,
     node: &NodeArgs,
@@ -351,26 +372,114 @@ fn run_register(
     args: &RegisterArgs,
     out: &mut impl Write,
 ) -> anyhow::Result<u8> {
-    let output = session.output;
     let key = node.home.signing_key(&args.from)?;
-    let (sha256, _) = hash_file(&args.file)?;
-    let storage = StorageClient::new(&args.storage)?;
     let chain_id = chain_id(session, node)?;
-    match session.block_on(storage.register(contract, args.offer, &sha256, &chain_id, &key, None)) {
+    let offer: OfferResponse = session
+        .block_on(
+            node.client()?
+                .smart_query(contract, &QueryMsg::offer(args.offer)),
+        )
+        .with_context(|| format!("cannot read offer {} from {contract}", args.offer))?;
+    if let Some(custody) = &offer.custody {
+        anyhow::ensure!(
+            args.file.is_none() && args.storage.is_none(),
+            "offer {} is held {} of {}: its pieces go to the nodes they were made for, from what              `consign sell` kept on this machine; give neither FILE nor --storage",
+            args.offer,
+            custody.k,
+            custody.n
+        );
+        return register_pending(session, node, contract, args, &key, &custody.set_id, out);
+    }
+    let (Some(file), Some(storage_url)) = (&args.file, &args.storage) else {
+        anyhow::bail!(
+            "offer {} is held whole by one storage node: give the FILE it was made from and              --storage URL",
+            args.offer
+        );
+    };
+    let (sha256, _) = hash_file(file)?;
+    let storage = StorageClient::new(storage_url)?;
+    let registration = ToRegister {
+        contract,
+        offer_id: args.offer,
+        sha256: &sha256,
+        chain_id: &chain_id,
+        key: &key,
+        piece: None,
+    };
+    let timeout = args.register_timeout.duration;
+    match session.block_on(register_retrying(
+        &storage,
+        storage_url,
+        &registration,
+        timeout,
+    )) {
         Ok(receipt) => {
-            match output {
-                OutputFormat::Json => print_json(&receipt, output, out)?,
+            match session.output {
+                OutputFormat::Json => print_json(&receipt, session.output, out)?,
                 OutputFormat::Text => writeln!(
                     out,
-                    "offer {} of {} registered with {} (sha256 {})",
-                    receipt.offer_id, receipt.contract, args.storage, receipt.sha256
+                    "offer {} of {} registered with {storage_url} (sha256 {})",
+                    receipt.offer_id, receipt.contract, receipt.sha256
                 )?,
             }
             Ok(EXIT_OK)
         }
         Err(error) => {
-            eprintln!("error: the storage node refused the registration: {error}");
+            eprintln!("error: the storage node did not take the registration: {error}");
             Ok(EXIT_REJECTED)
         }
     }
+}
+
+/// Registers the pieces of k-of-n custody set `set_id` that `consign sell` kept on this machine
+/// for offer `args.offer`, and keeps those still not taken.
+fn register_pending(
+    session: &Session,
+    node: &NodeArgs,
+    contract: &str,
+    args: &RegisterArgs,
+    key: &SecretKey,
+    set_id: &str,
+    out: &mut impl Write,
+) -> anyhow::Result<u8> {
+    let home = node.home.dir()?;
+    let Some(mut pending) = PendingPieces::load(&home, set_id)? else {
+        anyhow::bail!(
+            "no piece of offer {} is waiting in {}: `consign sell` registered every piece, or              ran with another --home. A key share no node took is gone for good: to restore the              offer's spares, withdraw it (`consign offer withdraw {}`) and sell again",
+            args.offer,
+            PendingPieces::path(&home, set_id)?.display(),
+            args.offer
+        );
+    };
+    anyhow::ensure!(
+        pending.contract == contract,
+        "the pieces kept for custody set {set_id} were made for contract {}, not {contract}",
+        pending.contract
+    );
+    let pieces =
+        session.block_on(pending.register(args.offer, key, args.register_timeout.duration));
+    pending.save(&home)?;
+    let all = pending.report(args.offer, &args.from, &pieces);
+    match session.output {
+        OutputFormat::Json => print_json(
+            &serde_json::json!({
+                "offer_id": args.offer,
+                "k": pending.k,
+                "n": pending.n,
+                "storage": pieces,
+                "registered": all,
+            }),
+            session.output,
+            out,
+        )?,
+        OutputFormat::Text => writeln!(
+            out,
+            "offer {}: {} of {} pieces registered now, {} left",
+            args.offer,
+            pieces.iter().filter(|p| p.registered).count(),
+            pieces.len(),
+            pending.pieces.len()
+        )?,
+    }
+    Ok(if all { EXIT_OK } else { EXIT_REJECTED })
 }

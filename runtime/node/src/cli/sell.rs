@@ -5,6 +5,8 @@
 //! and `--threshold K`, the file goes k-of-n to several nodes instead ([`custody`]).
 
 mod custody;
+pub(super) mod pending;
+pub(super) mod register;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,6 +24,7 @@ use super::market::{OfferCreated, OfferFields};
 use super::output::{print_json, report};
 use super::{OutputFormat, Session, EXIT_OK, EXIT_REJECTED};
 use consign_market::Custody;
+use register::{register_retrying, RegisterTimeout, ToRegister};
 
 /// Long help of `consign sell`.
 pub(super) const LONG_ABOUT: &str = "\
@@ -37,8 +40,9 @@ deliver it, encrypted to each buyer, when a purchase commits: the seller's machi
    The storage node checks on-chain that the signer is the offer's seller and the digests match.
    It is sent to the storage node only, never to the chain.
 
-If step 3 fails (the storage node was unreachable, say), the offer exists: retry with
-`consign offer register OFFER_ID FILE --storage URL --from KEY`.
+Step 3 is sent again with backoff while the storage node cannot be reached or answers 429 or
+5xx (a restart, say), for up to --register-timeout. If it still fails, the offer exists: retry
+with `consign offer register OFFER_ID FILE --storage URL --from KEY`.
 
 K OF N STORAGE NODES (--storage several times, --threshold K)
   One storage node can read what it holds, and if it is down nobody receives the data. With n
@@ -50,6 +54,9 @@ K OF N STORAGE NODES (--storage several times, --threshold K)
   the offer, rebuilds the key and the file, and checks its SHA-256. The offer then also carries
   k, n and the commitments (public; they name no node). Fragments are written to --work-dir
   first; the data key is never written anywhere. If any upload fails no offer is created.
+  Until its node has taken it, each piece is kept in <home>/custody-pending/, its share sealed
+  to that node (only the node can open it): if a registration fails, or this command is killed
+  after the offer is created, `consign offer register OFFER_ID --from KEY` registers the rest.
 
 WHAT BECOMES PUBLIC
   Anyone can read, on-chain: the price, the file's SHA-256 and size, --title, --description,
@@ -93,6 +100,9 @@ pub struct SellArgs {
     /// n/k × the file's size; removed afterwards). Default: the system's temporary directory.
     #[arg(long, value_name = "DIR", requires = "threshold")]
     pub work_dir: Option<PathBuf>,
+    /// How long each registration is retried.
+    #[command(flatten)]
+    pub register_timeout: RegisterTimeout,
     /// What the offer says.
     #[command(flatten)]
     pub fields: OfferFields,
@@ -187,13 +197,19 @@ fn sell_whole(
 
     // 3. The private registration.
     let chain_id = chain_id(session, &args.market.node)?;
-    let registered = session.block_on(storage.register(
+    let registration = ToRegister {
         contract,
-        offer.offer_id,
-        &receipt.sha256,
-        &chain_id,
-        &key,
-        None,
+        offer_id: offer.offer_id,
+        sha256: &receipt.sha256,
+        chain_id: &chain_id,
+        key: &key,
+        piece: None,
+    };
+    let registered = session.block_on(register_retrying(
+        &storage,
+        storage_url,
+        &registration,
+        args.register_timeout.duration,
     ));
     if let Err(error) = &registered {
         eprintln!(
@@ -237,7 +253,6 @@ fn print_sold(
     Ok(if registered { EXIT_OK } else { EXIT_REJECTED })
 }
 
-/// A byte-progress bar on stderr, drawn only when stderr is a terminal.
 /// Creates the offer in the market (both flows' step after the upload) and reads its id from
 /// the result: the offer and its block's height, or the exit code when the chain refused it
 /// (the refusal already reported to the user).
@@ -268,6 +283,7 @@ pub(super) fn create_offer<'a>(
     Ok(Ok((offer, result.height)))
 }
 
+/// A byte-progress bar on stderr, drawn only when stderr is a terminal.
 pub(super) fn transfer_bar(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len).with_message(what.to_owned());
     bar.set_style(

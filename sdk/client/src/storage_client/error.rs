@@ -77,6 +77,18 @@ impl StorageClientError {
         }
     }
 
+    /// Whether the same request may succeed if tried again later: no connection, a broken or
+    /// timed-out one, or the node busy (429) or failing (5xx, which includes its chain node
+    /// being unreachable). A refusal for what the request says (any other 4xx) is final, and so
+    /// is an answer this client cannot read.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable { .. } | Self::Transport { .. } => true,
+            Self::Api { status, .. } => *status == 429 || *status >= 500,
+            Self::InvalidUrl { .. } | Self::Decode { .. } | Self::Io { .. } => false,
+        }
+    }
+
     pub(super) fn transport(url: &Url, error: reqwest::Error) -> Self {
         let url = url.to_string();
         let reason = root_cause(&error);

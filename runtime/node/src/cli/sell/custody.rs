@@ -7,9 +7,12 @@
 //!    Reed–Solomon coded into n fragment files in a temporary directory, the key split k-of-n.
 //! 3. Upload fragment i to node i, all at once. If any upload fails, nothing goes on-chain.
 //! 4. The offer, with the plaintext's digest and the custody commitments (no node named).
-//! 5. Register piece i with node i: the fragment's digest and share i sealed to that node.
+//! 5. Register piece i with node i: the fragment's digest and share i sealed to that node. Each
+//!    piece is kept on this machine, sealed to its node, from before the offer goes on-chain
+//!    until its node takes it ([`super::pending`]).
 //!
-//! The data key is never written anywhere: it exists only in the shares.
+//! The data key is never written anywhere: it exists only in the shares, and on this machine
+//! only as shares sealed to their nodes.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
@@ -17,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context as _};
-use consign_client::{CustodyPiece, StorageClient, StorageInfo};
+use consign_client::{StorageClient, StorageInfo};
 use consign_custody::{prepare, Commitments, KeyShare, Params};
 use consign_market::Custody;
 use futures_util::future::join_all;
@@ -27,6 +30,7 @@ use serde::Serialize;
 use super::super::broadcast::chain_id;
 use super::super::market::OfferCreated;
 use super::super::Session;
+use super::pending::{PendingPiece, PendingPieces, PieceReport};
 use super::{create_offer, print_sold, transfer_bar, SellArgs};
 
 /// One storage node of the set, as the seller sees it.
@@ -48,17 +52,6 @@ struct SoldCustody<'a> {
     storage: Vec<PieceReport>,
     /// Every piece was registered.
     registered: bool,
-}
-
-/// Where piece `index` went.
-#[derive(Debug, Serialize)]
-struct PieceReport {
-    index: u16,
-    url: String,
-    node_id: String,
-    registered: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
 }
 
 /// Carries out `consign sell` with `--threshold k` over every `--storage`.
@@ -153,13 +146,40 @@ pub(super) fn run(
     );
     drop(dir);
 
-    // 4. The offer.
-    let sha256 = hex::encode(plaintext_sha256);
+    // 4. The pieces are kept, sealed to their nodes, until registered; then the offer.
     let custody: Custody = serde_json::from_value(serde_json::to_value(&commitments)?)
         .context("the custody commitments do not read as the offer's custody field")?;
+    let home = args.market.node.home.dir()?;
+    let mut pending = PendingPieces {
+        contract: contract.to_owned(),
+        chain_id,
+        set_id: custody.set_id.clone(),
+        k,
+        n,
+        pieces: nodes
+            .iter()
+            .zip(&shares)
+            .zip(&custody.fragment_sha256)
+            .enumerate()
+            .map(|(index, ((node, share), fragment))| PendingPiece {
+                index: index as u16,
+                url: node.url.clone(),
+                node_id: node.info.node_id.clone(),
+                fragment_sha256: fragment.clone(),
+                sealed_share: share.seal(&node.recipient),
+            })
+            .collect(),
+    };
+    drop(shares);
+    let kept = pending.save(&home)?;
+    let sha256 = hex::encode(plaintext_sha256);
     let (offer, height) = match create_offer(args, session, &sha256, size, Some(custody), out)? {
         Ok(created) => created,
-        Err(exit) => return Ok(exit),
+        Err(exit) => {
+            pending.pieces.clear();
+            pending.save(&home)?;
+            return Ok(exit);
+        }
     };
     eprintln!(
         "offer {} created in block {height} ({k} of {n} custody)",
@@ -167,79 +187,13 @@ pub(super) fn run(
     );
 
     // 5. Registrations.
-    let registrations = session.block_on(join_all(nodes.iter().zip(&shares).enumerate().map(
-        |(index, (node, share))| {
-            let fragment = hex::encode(
-                commitments
-                    .fragment_sha256(index as u16)
-                    .expect("one digest per fragment"),
-            );
-            let piece = CustodyPiece {
-                index: index as u16,
-                sealed_share: share.seal(&node.recipient),
-            };
-            let (key, chain_id) = (&key, &chain_id);
-            async move {
-                node.client
-                    .register(
-                        contract,
-                        offer.offer_id,
-                        &fragment,
-                        chain_id,
-                        key,
-                        Some(piece),
-                    )
-                    .await
-            }
-        },
-    )));
-    let pieces: Vec<PieceReport> = registrations
-        .into_iter()
-        .zip(&nodes)
-        .enumerate()
-        .map(|(index, (result, node))| PieceReport {
-            index: index as u16,
-            url: node.url.clone(),
-            node_id: node.info.node_id.clone(),
-            registered: result.is_ok(),
-            error: result.err().map(|e| e.to_string()),
-        })
-        .collect();
-    let registered = pieces.iter().filter(|p| p.registered).count();
-    for piece in &pieces {
-        match &piece.error {
-            None => eprintln!("piece {} registered with {}", piece.index, piece.url),
-            Some(error) => eprintln!(
-                "error: piece {} was not registered with {}: {error}",
-                piece.index, piece.url
-            ),
-        }
+    let pieces =
+        session.block_on(pending.register(offer.offer_id, &key, args.register_timeout.duration));
+    pending.save(&home)?;
+    let all = pending.report(offer.offer_id, &args.fields.from, &pieces);
+    if !all {
+        eprintln!("kept in {}", kept.display());
     }
-    if registered == pieces.len() {
-        eprintln!(
-            "offer {} registered with {n} storage nodes: any {k} of them deliver it; you may go \
-             offline",
-            offer.offer_id
-        );
-    } else if registered >= usize::from(k) {
-        eprintln!(
-            "offer {} is deliverable, but with {registered} of {n} nodes registered it survives \
-             {} of them being down instead of {}; the unregistered shares are gone (the seller \
-             never keeps them): to restore the spares, withdraw it (`consign offer withdraw {}`) \
-             and sell again",
-            offer.offer_id,
-            registered - usize::from(k),
-            n - k,
-            offer.offer_id
-        );
-    } else {
-        eprintln!(
-            "error: offer {} cannot be delivered: {registered} of the {k} pieces needed were \
-             registered; withdraw it (`consign offer withdraw {}`) and sell again",
-            offer.offer_id, offer.offer_id
-        );
-    }
-    let all = registered == pieces.len();
     let sold = SoldCustody {
         offer,
         k,
