@@ -80,6 +80,7 @@ mod store;
 mod stream;
 #[cfg(test)]
 mod tests;
+mod underway;
 
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
@@ -294,6 +295,9 @@ pub struct Inbox {
     commit: tokio::sync::Mutex<()>,
     /// Held while a k-of-n purchase is rebuilt: pieces completing it together rebuild it once.
     piece_locks: custody::PieceLocks,
+    /// The pieces of each k-of-n purchase promised or streaming: with `k` of them, spare nodes
+    /// are asked to wait.
+    underway: underway::Underway,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -346,6 +350,7 @@ impl Inbox {
             events: None,
             commit: tokio::sync::Mutex::new(()),
             piece_locks: custody::PieceLocks::default(),
+            underway: underway::Underway::default(),
         })
     }
 

@@ -82,6 +82,9 @@ pub mod delivery_headers {
     pub const INBOX_SAVED: &str = "saved";
     /// [`INBOX`] on a refusal (its status and a JSON `error` say why).
     pub const INBOX_REFUSED: &str = "refused";
+    /// [`INBOX`] on a `503` to a piece of a k-of-n delivery: enough pieces are held or on their
+    /// way; keep this one and ask again later (the JSON `error` says which).
+    pub const INBOX_LATER: &str = "later";
 }
 
 /// A payload, its signer's public key and the signature over it.

@@ -175,6 +175,18 @@ fn a_custody_delivery_is_rebuilt_from_its_good_pieces_saved_and_confirmed_once()
     assert_eq!(held["index"], 0);
     assert_eq!(held["held"]["fragments_needed"], 1);
 
+    // Node 1 asks first and is wanted; node 2 asking now is not needed: piece 0 is held and
+    // piece 1 is on its way, so it is asked to keep its piece and come back later.
+    let (status, marker, answer) = send(1, &share(1), None);
+    assert_eq!((status, marker.as_str()), (204, h::INBOX_READY), "{answer}");
+    let (status, marker, answer) = send(2, &share(2), None);
+    assert_eq!((status, marker.as_str()), (503, h::INBOX_LATER), "{answer}");
+    let error = answer["error"].as_str().unwrap();
+    assert!(
+        error.contains("pieces [0, 1] are held or on their way"),
+        "{error}"
+    );
+
     // Node 1 completes the set: rebuilt, saved, confirmed.
     let (status, marker, answer) =
         send(1, &share(1), Some(encrypted(&identity, &set.fragments[1])));

@@ -516,7 +516,7 @@ fn routes(
 
 /// `OPTIONS` (any path): a storage node's preflight, asking whether the inbox will take a
 /// delivery before it sends the body ([`Inbox::preflight`]); the answer carries
-/// `x-consign-inbox: ready`, `saved` or `refused`.
+/// `x-consign-inbox: ready`, `saved`, `later` or `refused`.
 fn preflight_route(
     inbox: Arc<Inbox>,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {

@@ -83,6 +83,15 @@ impl PiecesHeld {
     pub fn is_ready(&self) -> bool {
         self.fragments_needed == 0 && self.shares_needed == 0
     }
+
+    /// The pieces whose fragment and key share are both held, in index order.
+    pub fn whole(&self) -> Vec<u16> {
+        self.fragments
+            .iter()
+            .copied()
+            .filter(|index| self.shares.contains(index))
+            .collect()
+    }
 }
 
 impl fmt::Display for PiecesHeld {
@@ -428,13 +437,12 @@ impl Inbox {
             .custody_dir(&delivery.contract, delivery.purchase_id)
     }
 
-    /// Whether both halves of piece `index` are held already: the preflight then answers that
-    /// nothing needs sending. Nothing is written.
-    pub(super) async fn piece_held(
+    /// The pieces of the purchase held, `None` if none came: the preflight answers that nothing
+    /// needs sending for a piece whose both halves are held. Nothing is written.
+    pub(super) async fn pieces_held(
         &self,
         delivery: &Delivery,
         commitments: Commitments,
-        index: u16,
     ) -> Result<Option<PiecesHeld>, InboxError> {
         let dir = self.pieces_dir(delivery);
         if !dir.is_dir() {
@@ -447,8 +455,7 @@ impl Inbox {
         })
         .await
         .map_err(|e| internal(delivery.purchase_id, &e))??;
-        let held = status.fragments.contains(&index) && status.shares.contains(&index);
-        Ok(held.then(|| PiecesHeld::from(status)))
+        Ok(Some(PiecesHeld::from(status)))
     }
 
     /// Takes one piece of a k-of-n delivery (see the [module documentation](self)), and
@@ -467,6 +474,10 @@ impl Inbox {
     {
         let index = piece.index;
         let purchase_id = delivery.purchase_id;
+        // Counted as on its way until this request ends, however it ends.
+        let _streaming = self
+            .underway
+            .streaming((delivery.contract.clone(), purchase_id), index);
         let dir = self.pieces_dir(&delivery);
         let fragment_size = commitments.fragment_size();
         let (tx, reader) = ChannelReader::channel();

@@ -5,7 +5,9 @@
 //! would refuse never costs the sender the body, and a server that is not a Consign inbox
 //! (which does not answer `x-consign-inbox: ready`) never receives one. For a piece of a
 //! k-of-n delivery, the custody headers are checked against the offer too, and a piece whose
-//! fragment and key share are both held already is answered as saved: nothing to send.
+//! fragment and key share are both held already is answered as saved: nothing to send; while
+//! `k` other pieces are held or on their way, a piece is answered "later" (see
+//! [`underway`](super::underway)).
 
 use reqwest::header::HeaderMap;
 
@@ -26,6 +28,20 @@ pub enum Preflight {
         index: u16,
         /// The pieces of the purchase held.
         held: PiecesHeld,
+    },
+    /// A piece of a k-of-n delivery not needed now: `k` others are held or on their way (at
+    /// least one of them on its way). `503`, `x-consign-inbox: later`: the node keeps its
+    /// piece and asks again after its backoff, when the answer is "saved" (nothing to send) or,
+    /// if a piece on its way failed, "ready".
+    Later {
+        /// The piece's index.
+        index: u16,
+        /// The purchase.
+        purchase_id: u64,
+        /// The other pieces held or on their way.
+        others: Vec<u16>,
+        /// Pieces needed.
+        k: u16,
     },
 }
 
@@ -51,10 +67,22 @@ impl Inbox {
         let (delivery, custody) =
             chain::verify(&self.node, &headers, &self.config.buyer, &self.recipient).await?;
         if let Some((piece, commitments)) = custody::match_offer(&headers, custody)? {
-            if let Some(held) = self.piece_held(&delivery, commitments, piece.index).await? {
+            let k = commitments.params().k();
+            let held = self.pieces_held(&delivery, commitments).await?;
+            let whole: Vec<u16> = held.as_ref().map(PiecesHeld::whole).unwrap_or_default();
+            if let Some(held) = held.filter(|_| whole.contains(&piece.index)) {
                 return Ok(Preflight::Held {
                     index: piece.index,
                     held,
+                });
+            }
+            let purchase = (delivery.contract.clone(), delivery.purchase_id);
+            if let Err(others) = self.underway.promise(&purchase, piece.index, &whole, k) {
+                return Ok(Preflight::Later {
+                    index: piece.index,
+                    purchase_id: delivery.purchase_id,
+                    others,
+                    k,
                 });
             }
         }
@@ -79,6 +107,24 @@ pub fn preflight_response(
             200,
             h::INBOX_SAVED,
             Some(serde_json::json!({ "status": "held", "index": index, "held": held })),
+        ),
+        Ok(Preflight::Later {
+            index,
+            purchase_id,
+            others,
+            k,
+        }) => (
+            503,
+            h::INBOX_LATER,
+            Some(serde_json::json!({
+                "status": "later",
+                "index": index,
+                "error": format!(
+                    "piece {index} of purchase {purchase_id} is not needed now: pieces {others:?} \
+                     are held or on their way, and {k} rebuild the data; keep it and ask again \
+                     later"
+                ),
+            })),
         ),
         Err(error) => (
             error.status(),
