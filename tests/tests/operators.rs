@@ -193,10 +193,10 @@ fn the_storage_node_listens_while_its_chain_is_down_and_follows_it_once_up() {
     assert_eq!(status.chain.last_error, None);
     let info = runtime().block_on(storage.client().info()).unwrap();
     assert_eq!(info.chain_id, "consign-dev");
-    wait_for("the follower to start", || {
-        storage
-            .log()
-            .contains("following the delivery feed")
+    // Two tasks log these: the follower may start before the chain's task says it follows.
+    wait_for("the follower to start and the chain to be followed", || {
+        let log = storage.log();
+        (log.contains("following the delivery feed") && log.contains("following the chain"))
             .then_some(())
     });
 
