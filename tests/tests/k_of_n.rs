@@ -100,6 +100,23 @@ impl World {
         sold["offer_id"].as_u64().unwrap()
     }
 
+    /// The buyer's `consign inbox` (bob, age key `buyer`) on a free port with `extra` flags,
+    /// and the recipient to buy to.
+    fn inbox(&self, extra: &[&str]) -> (Inbox, String) {
+        let recipient = self.node.age_key("buyer").unwrap();
+        let mut args = vec![
+            "--age-key",
+            "buyer",
+            "--contract",
+            &self.market,
+            "--from",
+            "bob",
+        ];
+        args.extend_from_slice(extra);
+        let inbox = Inbox::start(&self.node, &self.dir.join("inbox"), "127.0.0.1:0", &args);
+        (inbox, recipient)
+    }
+
     fn offers(&self) -> Value {
         ok_json(
             &self
@@ -218,21 +235,7 @@ fn any_k_of_n_nodes_deliver_and_fewer_cannot() {
     assert_eq!(w.commitments(a).params().k(), 2);
     assert_eq!(w.commitments(b).params().n(), 5);
 
-    let recipient = w.node.age_key("buyer").unwrap();
-    let inbox = Inbox::start(
-        &w.node,
-        &w.dir.join("inbox"),
-        "127.0.0.1:0",
-        &[
-            "--age-key",
-            "buyer",
-            "--contract",
-            &w.market,
-            "--from",
-            "bob",
-            "--confirm",
-        ],
-    );
+    let (inbox, recipient) = w.inbox(&["--confirm"]);
     let buy = |offer: u64| {
         buy(&w.node, &w.market, offer, &inbox.url, &recipient)
             .unwrap()
@@ -612,20 +615,7 @@ fn a_piece_whose_node_went_away_is_kept_sealed_and_registered_once_it_is_back() 
     );
 
     w.storage[0].stop().unwrap();
-    let recipient = w.node.age_key("buyer").unwrap();
-    let inbox = Inbox::start(
-        &w.node,
-        &w.dir.join("inbox"),
-        "127.0.0.1:0",
-        &[
-            "--age-key",
-            "buyer",
-            "--contract",
-            &w.market,
-            "--from",
-            "bob",
-        ],
-    );
+    let (inbox, recipient) = w.inbox(&[]);
     let p = buy(&w.node, &w.market, offer, &inbox.url, &recipient)
         .unwrap()
         .purchase_id;
