@@ -192,7 +192,10 @@ pub(super) fn run(
     pending.save(&home)?;
     let all = pending.report(offer.offer_id, &args.fields.from, &pieces);
     if !all {
-        eprintln!("kept in {}", kept.display());
+        eprintln!(
+            "the unregistered pieces are in {} (each share sealed to its node)",
+            kept.display()
+        );
     }
     let sold = SoldCustody {
         offer,
