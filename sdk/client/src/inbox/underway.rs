@@ -53,8 +53,13 @@ impl Underway {
     ) -> Result<(), Vec<u16>> {
         let now = Instant::now();
         let mut all = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        // Lapsed promises of every purchase go, so a purchase no node asks about again leaves
+        // nothing behind.
+        all.retain(|_, pieces| {
+            pieces.retain(|_, piece| piece.is_underway(now));
+            !pieces.is_empty()
+        });
         let pieces = all.entry(purchase.clone()).or_default();
-        pieces.retain(|_, piece| piece.is_underway(now));
         let underway: BTreeSet<u16> = pieces
             .keys()
             .copied()
